@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// helm-cert-server: serves Kyma's Helm client TLS bundle over authenticated HTTPS.
+///
+/// Module map (one job each):
+/// - `CLibSSL`, `CLibCurl`, `CZlib`: system libraries (OpenSSL, libcurl, zlib).
+/// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see.
+/// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
+/// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
+/// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
+/// - `HelmCertServer`: the service: routes, authentication, bundle sources, wiring.
+/// - `helm-cert-server`: the command line.
+let package = Package(
+    name: "helm-cert-server",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "helm-cert-server", targets: ["helm-cert-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CSSLShims", dependencies: ["CLibSSL"]),
+        .target(name: "CCurlShims", dependencies: ["CLibCurl"]),
+        .target(
+            name: "HTTPServer",
+            dependencies: ["CLibSSL", "CSSLShims", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "KubernetesClient",
+            dependencies: ["CLibCurl", "CCurlShims", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CZlib"]),
+        .target(
+            name: "HelmCertServer",
+            dependencies: [
+                "HTTPServer", "KubernetesClient", "HelmBundle",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "helm-cert-server",
+            dependencies: [
+                "HelmCertServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["HelmBundle"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
+        .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
+        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
+    ]
+)

@@ -1,0 +1,7 @@
+#ifndef CSSLSHIMS_H
+#define CSSLSHIMS_H
+/// Typed C wrappers for the OpenSSL macros and variadic functions Swift cannot call.
+/// `tls_shims.h` serves the HTTP server's TLS; `x509_shims.h` serves certificate work.
+#include "tls_shims.h"
+#include "x509_shims.h"
+#endif

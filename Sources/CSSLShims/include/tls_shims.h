@@ -1,0 +1,16 @@
+#ifndef CSSLSHIMS_TLS_H
+#define CSSLSHIMS_TLS_H
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+/// `SSL_OP_*` are `SSL_OP_BIT(n)` casts in OpenSSL 3, invisible to Swift.
+extern const uint64_t cshim_SSL_OP_NO_COMPRESSION;
+extern const uint64_t cshim_SSL_OP_NO_RENEGOTIATION;
+extern const uint64_t cshim_SSL_OP_CIPHER_SERVER_PREFERENCE;
+extern const uint64_t cshim_SSL_OP_NO_TICKET;
+
+int cshim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+long cshim_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
+long cshim_SSL_set_mode(SSL *ssl, long mode);
+long cshim_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
+#endif
