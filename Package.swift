@@ -57,5 +57,6 @@ let package = Package(
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
+        .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
     ]
 )
