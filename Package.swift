@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "HelmCertServer",
             dependencies: [
-                "HTTPServer", "KubernetesClient", "HelmBundle",
+                "HTTPServer", "KubernetesClient", "HelmBundle", "CLibSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,167 @@
+import FoundationEssentials
+import HTTPServer
+import HelmBundle
+import KubernetesClient
+import Logging
+import Synchronization
+
+/// Where the bundle comes from.
+public enum BundleSourceConfiguration: Sendable {
+    /// A Secret read (and watched) through the Kubernetes API.
+    case kubernetes(KubernetesConfiguration, namespace: String, secret: String)
+    /// Files named like the secret's keys in a directory (a mounted secret volume), re-read when they change.
+    case directory(String)
+    /// Fixed files (`--dev`).
+    case fixed(BundleFiles)
+}
+
+/// Everything the service needs, as resolved from the command line.
+public struct ServiceConfiguration: Sendable {
+    public var listen: ListenAddress
+    /// nil serves plain HTTP (`--insecure-http`, behind a TLS-terminating proxy).
+    public var tls: TLSConfiguration?
+    public var source: BundleSourceConfiguration
+    /// The static token file (`--token-file`), re-read when it changes.
+    public var tokenFile: String?
+    /// Tokens known without a file (`--dev`).
+    public var fixedTokens: TokenFile?
+    public var eventLoopCount: Int
+    public var limits: HTTPServerLimits
+    /// The bundle's name in URLs.
+    public var bundleName: String
+
+    public init(
+        listen: ListenAddress, tls: TLSConfiguration?, source: BundleSourceConfiguration, tokenFile: String?,
+        fixedTokens: TokenFile? = nil, eventLoopCount: Int, limits: HTTPServerLimits = HTTPServerLimits(),
+        bundleName: String = "helm"
+    ) {
+        self.listen = listen
+        self.tls = tls
+        self.source = source
+        self.tokenFile = tokenFile
+        self.fixedTokens = fixedTokens
+        self.eventLoopCount = eventLoopCount
+        self.limits = limits
+        self.bundleName = bundleName
+    }
+}
+
+/// A configuration or start-up problem, said so an operator can fix it.
+public struct ServiceError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The running service: the bundle store, its source, the token table and the HTTPS server, wired together.
+public final class HelmCertService: Sendable {
+    public let store: BundleStore
+    private let server: HTTPServer
+    private let authenticator: StaticTokenAuthenticator
+    private let configuration: ServiceConfiguration
+    private let logger: Logger
+    private let kubernetesSource: KubernetesSecretSource?
+    private let directorySource: DirectorySource?
+    private let housekeeping: PeriodicTask
+
+    /// Builds everything and checks what can be checked before serving: the token file parses, the TLS
+    /// files load, the Kubernetes configuration is complete.
+    public init(configuration: ServiceConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let tokens: TokenFile
+        var tokenBytes: [UInt8] = []
+        if let path = configuration.tokenFile {
+            do {
+                tokenBytes = try readFileContents(path)
+                tokens = try TokenFile(parsing: tokenBytes)
+            } catch {
+                throw ServiceError("--token-file \(path): \(error)")
+            }
+            for warning in tokens.warnings { logger.warning("token file \(path): \(warning)") }
+        } else if let fixed = configuration.fixedTokens {
+            tokens = fixed
+        } else {
+            throw ServiceError("no tokens: pass --token-file FILE (lines token,user,uid) or use --dev")
+        }
+        if tokens.entries.isEmpty {
+            logger.warning("the token file holds no tokens: every /v1 request will be refused with 401")
+        }
+        let authenticator = StaticTokenAuthenticator(tokenFile: tokens)
+        self.authenticator = authenticator
+
+        let waiting: String
+        switch configuration.source {
+        case .kubernetes(_, let namespace, let secret): waiting = "waiting for the first read of secret \(namespace)/\(secret)"
+        case .directory(let dir): waiting = "waiting for the first read of directory \(dir)"
+        case .fixed: waiting = "starting"
+        }
+        let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger)
+        self.store = store
+
+        switch configuration.source {
+        case .kubernetes(let kube, let namespace, let secret):
+            let client = KubernetesClient(configuration: kube, logger: logger)
+            kubernetesSource = KubernetesSecretSource(client: client, namespace: namespace, name: secret, store: store, logger: logger)
+            directorySource = nil
+        case .directory(let dir):
+            kubernetesSource = nil
+            directorySource = DirectorySource(directory: dir, store: store)
+        case .fixed(let files):
+            kubernetesSource = nil
+            directorySource = nil
+            guard store.offer(files, origin: "generated development bundle") else {
+                throw ServiceError("the generated development bundle did not validate")
+            }
+        }
+
+        let responder = HelmCertResponder(store: store, authenticator: authenticator)
+        let serverConfiguration = HTTPServerConfiguration(
+            host: configuration.listen.host, port: configuration.listen.port,
+            eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
+        server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
+
+        let reloader = configuration.tokenFile.map {
+            TokenFileReloader(path: $0, loaded: tokenBytes, authenticator: authenticator, logger: logger)
+        }
+        housekeeping = PeriodicTask(label: "housekeeping", interval: .seconds(10)) {
+            store.refreshIfStale()
+            reloader?.reloadIfChanged()
+        }
+    }
+
+    /// The port actually bound (useful with `--listen HOST:0`).
+    public var localPort: Int { server.localPort }
+
+    /// Starts the sources and the server; returns once the server is listening.
+    public func start() throws {
+        if configuration.tls == nil {
+            logger.warning("serving plain HTTP (--insecure-http): only run this behind a proxy that terminates TLS; tokens and keys cross the wire in clear text otherwise")
+        }
+        kubernetesSource?.start()
+        directorySource?.start()
+        try server.start()
+        housekeeping.start()
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(ListenAddress(host: configuration.listen.host, port: server.localPort))",
+                "tls": "\(configuration.tls != nil)", "eventLoops": "\(configuration.eventLoopCount)",
+                "tokens": "\(authenticator.count)",
+            ])
+    }
+
+    /// Re-reads the serving certificate and key (new connections get them).
+    public func reloadTLS() throws { try server.reloadTLS() }
+
+    /// Stops accepting, lets in-flight requests finish within `gracePeriod`, stops the sources.
+    public func shutdown(gracePeriod: Duration) {
+        logger.info("shutting down", metadata: ["gracePeriod": "\(gracePeriod)"])
+        server.shutdown(gracePeriod: gracePeriod)
+        kubernetesSource?.stop()
+        directorySource?.stop()
+        housekeeping.stop()
+    }
+
+    /// Blocks until the server has stopped.
+    public func waitUntilStopped() { server.waitUntilStopped() }
+}
