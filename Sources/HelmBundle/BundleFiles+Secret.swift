@@ -35,7 +35,9 @@ extension BundleFiles {
                 key: kyma,
                 reason: "is missing from the secret (and so is \(fallback)); the secret must hold the Helm client TLS files under the keys global.helm.ca.crt, global.helm.tls.crt and global.helm.tls.key (or ca.crt, tls.crt, tls.key).")
         }
-        guard let decoded = Data(base64Encoded: value) else {
+        // Foundation tolerates extra "=" and non-zero trailing bits; the API server never writes either, so
+        // insist on the canonical form: decoding and re-encoding must give back the value.
+        guard let decoded = Data(base64Encoded: value), decoded.base64EncodedString() == value else {
             throw BundleError(
                 key: key,
                 reason: "is not valid base64 (standard alphabet, padded, as the API server stores secret data); re-create the secret, e.g. with kubectl create secret generic --from-file.")
