@@ -81,3 +81,21 @@ public struct BundleFiles: Sendable, Equatable {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 }
+
+extension BundleFiles: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Sizes and sources only: printing or logging a bundle never shows the key.
+    public var description: String {
+        "BundleFiles(ca: \(ca.count) bytes from \(keys.ca), certificate: \(certificate.count) bytes from "
+            + "\(keys.certificate), key: \(key.count) bytes from \(keys.key))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// Keeps `dump` and test failure messages from printing the key bytes.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "ca": "\(ca.count) bytes", "certificate": "\(certificate.count) bytes", "key": "\(key.count) bytes (redacted)",
+            "keys": keys,
+        ])
+    }
+}

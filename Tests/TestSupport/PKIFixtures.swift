@@ -165,7 +165,10 @@ public enum PKIFixtures {
         case .rsa: try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path])
         }
         if format == .traditional {
-            try openssl(["pkey", "-in", path, "-traditional", "-out", path])
+            // `pkey` truncates its output before reading its input: go through a second file.
+            try openssl(["pkey", "-in", path, "-traditional", "-out", path + ".traditional"])
+            try FileManager.default.removeItem(atPath: path)
+            try FileManager.default.moveItem(atPath: path + ".traditional", toPath: path)
         }
     }
 
@@ -182,6 +185,7 @@ public enum PKIFixtures {
         [ fixture_ca ]
         database = \(directory)/index.txt
         new_certs_dir = \(directory)/issued
+        serial = \(directory)/serial
         policy = fixture_policy
         unique_subject = no
         copy_extensions = none
