@@ -35,6 +35,7 @@ public enum PKIFixtures {
     /// A failed `openssl` run, with what it printed.
     public struct FixtureError: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     // MARK: Ready-made bundles
@@ -113,10 +114,12 @@ public enum PKIFixtures {
     ///   - subjectAlternativeNames: e.g. `DNS:localhost,IP:127.0.0.1`, or `nil` for none.
     ///   - startDate: `notBefore` as `YYYYMMDDHHMMSSZ`, or `nil` for an hour ago.
     ///   - endDate: `notAfter` as `YYYYMMDDHHMMSSZ`, or `nil` for 365 days from now.
+    ///   - certificateAuthority: issue an intermediate CA (the CA extensions) instead of a leaf.
     public static func issue(
         by authority: Credential, commonName: String = "helm-client", algorithm: Algorithm = .ecdsa,
         keyFormat: KeyFormat = .pkcs8, extendedKeyUsage: String = "clientAuth",
-        subjectAlternativeNames: String? = nil, startDate: String? = nil, endDate: String? = nil
+        subjectAlternativeNames: String? = nil, startDate: String? = nil, endDate: String? = nil,
+        certificateAuthority: Bool = false
     ) throws -> Credential {
         let directory = try TemporaryDirectory("pki-fixture")
         defer { directory.remove() }
@@ -140,7 +143,8 @@ public enum PKIFixtures {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMddHHmmss'Z'"
         try openssl([
-            "ca", "-batch", "-config", directory.file("openssl.cnf"), "-extensions", "leaf_extensions",
+            "ca", "-batch", "-config", directory.file("openssl.cnf"),
+            "-extensions", certificateAuthority ? "ca_extensions" : "leaf_extensions",
             "-cert", directory.file("ca.pem"), "-keyfile", directory.file("ca.key"), "-rand_serial", "-notext",
             "-md", "sha256", "-startdate", startDate ?? formatter.string(from: hourAgo),
             "-enddate", endDate ?? formatter.string(from: hourAgo.addingTimeInterval(365 * 86_400)),
