@@ -55,7 +55,7 @@ struct CertificateIssuer {
     private func setRandomSerial(_ x509: OpaquePointer) throws {
         var random = [UInt8](repeating: 0, count: 16)
         guard RAND_bytes(&random, Int32(random.count)) == 1 else { throw OpenSSLError.failed("RAND_bytes") }
-        random[0] |= 0x01 << 6  // never zero, never shorter than ~127 bits
+        random[0] |= 0x40  // never zero, always 16 bytes of hex
         guard let number = BN_bin2bn(random, Int32(random.count), nil) else { throw OpenSSLError.failed("BN_bin2bn") }
         defer { BN_free(number) }
         guard BN_to_ASN1_INTEGER(number, X509_get_serialNumber(x509)) != nil else {

@@ -81,20 +81,39 @@ public struct DevelopmentPKI: Sendable {
             throw BundleError(key: nil, reason: "a development server certificate needs at least one server name; pass e.g. localhost.")
         }
         return try names.map { name throws(BundleError) -> String in
-            let allowed = name.utf8.allSatisfy { byte in
+            if isIPAddress(name) { return "IP:" + name }
+            // Letters, digits, "-", "." and a leading "*." wildcard: nothing that could splice the config string.
+            let isDNSName = name.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
-                    || byte == UInt8(ascii: "*")
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "*")
             }
-            guard !name.isEmpty, allowed else {
+            guard !name.isEmpty, isDNSName else {
                 throw BundleError(key: nil, reason: "server name \"\(name)\" is not a DNS name or IP address; use names like localhost, 10.0.0.1 or ::1.")
             }
-            return (isIPAddress(name) ? "IP:" : "DNS:") + name
+            return "DNS:" + name
         }.joined(separator: ",")
     }
 
     private static func isIPAddress(_ text: String) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16)
         return inet_pton(AF_INET, text, &buffer) == 1 || inet_pton(AF_INET6, text, &buffer) == 1
+    }
+}
+
+extension DevelopmentPKI: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Sizes only: printing or logging the PKI never shows a key.
+    public var description: String {
+        "DevelopmentPKI(bundle: \(bundle), serverCertificateChainPEM: \(serverCertificateChainPEM.count) bytes, "
+            + "serverKeyPEM: \(serverKeyPEM.count) bytes)"
+    }
+
+    public var debugDescription: String { description }
+
+    /// Keeps `dump` and test failure messages from printing the key bytes.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "bundle": bundle, "serverCertificateChainPEM": "\(serverCertificateChainPEM.count) bytes",
+            "serverKeyPEM": "\(serverKeyPEM.count) bytes (redacted)",
+        ])
     }
 }
