@@ -2,7 +2,7 @@
 public struct KeyInfo: Codable, Sendable, Equatable {
     /// `"RSA"`, `"EC"` or `"Ed25519"` (other types by OpenSSL's short name).
     public var algorithm: String
-    /// The key size in bits (RSA modulus, EC field size; 253 for Ed25519, as OpenSSL counts it).
+    /// The key size in bits as OpenSSL 3 counts it: RSA modulus, EC field size, 256 for Ed25519.
     public var bits: Int
     /// Whether the key is the private half of `cert.pem`'s public key (always `true` in a `ValidatedBundle`).
     public var matchesCertificate: Bool

@@ -37,13 +37,25 @@ struct BundleFilesTests {
     func keyFormats(algorithm: PKIFixtures.Algorithm, format: PKIFixtures.KeyFormat) throws {
         let files = try PKIFixtures.goodBundle(algorithm, keyFormat: format)
         let label = switch (format, algorithm) {
-        case (.pkcs8, _): "-----BEGIN PRIVATE KEY-----"
+        case (.pkcs8, _), (_, .ed25519): "-----BEGIN PRIVATE KEY-----"
         case (.traditional, .rsa): "-----BEGIN RSA PRIVATE KEY-----"
         case (.traditional, .ecdsa): "-----BEGIN EC PRIVATE KEY-----"
         }
         #expect(String(decoding: files.key, as: UTF8.self).hasPrefix(label))
         let decoded = try BundleFiles(secretData: PKIFixtures.secretData(files))
         #expect(decoded.key == files.key)
+    }
+
+    @Test("accepts an SEC1 key preceded by its EC PARAMETERS block, as openssl ecparam -genkey writes it")
+    func ecParametersBeforeKey() throws {
+        let good = try PKIFixtures.goodBundle(.ecdsa, keyFormat: .traditional)
+        let parameters = try PKIFixtures.openssl(["ecparam", "-name", "prime256v1"]).stdout
+        #expect(String(decoding: parameters, as: UTF8.self).hasPrefix("-----BEGIN EC PARAMETERS-----"))
+        var data = PKIFixtures.secretData(good)
+        data["global.helm.tls.key"] = Data(parameters + good.key).base64EncodedString()
+        let files = try BundleFiles(secretData: data)
+        #expect(files.key == parameters + good.key, "served as stored, parameters and all")
+        #expect(try ValidatedBundle(validating: files).metadata.key.algorithm == "EC")
     }
 
     @Test("prints sizes and sources, never the key bytes")

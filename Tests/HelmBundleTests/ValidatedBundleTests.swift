@@ -19,9 +19,11 @@ struct ValidatedBundleTests {
         #expect(certificate.issuer == "CN=tiller-ca,O=kyma")
         #expect(bundle.metadata.chainVerified)
         #expect(bundle.metadata.notAfter == min(ca.notAfter, certificate.notAfter))
-        let expectedKey = algorithm == .rsa
-            ? KeyInfo(algorithm: "RSA", bits: 2048, matchesCertificate: true)
-            : KeyInfo(algorithm: "EC", bits: 256, matchesCertificate: true)
+        let expectedKey = switch algorithm {
+        case .rsa: KeyInfo(algorithm: "RSA", bits: 2048, matchesCertificate: true)
+        case .ecdsa: KeyInfo(algorithm: "EC", bits: 256, matchesCertificate: true)
+        case .ed25519: KeyInfo(algorithm: "Ed25519", bits: 256, matchesCertificate: true)
+        }
         #expect(bundle.metadata.key == expectedKey)
         #expect(bundle.files == files)
     }

@@ -12,6 +12,8 @@ public enum PKIFixtures {
         case ecdsa
         /// RSA, 2048 bits.
         case rsa
+        /// Ed25519 (has no traditional key format: always PKCS#8).
+        case ed25519
         public var description: String { rawValue }
     }
 
@@ -167,8 +169,9 @@ public enum PKIFixtures {
         switch algorithm {
         case .ecdsa: try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path])
         case .rsa: try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path])
+        case .ed25519: try openssl(["genpkey", "-algorithm", "ED25519", "-out", path])
         }
-        if format == .traditional {
+        if format == .traditional && algorithm != .ed25519 {
             // `pkey` truncates its output before reading its input: go through a second file.
             try openssl(["pkey", "-in", path, "-traditional", "-out", path + ".traditional"])
             try FileManager.default.removeItem(atPath: path)
