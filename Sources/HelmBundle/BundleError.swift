@@ -2,7 +2,7 @@
 ///
 /// Names the secret key (or file) that was wrong, never its bytes, and says what to do about it.
 /// Safe to log.
-public struct BundleError: Error, Sendable, CustomStringConvertible {
+public struct BundleError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The secret key (or mounted file name) that was wrong, e.g. `"global.helm.tls.key"`;
     /// `nil` when the problem is not tied to one key.
     public var key: String?

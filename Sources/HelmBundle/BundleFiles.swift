@@ -37,6 +37,20 @@ public struct BundleFiles: Sendable, Equatable {
         self.keys = keys
     }
 
+    /// The names the files have in `$(helm home)` and in `bundle.tar.gz`, in archive order.
+    public static let helmFileNames = [BundleKeys.helmHome.ca, BundleKeys.helmHome.certificate, BundleKeys.helmHome.key]
+
+    /// The bytes of the file `helm` knows as `name`: `"ca.pem"`, `"cert.pem"` or `"key.pem"`; `nil` for any
+    /// other name. Handy for serving `/ca.pem`-style routes.
+    public func contents(ofHelmFile name: String) -> [UInt8]? {
+        switch name {
+        case BundleKeys.helmHome.ca: ca
+        case BundleKeys.helmHome.certificate: certificate
+        case BundleKeys.helmHome.key: key
+        default: nil
+        }
+    }
+
     public static func == (lhs: BundleFiles, rhs: BundleFiles) -> Bool {
         lhs.ca == rhs.ca && lhs.certificate == rhs.certificate && lhs.key == rhs.key
     }

@@ -2,11 +2,11 @@ import CLibSSL
 import CSSLShims
 
 /// Runs `body` with a read-only memory BIO over `bytes`; the BIO is freed afterwards.
-func withReadingBIO<Result>(
-    _ bytes: [UInt8], _ body: (OpaquePointer) throws(BundleError) -> Result
-) throws(BundleError) -> Result {
+func withReadingBIO<Value>(
+    _ bytes: [UInt8], _ body: (OpaquePointer) throws(BundleError) -> Value
+) throws(BundleError) -> Value {
     // BIO_new_mem_buf does not copy: keep `bytes` alive (and unmoved) for the BIO's lifetime.
-    let result: Swift.Result<Result, BundleError> = bytes.withUnsafeBytes { buffer in
+    let result: Result<Value, BundleError> = bytes.withUnsafeBytes { buffer in
         guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else {
             return .failure(BundleError(key: nil, reason: "could not allocate an OpenSSL memory BIO (\(drainErrorQueue()))"))
         }

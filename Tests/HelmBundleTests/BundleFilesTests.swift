@@ -58,6 +58,16 @@ struct BundleFilesTests {
         #expect(try ValidatedBundle(validating: files).metadata.key.algorithm == "EC")
     }
 
+    @Test("hands out each file by its helm name")
+    func contentsOfHelmFile() throws {
+        let files = try PKIFixtures.goodBundle()
+        #expect(BundleFiles.helmFileNames == ["ca.pem", "cert.pem", "key.pem"])
+        #expect(files.contents(ofHelmFile: "ca.pem") == files.ca)
+        #expect(files.contents(ofHelmFile: "cert.pem") == files.certificate)
+        #expect(files.contents(ofHelmFile: "key.pem") == files.key)
+        #expect(files.contents(ofHelmFile: "tls.key") == nil)
+    }
+
     @Test("prints sizes and sources, never the key bytes")
     func descriptionRedactsKey() throws {
         let files = try PKIFixtures.goodBundle()
