@@ -31,14 +31,17 @@ public final class BundleStore: Sendable {
     public let name: String
     private let state: Mutex<State>
     private let logger: Logger
+    private let metrics: ServiceMetrics?
 
     /// - Parameters:
     ///   - name: the bundle's name in URLs (`helm`).
     ///   - waitingReason: what `/readyz` says before the first bundle arrives.
     ///   - logger: where changes are logged.
-    public init(name: String, waitingReason: String, logger: Logger) {
+    ///   - metrics: where source errors are counted.
+    public init(name: String, waitingReason: String, logger: Logger, metrics: ServiceMetrics? = nil) {
         self.name = name
         self.logger = logger
+        self.metrics = metrics
         state = Mutex(State(current: nil, unavailableReason: waitingReason))
     }
 
@@ -106,6 +109,7 @@ public final class BundleStore: Sendable {
 
     /// Records that a source delivered something that cannot be a bundle; keeps the last good one.
     public func refuse(_ error: BundleError, origin: String) {
+        metrics?.countSourceError(kind: "invalid_bundle")
         let keeping = state.withLock { s -> Bool in
             s.sourceProblem = "\(origin) was refused: \(error)"
             if s.current == nil { s.unavailableReason = "\(origin) holds no valid bundle: \(error)" }
@@ -121,6 +125,7 @@ public final class BundleStore: Sendable {
 
     /// Stops serving: the source says the bundle is gone (the secret was deleted).
     public func withdraw(reason: String) {
+        metrics?.countSourceError(kind: "withdrawn")
         let had = state.withLock { s -> Bool in
             let had = s.current != nil
             s.current = nil
@@ -133,6 +138,7 @@ public final class BundleStore: Sendable {
 
     /// Records that the source is failing (API unreachable); the last good bundle, if any, stays.
     public func reportSourceProblem(_ problem: String) {
+        metrics?.countSourceError(kind: "api")
         let serving = state.withLock { s -> Bool in
             s.sourceProblem = problem
             if s.current == nil { s.unavailableReason = problem }

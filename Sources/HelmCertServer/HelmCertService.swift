@@ -3,6 +3,7 @@ import HTTPServer
 import HelmBundle
 import KubernetesClient
 import Logging
+import Prometheus
 import Synchronization
 
 /// Where the bundle comes from.
@@ -29,12 +30,20 @@ public struct ServiceConfiguration: Sendable {
     public var limits: HTTPServerLimits
     /// The bundle's name in URLs.
     public var bundleName: String
+    /// Where audit lines go (`--audit-log`); nil is standard output.
+    public var auditLogPath: String?
+    /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
+    /// from libraries (the watch's reconnects) appear too.
+    public var metricsRegistry: PrometheusCollectorRegistry
 
     public init(
         listen: ListenAddress, tls: TLSConfiguration?, source: BundleSourceConfiguration, tokenFile: String?,
         fixedTokens: TokenFile? = nil, eventLoopCount: Int, limits: HTTPServerLimits = HTTPServerLimits(),
-        bundleName: String = "helm"
+        bundleName: String = "helm", auditLogPath: String? = nil,
+        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) {
+        self.auditLogPath = auditLogPath
+        self.metricsRegistry = metricsRegistry
         self.listen = listen
         self.tls = tls
         self.source = source
@@ -55,6 +64,8 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
 /// The running service: the bundle store, its source, the token table and the HTTPS server, wired together.
 public final class HelmCertService: Sendable {
     public let store: BundleStore
+    /// The service's metrics (printed at `/metrics`).
+    public let metrics: ServiceMetrics
     private let server: HTTPServer
     private let authenticator: StaticTokenAuthenticator
     private let configuration: ServiceConfiguration
@@ -95,7 +106,9 @@ public final class HelmCertService: Sendable {
         case .directory(let dir): waiting = "waiting for the first read of directory \(dir)"
         case .fixed: waiting = "starting"
         }
-        let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger)
+        let metrics = ServiceMetrics(registry: configuration.metricsRegistry)
+        self.metrics = metrics
+        let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
         self.store = store
 
         switch configuration.source {
@@ -114,11 +127,16 @@ public final class HelmCertService: Sendable {
             }
         }
 
-        let responder = HelmCertResponder(store: store, authenticator: authenticator)
+        let audit = try configuration.auditLogPath.map { path throws(ServiceError) in try AuditLog(path: path) } ?? AuditLog()
+        let serverSlot = ServerSlot()
+        let responder = HelmCertResponder(
+            store: store, authenticator: authenticator, metrics: metrics, audit: audit,
+            openConnections: { serverSlot.server?.openConnectionCount ?? 0 })
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
         server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
+        serverSlot.server = server
 
         let reloader = configuration.tokenFile.map {
             TokenFileReloader(path: $0, loaded: tokenBytes, authenticator: authenticator, logger: logger)
@@ -164,4 +182,13 @@ public final class HelmCertService: Sendable {
 
     /// Blocks until the server has stopped.
     public func waitUntilStopped() { server.waitUntilStopped() }
+}
+
+/// Lets the responder read the server's connection count although the server is made after the responder.
+private final class ServerSlot: Sendable {
+    private let slot = Mutex<HTTPServer?>(nil)
+    var server: HTTPServer? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
+    }
 }

@@ -5,6 +5,8 @@ import HelmBundle
 import HelmCertServer
 import KubernetesClient
 import Logging
+import Metrics
+import Prometheus
 
 #if canImport(Glibc)
 import Glibc
@@ -68,6 +70,12 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Re-read when it changes.", valueName: "file"))
     var tokenFile: String?
 
+    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working.", valueName: "file"))
+    var clientCa: String?
+
+    @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
+    var auditLog: String?
+
     @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate in memory, a random token, listen on 127.0.0.1:8443, and print a ready-to-paste curl line.")
     var dev = false
 
@@ -103,6 +111,8 @@ struct HelmCertServerCommand: ParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "helm-cert-server")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         signal(SIGPIPE, SIG_IGN)
 
         let listenAddress = try listen.map(parseListen) ?? ListenAddress(host: dev ? "127.0.0.1" : "0.0.0.0", port: 8443)
@@ -125,9 +135,13 @@ struct HelmCertServerCommand: ParsableCommand {
             }
         }
         if insecureHttp { tls = nil }
+        if let clientCa {
+            guard tls != nil else { throw ValidationError("--client-ca needs TLS: it cannot be used with --insecure-http") }
+            tls?.clientCAFile = clientCa
+        }
         let configuration = ServiceConfiguration(
             listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
-            eventLoopCount: eventLoops ?? defaultEventLoopCount())
+            eventLoopCount: eventLoops ?? defaultEventLoopCount(), auditLogPath: auditLog, metricsRegistry: registry)
         let service: HelmCertService
         do {
             service = try HelmCertService(configuration: configuration, logger: logger)

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One `/v1` request as the audit log records it. Never the token, never key bytes.
+public struct AuditEntry: Sendable {
+    /// Who asked (the token file's user name), or `-` when nobody was authenticated.
+    public var user: String
+    /// `token`, `kubernetes`, `mtls`, or `none`.
+    public var authMethod: String
+    public var groups: [String]
+    public var method: String
+    public var path: String
+    public var bundle: String?
+    /// `ca.pem`, `cert.pem`, `key.pem`, `bundle.tar.gz`, `metadata`.
+    public var file: String?
+    public var status: Int
+    public var remoteAddress: String
+    /// Body bytes sent.
+    public var bytes: Int
+    /// The bundle answer's ETag, for downloads.
+    public var etag: String?
+}
+
+/// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file.
+///
+/// Each line is written with a single `write(2)` (appends are atomic for a line this size), so lines from
+/// different event loops never interleave. `record` reports failure, and the caller then refuses the
+/// request: the key is never handed out unrecorded.
+public final class AuditLog: Sendable {
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    /// Where lines go, for messages.
+    public let destination: String
+
+    /// Audits to standard output.
+    public init() {
+        fd = 1
+        ownsDescriptor = false
+        destination = "standard output"
+    }
+
+    /// Audits to `path`, appending (created with mode 0600).
+    /// - Throws: `ServiceError` naming the file and the reason.
+    public init(path: String) throws(ServiceError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ServiceError("--audit-log \(path): cannot open for appending: \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+        ownsDescriptor = true
+        destination = path
+    }
+
+    deinit { if ownsDescriptor { close(fd) } }
+
+    /// Writes one line; false if it could not be written whole.
+    public func record(_ entry: AuditEntry) -> Bool {
+        var line = "{\"time\":\"" + rfc3339Now() + "\",\"audit\":true,\"user\":" + jsonQuoted(entry.user)
+        line += ",\"authMethod\":" + jsonQuoted(entry.authMethod) + ",\"groups\":["
+        for (i, group) in entry.groups.enumerated() { line += (i == 0 ? "" : ",") + jsonQuoted(group) }
+        line += "],\"method\":" + jsonQuoted(entry.method) + ",\"path\":" + jsonQuoted(entry.path)
+        if let bundle = entry.bundle { line += ",\"bundle\":" + jsonQuoted(bundle) }
+        if let file = entry.file { line += ",\"file\":" + jsonQuoted(file) }
+        line += ",\"status\":\(entry.status),\"remoteAddress\":" + jsonQuoted(entry.remoteAddress)
+        line += ",\"bytes\":\(entry.bytes)"
+        if let etag = entry.etag { line += ",\"etag\":" + jsonQuoted(etag) }
+        line += "}\n"
+        return line.utf8.withContiguousStorageIfAvailable { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        } ?? false
+    }
+}
+
+/// Now as RFC 3339 UTC with milliseconds (`2026-11-27T06:45:31.123Z`), without Foundation's formatters.
+func rfc3339Now() -> String {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    var seconds = ts.tv_sec
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    func pad(_ value: Int32, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+        + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+}
