@@ -45,7 +45,9 @@ final class TLSContext: @unchecked Sendable {
         }
         let key = configuration.privateKeyFile
         guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
-            throw Self.error("SSL_CTX_use_PrivateKey_file", "could not load private key from \(key)")
+            throw Self.error(
+                "SSL_CTX_use_PrivateKey_file",
+                "could not load private key from \(key), or it does not match the certificate in \(chain)")
         }
         guard SSL_CTX_check_private_key(ctx) == 1 else {
             throw Self.error(
