@@ -18,6 +18,8 @@ final class EventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private var listenerFD: Int32
     private var connections: [Int32: HTTPConnection] = [:]
+    /// Connections that yielded with work left: driven again on the next turn without waiting.
+    private var yielded: [HTTPConnection] = []
     var date = HTTPDate()
     /// Scratch space every read of this loop goes through before landing in a connection's buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -69,7 +71,7 @@ final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         var nextSweep = Socket.monotonicNow() + sweepInterval
         while true {
-            let timeout = Int32(max(1, (nextSweep - Socket.monotonicNow()) / 1_000_000))
+            let timeout = yielded.isEmpty ? Int32(max(1, (nextSweep - Socket.monotonicNow()) / 1_000_000)) : 0
             let count = epoll_wait(epollFD, events, Int32(capacity), timeout)
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed", metadata: ["error": "\(HTTPServerError.system("epoll_wait()"))"])
@@ -84,7 +86,14 @@ final class EventLoop: @unchecked Sendable {
                     var value: UInt64 = 0
                     _ = Glibc.read(wakeFD, &value, 8)
                 } else if let connection = connections[fd] {
-                    if !connection.drive(self, now: now) { close(connection) }
+                    drive(connection, now: now)
+                }
+            }
+            if !yielded.isEmpty {
+                let again = yielded
+                yielded.removeAll(keepingCapacity: true)
+                for connection in again where connections[connection.fd] === connection {
+                    drive(connection, now: now)
                 }
             }
             if server.shuttingDown.load(ordering: .acquiring) && !draining { beginDraining() }
@@ -158,6 +167,14 @@ final class EventLoop: @unchecked Sendable {
                 logger.warning("epoll_ctl failed", metadata: ["error": "\(HTTPServerError.system("epoll_ctl(ADD)"))"])
                 close(connection)
             }
+        }
+    }
+
+    private func drive(_ connection: HTTPConnection, now: Int64) {
+        switch connection.drive(self, now: now) {
+        case .wait: break
+        case .close: close(connection)
+        case .yield: yielded.append(connection)
         }
     }
 

@@ -12,6 +12,20 @@ import Glibc
 final class HTTPConnection {
     enum IOResult { case progress, wouldBlock, closed }
 
+    /// What `drive` left the connection waiting for.
+    enum DriveResult: Equatable {
+        /// The socket would block: wait for epoll.
+        case wait
+        /// Close the connection.
+        case close
+        /// The read budget ran out with data possibly still readable: drive again on the next loop turn
+        /// (edge-triggered epoll won't report it again), so one busy client can't starve the others.
+        case yield
+    }
+
+    /// Reads per `drive` call before yielding to the loop's other connections.
+    static let readBudget = 16
+
     let fd: Int32
     private(set) var ssl: OpaquePointer?
     var machine: HTTPConnectionStateMachine
@@ -38,47 +52,50 @@ final class HTTPConnection {
         self.machine = HTTPConnectionStateMachine(tls: ssl != nil, now: now, timeouts: timeouts)
     }
 
-    /// Does all the work the socket allows now. Returns false when the connection must be closed.
-    func drive(_ loop: EventLoop, now: Int64) -> Bool {
+    /// Does the work the socket allows now, up to the read budget.
+    func drive(_ loop: EventLoop, now: Int64) -> DriveResult {
         if !handshakeDone {
-            guard let ssl else { return false }
+            guard let ssl else { return .close }
             ERR_clear_error()
             let result = SSL_do_handshake(ssl)
             if result != 1 {
                 let code = SSL_get_error(ssl, result)
-                if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return true }
+                if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return .wait }
                 loop.logger.debug(
                     "TLS handshake failed",
                     metadata: ["remote": "\(remoteAddress)", "reason": "\(TLSContext.openSSLErrors())"])
                 ERR_clear_error()
-                return false
+                return .close
             }
             handshakeDone = true
             machine.handshakeCompleted(now: now)
             clientCommonName = TLSContext.verifiedPeerCommonName(ssl)
         }
+        var reads = 0
         while true {
             if pendingTLSWrite == 0 && outputIndex == output.count {
                 processBufferedRequests(loop, now: now)
             }
             if outputIndex < output.count {
                 switch flush(now: now) {
-                case .wouldBlock: return true
-                case .closed: return false
+                case .wouldBlock: return .wait
+                case .closed: return .close
                 case .progress: break
                 }
                 if output.capacity > 256 * 1024 { output = [] } else { output.removeAll(keepingCapacity: true) }
                 outputIndex = 0
                 if machine.outputFlushed(now: now, hasBufferedInput: inputIndex < input.count) == .close {
-                    return false
+                    return .close
                 }
                 continue
             }
-            if machine.state == .closed { return false }
+            if machine.state == .closed { return .close }
+            if reads == Self.readBudget { return .yield }
+            reads += 1
             switch receive(loop) {
             case .progress: machine.bytesReceived(now: now)
-            case .wouldBlock: return true
-            case .closed: return false
+            case .wouldBlock: return .wait
+            case .closed: return .close
             }
         }
     }

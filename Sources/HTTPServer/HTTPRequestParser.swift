@@ -52,34 +52,20 @@ enum HTTPRequestParser {
 
     /// Parses request line and header lines; `head` ends with the CRLF of the last header line.
     private static func parseHead(_ head: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError) -> HTTPRequestHead {
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(16)
         var lineStart = 0
-        var i = 0
-        while i < head.count {
-            let c = head[i]
-            if c == cr {
-                guard i + 1 < head.count, head[i + 1] == lf else { throw bad("bare CR in request head") }
-                lines.append(lineStart..<i)
-                i += 2
-                lineStart = i
-            } else if c == lf {
-                throw bad("bare LF in request head: lines must end with CRLF")
-            } else {
-                i += 1
-            }
-        }
-        guard let requestLine = lines.first else { throw bad("empty request") }
-        var (method, path, query, version) = try parseRequestLine(UnsafeBufferPointer(rebasing: head[requestLine]))
+        guard let requestLineEnd = try nextLineEnd(head, from: 0) else { throw bad("empty request") }
+        var (method, path, query, version) = try parseRequestLine(UnsafeBufferPointer(rebasing: head[0..<requestLineEnd]))
+        lineStart = requestLineEnd + 2
 
         var headers = HTTPHeaders()
-        headers.fields.reserveCapacity(lines.count - 1)
+        headers.fields.reserveCapacity(12)
         var hostCount = 0
         var contentLengths = 0
         var contentLength: Int64 = 0
         var hasTransferEncoding = false
-        for line in lines.dropFirst() {
-            let (name, value) = try parseHeaderLine(UnsafeBufferPointer(rebasing: head[line]))
+        while lineStart < head.count, let lineEnd = try nextLineEnd(head, from: lineStart) {
+            let (name, value) = try parseHeaderLine(UnsafeBufferPointer(rebasing: head[lineStart..<lineEnd]))
+            lineStart = lineEnd + 2
             if HTTPHeaders.namesEqual(name, "host") { hostCount += 1 }
             else if HTTPHeaders.namesEqual(name, "content-length") {
                 contentLengths += 1
@@ -110,6 +96,21 @@ enum HTTPRequestParser {
         return HTTPRequestHead(
             method: method, path: path, query: query, version: version, headers: headers,
             keepAlive: keepAlive, announcesBody: announcesBody)
+    }
+
+    /// The index of the CR ending the line that starts at `from`, or nil at the end; throws on a bare CR or LF.
+    private static func nextLineEnd(_ head: UnsafeBufferPointer<UInt8>, from: Int) throws(HTTPRequestError) -> Int? {
+        var i = from
+        while i < head.count {
+            let c = head[i]
+            if c == cr {
+                guard i + 1 < head.count, head[i + 1] == lf else { throw bad("bare CR in request head") }
+                return i
+            }
+            if c == lf { throw bad("bare LF in request head: lines must end with CRLF") }
+            i += 1
+        }
+        return nil
     }
 
     private static func parseRequestLine(
