@@ -1,5 +1,7 @@
+import Foundation
 import Glibc
 import HTTPServer
+import Logging
 import TestSupport
 import Testing
 
@@ -115,6 +117,30 @@ struct HTTPServerTests {
         #expect(cbc.status != 0, "a CBC cipher was accepted")
     }
 
+    @Test("TLS sessions resume (tickets and cache on the shared context)")
+    func sessionResumption() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let session = fixture.pki.directory.file("session.pem")
+        let first = try fixture.sClient(["-tls1_2", "-sess_out", session])
+        #expect(first.stdoutText.contains("New, TLSv1.2"), "\(first.stdoutText)")
+        for _ in 0..<3 {
+            let again = try fixture.sClient(["-tls1_2", "-sess_in", session])
+            #expect(again.stdoutText.contains("Reused, TLSv1.2"), "\(again.stdoutText)")
+        }
+    }
+
+    @Test("plain HTTP sent to the TLS port fails that handshake only; TLS clients are still served")
+    func plainToTLSPort() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        try connection.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(connection.waitForClose())
+        #expect(try fixture.curl([fixture.httpsURL + "/after"]).stdoutText.hasPrefix("path=/after"))
+        #expect(eventually { fixture.server.openConnectionCount == 0 })
+    }
+
     @Test("a slowloris client is closed after headerTimeout; others are still served")
     func slowloris() throws {
         let limits = HTTPServerLimits(headerTimeout: .milliseconds(300))
@@ -174,6 +200,44 @@ struct HTTPServerTests {
         #expect(second.head.hasPrefix("HTTP/1.1 200 OK"))
         #expect(second.body.isEmpty)
         #expect(third.body.hasPrefix("path=/3 "))
+    }
+
+    @Test("a flood of pipelined requests (beyond one read budget, with backpressure) is answered in order")
+    func pipelinedFlood() throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        let count = 20_000
+        var flood: [UInt8] = []
+        for i in 0..<count { flood += Array("GET /\(i) HTTP/1.1\r\nHost: h\r\n\r\n".utf8) }
+        let payload = flood
+        let sender = Thread { try? connection.send(payload) }
+        sender.start()
+        for i in 0..<count {
+            let response = try #require(connection.readResponse(), "response \(i) missing")
+            guard response.body.hasPrefix("path=/\(i) ") else {
+                Issue.record("response \(i) out of order: \(response.body)")
+                return
+            }
+        }
+        #expect(try fixture.curl([fixture.httpURL + "/after"]).stdoutText.hasPrefix("path=/after"))
+    }
+
+    @Test("IPv6: the server binds ::1 and reports the peer as [::1]:port")
+    func ipv6() throws {
+        var logger = Logger(label: "t")
+        logger.logLevel = .warning
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(host: "::1", port: 0, eventLoopCount: 1), responder: EchoResponder(),
+            logger: logger)
+        try server.start()
+        defer {
+            server.shutdown(gracePeriod: .seconds(1))
+            server.waitUntilStopped()
+        }
+        let result = try runCommand(["curl", "--silent", "--max-time", "10", "http://[::1]:\(server.localPort)/six"])
+        #expect(result.stdoutText.contains("path=/six "))
+        #expect(result.stdoutText.contains("remote=[::1]:"))
     }
 
     @Test("Connection: close is honoured: the response says so and the connection ends")

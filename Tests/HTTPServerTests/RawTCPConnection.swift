@@ -1,7 +1,10 @@
 import Glibc
 
 /// A blocking TCP client socket to 127.0.0.1 for sending hand-made (often malformed) bytes.
-final class RawTCPConnection {
+///
+/// Unchecked Sendable: one thread may `send` while another reads (the socket allows it); the read
+/// buffer is only touched by the reading thread.
+final class RawTCPConnection: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
