@@ -54,7 +54,7 @@ enum HTTPRequestParser {
     private static func parseHead(_ head: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError) -> HTTPRequestHead {
         var lineStart = 0
         guard let requestLineEnd = try nextLineEnd(head, from: 0) else { throw bad("empty request") }
-        var (method, path, query, version) = try parseRequestLine(UnsafeBufferPointer(rebasing: head[0..<requestLineEnd]))
+        let (method, path, query, version) = try parseRequestLine(UnsafeBufferPointer(rebasing: head[0..<requestLineEnd]))
         lineStart = requestLineEnd + 2
 
         var headers = HTTPHeaders()
@@ -86,7 +86,6 @@ enum HTTPRequestParser {
         if announcesBody && (method == "GET" || method == "HEAD") {
             throw bad("\(method) request with a body")
         }
-        if method == "CONNECT" { path = path.isEmpty ? "/" : path; query = nil }
         let keepAlive: Bool
         if version == "HTTP/1.1" {
             keepAlive = !headers.hasToken("close", in: "Connection")
@@ -128,7 +127,7 @@ enum HTTPRequestParser {
         }
         let version = try parseVersion(versionBytes)
         let method = String(decoding: methodBytes, as: UTF8.self)
-        let (path, query) = try splitTarget(target, method: method)
+        let (path, query) = try splitTarget(target)
         return (method, path, query, version)
     }
 
@@ -143,10 +142,9 @@ enum HTTPRequestParser {
         return bytes[7] == 0x31 ? "HTTP/1.1" : "HTTP/1.0"
     }
 
-    /// Splits origin-form (`/p?q`), asterisk-form (`*`) or absolute-form (`http://h/p?q`) targets.
-    private static func splitTarget(
-        _ target: UnsafeBufferPointer<UInt8>, method: String
-    ) throws(HTTPRequestError) -> (String, String?) {
+    /// Splits origin-form (`/p?q`), asterisk-form (`*`) or absolute-form (`http://h/p?q`) targets;
+    /// authority-form (`CONNECT host:port`) is refused.
+    private static func splitTarget(_ target: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError) -> (String, String?) {
         var pathStart = 0
         if target[0] == 0x2A {  // "*"
             guard target.count == 1 else { throw bad("invalid request target") }
@@ -158,7 +156,6 @@ enum HTTPRequestParser {
             let lower = text.lowercased()
             let scheme: Int
             if lower.hasPrefix("http://") { scheme = 7 } else if lower.hasPrefix("https://") { scheme = 8 }
-            else if method == "CONNECT" { return ("", nil) }
             else { throw bad("invalid request target: expected a path starting with /") }
             pathStart = target[scheme...].firstIndex(where: { $0 == slash || $0 == question }) ?? target.count
             if pathStart == target.count { return ("/", nil) }

@@ -50,6 +50,11 @@ struct HTTPRequestParserTests {
         #expect(try head("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n").0.path == "/")
     }
 
+    @Test("OPTIONS * keeps the asterisk as its path")
+    func asteriskForm() throws {
+        #expect(try head("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").0.path == "*")
+    }
+
     @Test("HEAD is recognised so the body can be left out")
     func headRequest() throws {
         let (h, _) = try head("HEAD /ca.pem HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -204,6 +209,8 @@ struct HTTPRequestParserTests {
         ("GET with Transfer-Encoding", "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ("HEAD with a body", "HEAD / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", 400),
         ("asterisk followed by more", "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        ("authority-form target", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n", 400),
+        ("non-http absolute-form", "GET ftp://example.com/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     ]
 
     @Test("bad input is refused with the right status", arguments: badInputs)
