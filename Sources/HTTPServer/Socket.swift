@@ -1,3 +1,5 @@
+import CEventShims
+
 #if canImport(Glibc)
 import Glibc
 #endif
