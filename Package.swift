@@ -6,6 +6,7 @@ import PackageDescription
 /// Module map (one job each):
 /// - `CLibSSL`, `CLibCurl`, `CZlib`: system libraries (OpenSSL, libcurl, zlib).
 /// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see.
+/// - `CEventShims`: epoll, eventfd and accept4, which Swift's Glibc module does not expose.
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
 /// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
@@ -29,9 +30,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CSSLShims", dependencies: ["CLibSSL"]),
         .target(name: "CCurlShims", dependencies: ["CLibCurl"]),
+        .target(name: "CEventShims"),
         .target(
             name: "HTTPServer",
-            dependencies: ["CLibSSL", "CSSLShims", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLibSSL", "CSSLShims", "CEventShims", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "KubernetesClient",
