@@ -19,15 +19,13 @@ struct HelmCertServerCommand: ParsableCommand {
         commandName: "helm-cert-server",
         abstract: "Serve Kyma's Helm client TLS bundle (ca.pem, cert.pem, key.pem) over authenticated HTTPS.",
         discussion: """
-            Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt,
-            global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and
-            serves the decoded files to callers with a bearer token:
+            Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt, global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and serves the decoded files to callers with a bearer token:
 
-              curl -fsS -H "Authorization: Bearer $TOKEN" https://HOST:8443/v1/bundles/helm/bundle.tar.gz \\
-                | tar -xz -C "$(helm home)"
+              curl -fsS -H "Authorization: Bearer $TOKEN" https://HOST:8443/v1/bundles/helm/bundle.tar.gz | tar -xz -C "$(helm home)"
 
-            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON
-            metadata), /healthz, /readyz, /openapi.yaml. Try it with no cluster: helm-cert-server --dev
+            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads --tls-cert/--tls-key.
+
+            Try it with no cluster: helm-cert-server --dev
             """)
 
     enum SourceKind: String, ExpressibleByArgument, CaseIterable {
