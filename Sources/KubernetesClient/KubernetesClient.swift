@@ -1,1 +1,210 @@
-// Placeholder; replaced by the module's sources.
+import FoundationEssentials
+import Logging
+
+/// Reads Secrets from the Kubernetes API through libcurl: blocking calls on the caller's thread, TLS verified
+/// against the configured CA, `Authorization: Bearer` from the token file (re-read every `tokenMaxAge` and at
+/// once after a 401, then the request is retried once). The token is never logged.
+public final class KubernetesClient: Sendable {
+    /// Where the API is and how to reach it.
+    public let configuration: KubernetesConfiguration
+    let logger: Logger
+    private let tokens: BearerTokenSource
+
+    /// Creates a client. No request is made until a method is called.
+    /// - Parameters:
+    ///   - configuration: API server URL, token file, CA file and timeouts.
+    ///   - logger: where requests are logged at `debug` (method, path, status; never the token).
+    public init(configuration: KubernetesConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.tokens = BearerTokenSource(path: configuration.tokenFile, maxAge: configuration.tokenMaxAge)
+    }
+
+    /// GETs one secret.
+    /// - Throws: `.status` (404 when absent, 403 when RBAC forbids), `.transport`, `.decoding`, `.configuration`.
+    public func secret(namespace: String, name: String) throws(KubernetesError) -> Secret {
+        let body = try send(path: Self.secretPath(namespace: namespace, name: name))
+        return try decode(Secret.self, from: body, what: "secret \(namespace)/\(name)")
+    }
+
+    /// LISTs the secrets of `namespace` with `fieldSelector=metadata.name=NAME` (what RBAC `resourceNames` allows).
+    /// - Returns: the secret, or `nil` when there is none, and the list's resourceVersion (where a watch starts).
+    public func listSecret(namespace: String, name: String) throws(KubernetesError) -> (secret: Secret?, resourceVersion: String) {
+        let path = Self.secretsPath(namespace: namespace) + "?fieldSelector=" + percentEncoded("metadata.name=\(name)")
+        let list = try decode(SecretList.self, from: try send(path: path), what: "secret list of \(namespace)")
+        let secret = list.items?.first { $0.metadata.name == name }
+        return (secret, list.metadata.resourceVersion ?? "")
+    }
+
+    // MARK: Watch
+
+    /// How an accepted (HTTP 200) watch stream came to an end.
+    enum WatchStreamEnd: Equatable {
+        /// The server closed the stream cleanly (its `timeoutSeconds`).
+        case completed
+        /// The connection broke or timed out mid-stream (libcurl's text).
+        case interrupted(String)
+        /// `onEvent` asked to stop reading.
+        case stoppedByReceiver
+        /// `shouldAbort` answered true.
+        case aborted
+    }
+
+    /// WATCHes one secret from `resourceVersion`, calling `onEvent` for each event line (a partial last line is
+    /// dropped) until the stream ends or `onEvent` answers false.
+    /// - Throws: `.status` when the API refuses the watch (after one token re-read on 401), `.transport` when it
+    ///   never started, `.decoding` for an event line that is not a watch event.
+    func watchSecret(
+        namespace: String, name: String, resourceVersion: String,
+        shouldAbort: @escaping () -> Bool,
+        onEvent: @escaping (WatchEvent) -> Bool
+    ) throws(KubernetesError) -> WatchStreamEnd {
+        var query = "?watch=true&fieldSelector=" + percentEncoded("metadata.name=\(name)")
+        if !resourceVersion.isEmpty { query += "&resourceVersion=" + percentEncoded(resourceVersion) }
+        query += "&allowWatchBookmarks=true&timeoutSeconds=\(configuration.watchTimeoutSeconds)"
+        let path = Self.secretsPath(namespace: namespace) + query
+        var retried = false
+        while true {
+            let token = try retried ? tokens.reload() : tokens.token()
+            let stream = WatchStream(onEvent: onEvent)
+            let timeout = Duration.seconds(configuration.watchTimeoutSeconds) + configuration.watchTimeoutSlack
+            let result = CurlTransfer.perform(request(path: path, token: token, timeout: timeout),
+                                              shouldAbort: shouldAbort, onBody: stream.consume)
+            logger.debug("Kubernetes API watch", metadata: ["path": "\(path)", "status": "\(stream.status)"])
+            if stream.status == 401 && !retried {
+                retried = true
+                logger.info("Kubernetes API answered 401 to a watch; re-reading the token file and retrying once")
+                continue
+            }
+            if let decodingError = stream.decodingError { throw decodingError }
+            if stream.status != 0 && stream.status != 200 {
+                throw .status(Self.status(from: stream.errorBody, httpCode: stream.status))
+            }
+            if stream.hasPartialLine { logger.debug("Kubernetes API watch cut mid-event; the partial event was dropped") }
+            switch result {
+            case .success: return stream.stoppedByReceiver ? .stoppedByReceiver : .completed
+            case .failure(.aborted): return stream.stoppedByReceiver ? .stoppedByReceiver : .aborted
+            case .failure(.curl(_, let message)):
+                if stream.status == 200 { return .interrupted(message) }
+                throw .transport("watch \(Self.secretsPath(namespace: namespace)): \(message)")
+            }
+        }
+    }
+
+    /// Splits a watch body into events; keeps a refusal's body to decode its Status.
+    private final class WatchStream {
+        let onEvent: (WatchEvent) -> Bool
+        var splitter = LineSplitter()
+        var status = 0
+        var errorBody: [UInt8] = []
+        var decodingError: KubernetesError?
+        var stoppedByReceiver = false
+        var hasPartialLine: Bool { splitter.hasPartialLine }
+
+        init(onEvent: @escaping (WatchEvent) -> Bool) { self.onEvent = onEvent }
+
+        func consume(status: Int, bytes: UnsafeRawBufferPointer) -> Bool {
+            self.status = status
+            guard status == 200 else {
+                if errorBody.count < 65536 { errorBody.append(contentsOf: bytes) }
+                return true
+            }
+            for line in splitter.append(bytes) {
+                do {
+                    let event = try WatchEvent.decode(line: line)
+                    if !onEvent(event) { stoppedByReceiver = true; return false }
+                } catch {
+                    decodingError = error
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    // MARK: Plain requests
+
+    /// Sends a GET, retrying once with a re-read token after a 401, and returns the body of a 2xx answer.
+    private func send(path: String) throws(KubernetesError) -> [UInt8] {
+        var token = try tokens.token()
+        var (status, body) = try perform(path: path, token: token)
+        if status == 401 {
+            logger.info("Kubernetes API answered 401; re-reading the token file and retrying once")
+            token = try tokens.reload()
+            (status, body) = try perform(path: path, token: token)
+        }
+        guard (200..<300).contains(status) else { throw .status(Self.status(from: body, httpCode: status)) }
+        return body
+    }
+
+    private func perform(path: String, token: String) throws(KubernetesError) -> (Int, [UInt8]) {
+        nonisolated(unsafe) var body: [UInt8] = []
+        let result = CurlTransfer.perform(request(path: path, token: token, timeout: configuration.requestTimeout)) { _, bytes in
+            body.append(contentsOf: bytes)
+            return body.count <= 16 << 20
+        }
+        switch result {
+        case .success(let status):
+            logger.debug("Kubernetes API request", metadata: ["path": "\(path)", "status": "\(status)"])
+            return (status, body)
+        case .failure(.aborted):
+            throw .transport("GET \(path): answer larger than 16 MiB")
+        case .failure(.curl(_, let message)):
+            throw .transport("GET \(path): \(message)")
+        }
+    }
+
+    private func request(path: String, token: String, timeout: Duration) -> CurlTransfer.Request {
+        CurlTransfer.Request(
+            url: configuration.baseURL + path,
+            headers: ["Authorization: Bearer \(token)", "Accept: application/json"],
+            caFile: configuration.caFile,
+            connectTimeout: configuration.connectTimeout,
+            totalTimeout: timeout
+        )
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], what: String) throws(KubernetesError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body))
+        } catch {
+            throw .decoding("\(what): \(error)")
+        }
+    }
+
+    /// The API's Status from an error body, or one made up from the HTTP code when the body is not a Status.
+    static func status(from body: [UInt8], httpCode: Int) -> Status {
+        if var status = try? JSONDecoder().decode(Status.self, from: Data(body)), status.message != nil || status.reason != nil {
+            if status.code == nil { status.code = httpCode }
+            return status
+        }
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        return Status(status: "Failure", message: "HTTP \(httpCode)" + (text.isEmpty ? "" : ": \(text)"), code: httpCode)
+    }
+
+    static func secretsPath(namespace: String) -> String {
+        "/api/v1/namespaces/\(percentEncoded(namespace))/secrets"
+    }
+
+    static func secretPath(namespace: String, name: String) -> String {
+        secretsPath(namespace: namespace) + "/" + percentEncoded(name)
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+func percentEncoded(_ text: String) -> String {
+    var result = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            result.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            let hex = Array("0123456789ABCDEF".unicodeScalars)
+            result.unicodeScalars.append("%")
+            result.unicodeScalars.append(hex[Int(byte >> 4)])
+            result.unicodeScalars.append(hex[Int(byte & 0xF)])
+        }
+    }
+    return result
+}
