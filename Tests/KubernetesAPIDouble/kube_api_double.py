@@ -31,7 +31,9 @@ import argparse
 import base64
 import copy
 import json
+import os
 import queue
+import signal
 import socket
 import ssl
 import sys
@@ -607,6 +609,9 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    # A parent's thread may have blocked signals (Swift's test runner does); SIGTERM must still end the double.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cert", required=True, help="PEM server certificate (chain)")
     parser.add_argument("--key", required=True, help="PEM server key")
@@ -616,6 +621,8 @@ def main():
     parser.add_argument("--service-account", default="system:serviceaccount:kyma-installer:helm-cert-server",
                         help="the user named in 403 messages")
     parser.add_argument("--deny", action="append", default=[], metavar="NS/NAME", help="answer 403 for this secret")
+    parser.add_argument("--exit-with-stdin", action="store_true",
+                        help="exit when stdin reaches end of file (the parent died), so no double outlives its test")
     parser.add_argument("--secrets", help="JSON file: [{namespace, name, data: {key: base64}, type}] to start with")
     args = parser.parse_args()
 
@@ -633,6 +640,12 @@ def main():
         with open(args.secrets) as f:
             for s in json.load(f):
                 server.store.put(s["namespace"], s["name"], {"data": s.get("data") or {}, "type": s.get("type")})
+    if args.exit_with_stdin:
+        def exit_at_end_of_stdin():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os._exit(0)
+        threading.Thread(target=exit_at_end_of_stdin, daemon=True).start()
     print(f"LISTENING {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

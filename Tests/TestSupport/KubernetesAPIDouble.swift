@@ -54,10 +54,13 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
     /// Where its files are (certificates, token, kubeconfig, stderr log).
     public let directory: TemporaryDirectory
     private let process: Process
+    private let stdin: Pipe
     private let lock = NSLock()
     private var stopped = false
 
-    private init(url: String, port: Int, tokenFile: String, caFile: String, directory: TemporaryDirectory, process: Process) {
+    private init(url: String, port: Int, tokenFile: String, caFile: String, directory: TemporaryDirectory, process: Process,
+                 stdin: Pipe) {
+        self.stdin = stdin
         self.url = url
         self.port = port
         self.tokenFile = tokenFile
@@ -87,11 +90,12 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
             var arguments = ["python3", "\(packageRoot)/Tests/KubernetesAPIDouble/kube_api_double.py",
                              "--cert", directory.file("server.crt"), "--key", directory.file("server.key"),
                              "--token-file", directory.file("token"), "--port", "0",
-                             "--secrets", directory.file("secrets.json")]
+                             "--secrets", directory.file("secrets.json"), "--exit-with-stdin"]
             for entry in denied { arguments += ["--deny", "\(entry.namespace)/\(entry.name)"] }
             process.arguments = arguments
-            let stdout = Pipe()
+            let stdout = Pipe(), stdin = Pipe()
             process.standardOutput = stdout
+            process.standardInput = stdin   // held open by this handle; the double exits when it closes
             _ = FileManager.default.createFile(atPath: directory.file("stderr.log"), contents: nil)
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("stderr.log")))
             try process.run()
@@ -111,7 +115,8 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
                 throw Failure(description: "kube_api_double.py did not start (printed \(text.debugDescription)): \(log)")
             }
             return KubernetesAPIDouble(url: "https://127.0.0.1:\(port)", port: port, tokenFile: directory.file("token"),
-                                       caFile: directory.file("ca.crt"), directory: directory, process: process)
+                                       caFile: directory.file("ca.crt"), directory: directory, process: process,
+                                       stdin: stdin)
         } catch {
             directory.remove()
             throw error
@@ -125,9 +130,12 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
         guard !stopped else { return }
         stopped = true
         if process.isRunning {
-            process.terminate()
+            // SIGKILL: the double keeps nothing worth saving, and a SIGTERM may be blocked in a child spawned
+            // from a thread that blocks signals.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        try? stdin.fileHandleForWriting.close()
         directory.remove()
     }
 
