@@ -36,6 +36,8 @@ struct SecretWatchStateMachine: Sendable {
     /// Consecutive failures; picks the backoff delay, reset by a good list or event.
     private(set) var failures = 0
     private var eventsThisStream = 0
+    /// 410s since the last event: a server that answers every fresh list's watch with 410 gets a backoff, not a loop.
+    private var expiredInARow = 0
     private var delivered = Delivered.nothing
     private let backoff: ExponentialBackoff
 
@@ -77,8 +79,7 @@ struct SecretWatchStateMachine: Sendable {
             advance(to: version)
             return .keepReading(deliver: nil)
         case .error(let status) where status.code == 410:
-            resourceVersion = nil
-            return .endStream(Outcome(event: nil, next: .list))
+            return .endStream(expired())
         case .error(let status):
             return .endStream(Outcome(event: .failed(.status(status)), next: .pause(nextDelay(), then: resume())))
         }
@@ -94,11 +95,15 @@ struct SecretWatchStateMachine: Sendable {
     /// The watch request failed before streaming (or the stream could not be decoded). 410 → re-list at once;
     /// anything else → report, back off, watch again from the last resourceVersion.
     mutating func watchFailed(_ error: KubernetesError) -> Outcome {
-        if error.statusCode == 410 {
-            resourceVersion = nil
-            return Outcome(event: nil, next: .list)
-        }
+        if error.statusCode == 410 { return expired() }
         return Outcome(event: .failed(error), next: .pause(nextDelay(), then: resume()))
+    }
+
+    /// The resourceVersion is too old: re-list — at once the first time, after a backoff when it keeps happening.
+    private mutating func expired() -> Outcome {
+        resourceVersion = nil
+        expiredInARow += 1
+        return Outcome(event: nil, next: expiredInARow == 1 ? .list : .pause(nextDelay(), then: .list))
     }
 
     private func resume() -> Action {
@@ -108,6 +113,7 @@ struct SecretWatchStateMachine: Sendable {
     private mutating func advance(to version: String?) {
         eventsThisStream += 1
         failures = 0
+        expiredInARow = 0
         if let version, !version.isEmpty { resourceVersion = version }
     }
 

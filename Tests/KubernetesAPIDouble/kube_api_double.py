@@ -33,6 +33,7 @@ import copy
 import json
 import os
 import queue
+import select
 import signal
 import socket
 import ssl
@@ -185,7 +186,7 @@ class Store:
 
     def expire(self):
         with self.lock:
-            self.compacted = self.resource_version + 1
+            self.compacted = self.resource_version  # every earlier RV is gone; a fresh list's RV still works
             error = {"type": "ERROR", "object": status_object(
                 410, "Expired", f"The resourceVersion for the provided watch is too old.")}
             for watcher in self.watchers:
@@ -517,8 +518,11 @@ class Handler(BaseHTTPRequestHandler):
                 if remaining <= 0:
                     break
                 try:
-                    item = watcher.queue.get(timeout=min(remaining, 0.5))
+                    item = watcher.queue.get(timeout=min(remaining, 0.2))
                 except queue.Empty:
+                    if self._client_gone():
+                        self.close_connection = True
+                        return
                     continue
                 if item is CLOSE:
                     break
@@ -532,6 +536,22 @@ class Handler(BaseHTTPRequestHandler):
             self._chunk(b"")
         finally:
             store.close_watch(watcher)
+
+    def _client_gone(self):
+        """Whether the watch client closed its connection (as the real server notices through its context)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                return False
+            self.connection.setblocking(False)
+            try:
+                return self.connection.recv(1) == b""
+            finally:
+                self.connection.setblocking(True)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return False
+        except (OSError, ValueError):
+            return True
 
     # ---- test control ----
 

@@ -90,6 +90,21 @@ import Testing
         #expect(decision == .endStream(.init(event: nil, next: .list)))
     }
 
+    @Test func a410RightAfterAReListIsRetriedAfterABackoffNotInALoop() {
+        var machine = Machine(backoff: Self.steadyBackoff)
+        let expired = KubernetesError.status(Status(reason: "Expired", code: 410))
+        _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
+        #expect(machine.watchFailed(expired) == .init(event: nil, next: .list))
+        _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
+        machine.watchStarting()
+        #expect(machine.received(.error(Status(code: 410))) == .endStream(.init(event: nil, next: .pause(.milliseconds(500), then: .list))))
+        _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
+        machine.watchStarting()
+        _ = machine.received(.bookmark(resourceVersion: "10"))
+        #expect(machine.received(.error(Status(code: 410))) == .endStream(.init(event: nil, next: .list)),
+                "after an event, a 410 is routine again")
+    }
+
     @Test func aWatchRefusedWith410ReLists() {
         var machine = Machine(backoff: Self.steadyBackoff)
         _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
