@@ -22,8 +22,9 @@ struct CurlTransfer {
     enum Failure: Error, Equatable {
         /// `shouldAbort` answered true or `onBody` refused data.
         case aborted
-        /// libcurl's error (connect, TLS, timeout, cut connection), with its text.
-        case curl(code: Int, message: String)
+        /// libcurl's error (connect, TLS, timeout, cut connection), with its text, and the HTTP status if the
+        /// response head had arrived (0 if not).
+        case curl(code: Int, message: String, httpStatus: Int)
     }
 
     private static let globalInit: Void = {
@@ -43,7 +44,7 @@ struct CurlTransfer {
     ) -> Result<Int, Failure> {
         _ = globalInit
         guard let handle = curl_easy_init() else {
-            return .failure(.curl(code: -1, message: "curl_easy_init failed (out of memory?)"))
+            return .failure(.curl(code: -1, message: "curl_easy_init failed (out of memory?)", httpStatus: 0))
         }
         defer { curl_easy_cleanup(handle) }
         let context = Context(handle: handle, shouldAbort: shouldAbort, onBody: onBody)
@@ -81,7 +82,8 @@ struct CurlTransfer {
         set(cshim_curl_easy_setopt_xferinfo_callback(handle, curlProgress))
         set(cshim_curl_easy_setopt_ptr(handle, CURLOPT_XFERINFODATA, contextPointer))
         guard setup == CURLE_OK else {
-            return .failure(.curl(code: Int(setup.rawValue), message: "curl_easy_setopt: " + String(cString: curl_easy_strerror(setup))))
+            let message = "curl_easy_setopt: " + String(cString: curl_easy_strerror(setup))
+            return .failure(.curl(code: Int(setup.rawValue), message: message, httpStatus: 0))
         }
 
         let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
@@ -89,7 +91,7 @@ struct CurlTransfer {
         guard code == CURLE_OK else {
             let detail = String(cString: errorBuffer)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            return .failure(.curl(code: Int(code.rawValue), message: message))
+            return .failure(.curl(code: Int(code.rawValue), message: message, httpStatus: context.responseCode()))
         }
         return .success(context.responseCode())
     }

@@ -70,22 +70,27 @@ public final class KubernetesClient: Sendable {
             let timeout = Duration.seconds(configuration.watchTimeoutSeconds) + configuration.watchTimeoutSlack
             let result = CurlTransfer.perform(request(path: path, token: token, timeout: timeout),
                                               shouldAbort: shouldAbort, onBody: stream.consume)
-            logger.debug("Kubernetes API watch", metadata: ["path": "\(path)", "status": "\(stream.status)"])
-            if stream.status == 401 && !retried {
+            let status: Int
+            switch result {
+            case .success(let code), .failure(.curl(_, _, let code)): status = code
+            case .failure(.aborted): status = stream.status
+            }
+            logger.debug("Kubernetes API watch", metadata: ["path": "\(path)", "status": "\(status)"])
+            if status == 401 && !retried {
                 retried = true
                 logger.info("Kubernetes API answered 401 to a watch; re-reading the token file and retrying once")
                 continue
             }
             if let decodingError = stream.decodingError { throw decodingError }
-            if stream.status != 0 && stream.status != 200 {
-                throw .status(Self.status(from: stream.errorBody, httpCode: stream.status))
+            if status != 0 && status != 200 {
+                throw .status(Self.status(from: stream.errorBody, httpCode: status))
             }
             if stream.hasPartialLine { logger.debug("Kubernetes API watch cut mid-event; the partial event was dropped") }
             switch result {
             case .success: return stream.stoppedByReceiver ? .stoppedByReceiver : .completed
             case .failure(.aborted): return stream.stoppedByReceiver ? .stoppedByReceiver : .aborted
-            case .failure(.curl(_, let message)):
-                if stream.status == 200 { return .interrupted(message) }
+            case .failure(.curl(_, let message, _)):
+                if status == 200 { return .interrupted(message) }
                 throw .transport("watch \(Self.secretsPath(namespace: namespace)): \(message)")
             }
         }
@@ -149,7 +154,7 @@ public final class KubernetesClient: Sendable {
             return (status, body)
         case .failure(.aborted):
             throw .transport("GET \(path): answer larger than 16 MiB")
-        case .failure(.curl(_, let message)):
+        case .failure(.curl(_, let message, _)):
             throw .transport("GET \(path): \(message)")
         }
     }

@@ -16,7 +16,8 @@ Test control, JSON, no authentication, under /__double/:
   POST   secrets/NS/NAME        {"data": {key: base64}, "type": "Opaque"}   create or update
   DELETE secrets/NS/NAME
   POST   deny                   {"namespace": NS, "name": NAME}   403 Forbidden for that secret from now on
-  POST   fault/status           {"code": 503, "count": K} or {"code": 503, "seconds": S}
+  POST   fault/status           {"code": 503, "count": K} or {"code": 503, "seconds": S}; "emptyBody": true
+                                answers without a Status body
   POST   fault/hang             {"seconds": S} or {"count": K}: accept, read, never answer (close after S s)
   POST   cut-watch              end every open watch mid-event (half an event line, then the TCP connection dies)
   POST   expire                 in-stream ERROR 410 Expired to open watches; older resourceVersions now too old
@@ -377,6 +378,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._status(401, "Unauthorized")
             fault = store.take_fault("status")
             if fault is not None:
+                if fault.get("emptyBody"):  # as a proxy or load balancer in front of the API might answer
+                    self.send_response(fault["code"])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    self._log_entry["code"] = fault["code"]
+                    return
                 return self._status(fault["code"], fault.get("message") or f"injected fault {fault['code']}")
             self._api(method, segments, query, verb)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):

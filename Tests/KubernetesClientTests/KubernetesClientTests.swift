@@ -109,6 +109,47 @@ import TestSupport
         #expect(thrown?.statusCode == 503)
     }
 
+    @Test func anAnswerWithoutAStatusBodyIsAStatusMadeFromTheHTTPCode() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectStatus(502, count: 1, emptyBody: true)
+        #expect(throws: KubernetesError.status(Status(status: "Failure", message: "HTTP 502", code: 502))) {
+            try makeClient(for: api).secret(namespace: helmNamespace, name: helmSecretName)
+        }
+    }
+
+    @Test func aWatchAnswered401WithoutABodyIsRetriedOnceWithAReReadToken() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectStatus(401, count: 1, emptyBody: true)
+        nonisolated(unsafe) var events: [WatchEvent] = []
+        let end = try makeClient(for: api).watchSecret(
+            namespace: helmNamespace, name: helmSecretName, resourceVersion: "", shouldAbort: { false }
+        ) { event in
+            events.append(event)
+            return false
+        }
+        #expect(end == .stoppedByReceiver)
+        guard case .added(let secret) = events.first else {
+            Issue.record("expected the synthetic ADDED of a watch without resourceVersion, got \(events)")
+            return
+        }
+        #expect(secret.data == base64(helmData))
+        #expect(try api.requestLog().map(\.code) == [401, 200])
+    }
+
+    @Test func aForbiddenWatchThrowsTheAPIsStatus() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.deny(namespace: helmNamespace, name: helmSecretName)
+        #expect {
+            try makeClient(for: api).watchSecret(namespace: helmNamespace, name: helmSecretName, resourceVersion: "1",
+                                                 shouldAbort: { false }) { _ in true }
+        } throws: { error in
+            (error as? KubernetesError)?.statusCode == 403
+        }
+    }
+
     @Test func anAPIThatAcceptsAndNeverAnswersTimesOutAfterTheRequestTimeout() throws {
         let api = try startDoubleWithHelmSecret()
         defer { api.stop() }

@@ -49,7 +49,7 @@ import TestSupport
         #expect(update.at - changed < .seconds(1))
         #expect(try run.api.requestLog().map(\.verb).filter { $0 != "get" } == ["list", "watch"],
                 "one list, then one watch carries the change")
-        let watch = try #require(try run.api.requestLog().last)
+        let watch = try #require(try run.api.requestLog().last { $0.verb == "watch" })
         #expect(watch.query.contains("fieldSelector=metadata.name%3Dhelm-secret"))
         #expect(watch.query.contains("allowWatchBookmarks=true"))
         #expect(watch.query.contains("timeoutSeconds=290"))
@@ -182,6 +182,18 @@ import TestSupport
         try run.api.setSecret(namespace: helmNamespace, name: helmSecretName, data: ["global.helm.ca.crt": Array("t2".utf8)])
         #expect(run.events.next(within: .seconds(2)) { $0.value("global.helm.ca.crt") == "t2" } != nil)
         #expect(try run.api.requestLog().prefix(2).map(\.code) == [401, 200])
+        #expect(!run.events.all.contains { $0.isFailure })
+    }
+
+    @Test func aWatchAnswered401WithoutABodyReReadsTheTokenAndRetriesWithoutAFailure() throws {
+        let run = Self.startWatching(try startDoubleWithHelmSecret())
+        defer { run.stop() }
+        try run.waitForOpenWatch()
+        try run.api.injectStatus(401, count: 1, emptyBody: true)
+        try run.api.clearRequestLog()
+        try run.api.cutWatches()
+        #expect(try eventually { try run.api.requestLog().map(\.code) == [401, 200] && run.api.openWatches() == 1 })
+        #expect(try run.api.requestLog().map(\.verb) == ["watch", "watch"])
         #expect(!run.events.all.contains { $0.isFailure })
     }
 

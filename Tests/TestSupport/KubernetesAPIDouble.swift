@@ -198,9 +198,9 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
 
     // MARK: Faults
 
-    /// The next `count` API requests are answered with a Status of `code` (e.g. 503).
-    public func injectStatus(_ code: Int, count: Int) throws {
-        _ = try control("POST", "fault/status", body: ["code": code, "count": count])
+    /// The next `count` API requests are answered with a Status of `code` (e.g. 503), or with no body at all.
+    public func injectStatus(_ code: Int, count: Int, emptyBody: Bool = false) throws {
+        _ = try control("POST", "fault/status", body: ["code": code, "count": count, "emptyBody": emptyBody])
     }
 
     /// API requests in the next `seconds` are answered with a Status of `code`.
