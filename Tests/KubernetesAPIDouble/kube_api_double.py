@@ -368,7 +368,7 @@ class Handler(BaseHTTPRequestHandler):
             hang = store.take_fault("hang")
             if hang is not None:
                 self._body()
-                time.sleep(hang.get("seconds", 30))
+                time.sleep(max(0.0, hang["until"] - time.monotonic()) if "until" in hang else hang.get("seconds", 30))
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return

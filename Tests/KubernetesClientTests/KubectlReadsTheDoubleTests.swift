@@ -29,8 +29,10 @@ import TestSupport
 
         /// Runs a shell pipeline with kubectl pointed at the double.
         func shell(_ command: String) throws -> CommandResult {
-            try runCommand(["sh", "-c", command], environment: [
-                "HOME": home.path, "KUBECONFIG": kubeconfig, "KUBECTL_CACHE": home.file("cache"),
+            // scripts/install-test-tools may put a kubectl in .tools/bin; otherwise the one on PATH.
+            let path = "\(packageRoot)/.tools/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            return try runCommand(["sh", "-c", command], environment: [
+                "HOME": home.path, "KUBECONFIG": kubeconfig, "KUBECTL_CACHE": home.file("cache"), "PATH": path,
             ])
         }
     }
