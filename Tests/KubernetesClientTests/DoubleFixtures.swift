@@ -35,7 +35,7 @@ func eventually(within timeout: Duration = .seconds(5), _ condition: () throws -
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }
-        usleep(10_000)
+        usleep(50_000)
     }
     return try condition()
 }
