@@ -167,6 +167,42 @@ import TestSupport
         #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(3))
     }
 
+    @Test func aServerThatAcceptsTCPButNeverShakesHandsTimesOutAfterTheConnectTimeout() throws {
+        // A listening socket nobody accepts from: the kernel completes the TCP handshake, TLS never starts.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 8) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let tokens = try TemporaryDirectory("token")
+        defer { tokens.remove() }
+        try tokens.write("token", "t")
+        var configuration = KubernetesConfiguration(apiServer: "https://127.0.0.1:\(UInt16(bigEndian: address.sin_port))",
+                                                    tokenFile: tokens.file("token"), caFile: nil)
+        configuration.connectTimeout = .milliseconds(400)
+        let started = ContinuousClock.now
+        var thrown: KubernetesError?
+        do {
+            _ = try KubernetesClient(configuration: configuration, logger: .init(label: "test"))
+                .secret(namespace: helmNamespace, name: helmSecretName)
+        } catch { thrown = error }
+        let elapsed = ContinuousClock.now - started
+        guard case .transport(let message) = thrown else {
+            Issue.record("expected a transport error, got \(String(describing: thrown))")
+            return
+        }
+        #expect(message.contains("SSL connection timeout"))
+        #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(2))
+    }
+
     @Test func theAPIsCertificateIsVerifiedAgainstTheConfiguredCA() throws {
         let api = try startDoubleWithHelmSecret()
         defer { api.stop() }
