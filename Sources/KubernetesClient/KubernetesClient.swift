@@ -30,8 +30,16 @@ public final class KubernetesClient: Sendable {
     /// LISTs the secrets of `namespace` with `fieldSelector=metadata.name=NAME` (what RBAC `resourceNames` allows).
     /// - Returns: the secret, or `nil` when there is none, and the list's resourceVersion (where a watch starts).
     public func listSecret(namespace: String, name: String) throws(KubernetesError) -> (secret: Secret?, resourceVersion: String) {
+        try listSecret(namespace: namespace, name: name, shouldAbort: { false })
+    }
+
+    /// `listSecret`, abandoned as soon as `shouldAbort` answers true (the watcher's `stop()`).
+    func listSecret(
+        namespace: String, name: String, shouldAbort: @escaping () -> Bool
+    ) throws(KubernetesError) -> (secret: Secret?, resourceVersion: String) {
         let path = Self.secretsPath(namespace: namespace) + "?fieldSelector=" + percentEncoded("metadata.name=\(name)")
-        let list = try decode(SecretList.self, from: try send(path: path), what: "secret list of \(namespace)")
+        let body = try send(path: path, shouldAbort: shouldAbort)
+        let list = try decode(SecretList.self, from: body, what: "secret list of \(namespace)")
         let secret = list.items?.first { $0.metadata.name == name }
         return (secret, list.metadata.resourceVersion ?? "")
     }
@@ -39,21 +47,22 @@ public final class KubernetesClient: Sendable {
     // MARK: Plain requests
 
     /// Sends a GET, retrying once with a re-read token after a 401, and returns the body of a 2xx answer.
-    private func send(path: String) throws(KubernetesError) -> [UInt8] {
+    private func send(path: String, shouldAbort: @escaping () -> Bool = { false }) throws(KubernetesError) -> [UInt8] {
         var token = try tokens.token()
-        var (status, body) = try perform(path: path, token: token)
+        var (status, body) = try perform(path: path, token: token, shouldAbort: shouldAbort)
         if status == 401 {
             logger.info("Kubernetes API answered 401; re-reading the token file and retrying once")
             token = try tokens.reload()
-            (status, body) = try perform(path: path, token: token)
+            (status, body) = try perform(path: path, token: token, shouldAbort: shouldAbort)
         }
         guard (200..<300).contains(status) else { throw .status(Self.status(from: body, httpCode: status)) }
         return body
     }
 
-    private func perform(path: String, token: String) throws(KubernetesError) -> (Int, [UInt8]) {
+    private func perform(path: String, token: String, shouldAbort: @escaping () -> Bool) throws(KubernetesError) -> (Int, [UInt8]) {
         nonisolated(unsafe) var body: [UInt8] = []
-        let result = CurlTransfer.perform(request(path: path, token: token, timeout: configuration.requestTimeout)) { _, bytes in
+        let request = request(path: path, token: token, timeout: configuration.requestTimeout)
+        let result = CurlTransfer.perform(request, shouldAbort: shouldAbort) { _, bytes in
             body.append(contentsOf: bytes)
             return body.count <= 16 << 20
         }
@@ -62,6 +71,7 @@ public final class KubernetesClient: Sendable {
             logger.debug("Kubernetes API request", metadata: ["path": "\(path)", "status": "\(status)"])
             return (status, body)
         case .failure(.aborted):
+            if shouldAbort() { throw .transport("GET \(path): cancelled (the watcher is stopping)") }
             throw .transport("GET \(path): answer larger than 16 MiB")
         case .failure(.curl(_, let message, _)):
             throw .transport("GET \(path): \(message)")

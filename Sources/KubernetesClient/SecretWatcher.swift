@@ -110,9 +110,11 @@ public final class SecretWatcher: Sendable {
                 continue
             case .list:
                 do {
-                    let (secret, version) = try client.listSecret(namespace: namespace, name: name)
+                    let (secret, version) = try client.listSecret(
+                        namespace: namespace, name: name, shouldAbort: { signal.isStopped })
                     outcome = machine.listSucceeded(secret: secret, resourceVersion: version)
                 } catch {
+                    if signal.isStopped { return }
                     outcome = machine.listFailed(error)
                 }
             case .watch(let version):

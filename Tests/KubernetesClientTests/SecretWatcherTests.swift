@@ -225,6 +225,18 @@ import TestSupport
         #expect(run.events.all.count == delivered)
     }
 
+    @Test func stopAbortsAHangingListPromptly() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectHang(count: 1, seconds: 30)
+        let run = Self.startWatching(api)   // default 15 s request timeout
+        #expect(try eventually { try api.requestLog().first?.verb == "list" })
+        let stopping = ContinuousClock.now
+        run.watcher.stop()
+        #expect(ContinuousClock.now - stopping < .milliseconds(500))
+        #expect(run.events.all.isEmpty, "a list cut short by stop() is not reported as a failure")
+    }
+
     @Test func stopEndsABackoffPauseAtOnce() throws {
         let api = try startDoubleWithHelmSecret()
         defer { api.stop() }
