@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import HTTPServer
 import HelmBundle
 import HelmCertServer
@@ -106,6 +105,7 @@ struct HelmCertServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        blockControlSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "helm-cert-server")
@@ -153,29 +153,24 @@ struct HelmCertServerCommand: ParsableCommand {
             development.printWelcome(port: service.localPort, scheme: tls == nil ? "http" : "https", host: listenAddress.host)
         }
 
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
-                service.shutdown(gracePeriod: .seconds(10))
+        // Signals are blocked in every thread (see `blockControlSignals`) and taken here with sigwait, which
+        // works whatever mask or dispositions the parent left us.
+        while true {
+            let number = waitForControlSignal()
+            if number == SIGHUP {
+                do {
+                    try service.reloadTLS()
+                    logger.info("SIGHUP: serving certificate reloaded")
+                } catch {
+                    logger.error("SIGHUP: serving certificate not reloaded, keeping the old one: \(error)")
+                }
+                continue
             }
-            source.resume()
-            return source
+            logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
+            service.shutdown(gracePeriod: .seconds(10))
+            break
         }
-        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        signal(SIGHUP, SIG_IGN)
-        reload.setEventHandler {
-            do {
-                try service.reloadTLS()
-                logger.info("SIGHUP: serving certificate reloaded")
-            } catch {
-                logger.error("SIGHUP: serving certificate not reloaded, keeping the old one: \(error)")
-            }
-        }
-        reload.resume()
         service.waitUntilStopped()
-        _ = signals
         development?.remove()
         logger.info("stopped")
     }
@@ -201,6 +196,29 @@ struct HelmCertServerCommand: ParsableCommand {
         if let kubeCaFile { configuration.caFile = kubeCaFile }
         return configuration
     }
+}
+
+/// The signals the command handles itself: SIGTERM and SIGINT stop, SIGHUP reloads the serving certificate.
+private func controlSignals() -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, number) }
+    return set
+}
+
+/// Blocks the control signals in this thread before any other thread exists, so every thread inherits the
+/// mask and only `waitForControlSignal` receives them.
+func blockControlSignals() {
+    var set = controlSignals()
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+/// Waits for SIGTERM, SIGINT or SIGHUP and returns which.
+func waitForControlSignal() -> Int32 {
+    var set = controlSignals()
+    var number: Int32 = 0
+    while sigwait(&set, &number) != 0 {}
+    return number
 }
 
 /// The process environment, without Foundation.

@@ -47,4 +47,5 @@ public func curl(
 /// curl itself failed (connection refused, TLS failure, timeout).
 public struct CurlError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
