@@ -93,6 +93,21 @@ struct DeferredResponseTests {
         #expect(responses[3].contains("Connection: close"))
     }
 
+    @Test("a promise fulfilled on the loop's own thread before respond returns works; a second succeed is ignored")
+    func inlineAndRepeatedSucceed() throws {
+        let fixture = try TestServer(responder: DeferringResponder())
+        defer { fixture.stop() }
+        let requests = "GET /inline/1 HTTP/1.1\r\nHost: h\r\n\r\n" + "GET /twice/2 HTTP/1.1\r\nHost: h\r\n\r\n"
+            + "GET /defer/200/3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        let result = try fixture.sClient(["-quiet"], input: requests, untilServerCloses: true)
+        let responses = result.stdoutText.components(separatedBy: "HTTP/1.1 200 OK\r\n").filter { !$0.isEmpty }
+        try #require(responses.count == 3, "\(result.stdoutText) \(result.stderrText)")
+        #expect(responses[0].contains("path=/inline/1 "))
+        #expect(responses[1].contains("path=/twice/2 "))
+        #expect(responses[2].contains("path=/defer/200/3 "))
+        #expect(!result.stdoutText.contains("second answer"))
+    }
+
     @Test("a responder that misses responseTimeout gets its client a 503 and a close; its late answer is dropped")
     func responseTimeout() throws {
         let responder = DeferringResponder()

@@ -8,6 +8,8 @@ import Synchronization
 ///   ``EchoResponder`` would have said.
 /// - `/hold/NAME`: returns nil and keeps the promise under NAME until the test fulfils it with
 ///   ``succeed(_:body:)`` (or never).
+/// - `/inline/…`: fulfils the promise on the loop's own thread before returning nil.
+/// - `/twice/…`: a thread fulfils the promise twice: first with the echo, then with `second answer`.
 /// - anything else: answered at once by ``EchoResponder``.
 final class DeferringResponder: HTTPResponder {
     private let held = Mutex<[String: HTTPResponsePromise]>([:])
@@ -29,6 +31,20 @@ final class DeferringResponder: HTTPResponder {
                 Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
                 promise.succeed(response)
                 self.fulfilledCount.wrappingAdd(1, ordering: .relaxed)
+            }.start()
+            return nil
+        }
+        if parts.first == "inline" {
+            deferredCount.wrappingAdd(1, ordering: .relaxed)
+            promise.succeed(EchoResponder().respond(to: request))
+            return nil
+        }
+        if parts.first == "twice" {
+            deferredCount.wrappingAdd(1, ordering: .relaxed)
+            let response = EchoResponder().respond(to: request)
+            Thread {
+                promise.succeed(response)
+                promise.succeed(HTTPResponse(status: 200, body: Array("second answer\n".utf8)))
             }.start()
             return nil
         }
