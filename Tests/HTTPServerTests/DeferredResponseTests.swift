@@ -75,6 +75,22 @@ struct DeferredResponseTests {
         }
     }
 
+    @Test("300 deferred requests over 20 kept-alive connections, answered from 300 threads: none lost")
+    func manyDeferred() throws {
+        let responder = DeferringResponder()
+        let fixture = try TestServer(responder: responder)
+        defer { fixture.stop() }
+        let count = 300
+        let urls = (1...count).flatMap { [fixture.httpsURL + "/defer/\($0 % 7)/\($0)", "-o", "/dev/null"] }
+        let result = try fixture.curl(["--parallel", "--parallel-max", "20", "-w", "%{http_code} %{num_connects}\n"] + urls)
+        #expect(result.status == 0, "\(result.stderrText)")
+        let lines = result.stdoutText.split(separator: "\n")
+        #expect(lines.count == count)
+        #expect(lines.allSatisfy { $0.hasPrefix("200 ") }, "\(result.stdoutText)")
+        #expect(lines.filter { $0 == "200 0" }.count > count / 2, "connections were not kept alive")
+        #expect(responder.fulfilledCount.load(ordering: .relaxed) == count)
+    }
+
     @Test("requests pipelined behind a deferred one stay buffered and are answered in order")
     func pipelinedBehindDeferred() throws {
         let fixture = try TestServer(responder: DeferringResponder())

@@ -15,7 +15,7 @@ final class DeferringResponder: HTTPResponder {
     private let held = Mutex<[String: HTTPResponsePromise]>([:])
     /// How many requests were deferred so far.
     let deferredCount = Atomic<Int>(0)
-    /// How many `/defer/…` promises were fulfilled so far.
+    /// How many `/defer/…` promises were fulfilled so far (counted just before fulfilling).
     let fulfilledCount = Atomic<Int>(0)
 
     func respond(to request: HTTPRequest) -> HTTPResponse {
@@ -29,8 +29,8 @@ final class DeferringResponder: HTTPResponder {
             let response = EchoResponder().respond(to: request)
             Thread {
                 Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
-                promise.succeed(response)
                 self.fulfilledCount.wrappingAdd(1, ordering: .relaxed)
+                promise.succeed(response)
             }.start()
             return nil
         }
