@@ -109,6 +109,19 @@ struct DeferredResponseTests {
         #expect(responses[3].contains("Connection: close"))
     }
 
+    @Test("header and idle timeouts (200 ms) do not fire while a response is awaited for 700 ms")
+    func otherTimeoutsPauseWhileAwaiting() throws {
+        let limits = HTTPServerLimits(headerTimeout: .milliseconds(200), idleTimeout: .milliseconds(200))
+        let fixture = try TestServer(limits: limits, responder: DeferringResponder())
+        defer { fixture.stop() }
+        let requests = "GET /defer/700/1 HTTP/1.1\r\nHost: h\r\n\r\n" + "GET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        let result = try fixture.sClient(["-quiet"], input: requests, untilServerCloses: true)
+        let responses = result.stdoutText.components(separatedBy: "HTTP/1.1 200 OK\r\n").filter { !$0.isEmpty }
+        try #require(responses.count == 2, "\(result.stdoutText) \(result.stderrText)")
+        #expect(responses[0].contains("path=/defer/700/1 "))
+        #expect(responses[1].contains("path=/2 "))
+    }
+
     @Test("a promise fulfilled on the loop's own thread before respond returns works; a second succeed is ignored")
     func inlineAndRepeatedSucceed() throws {
         let fixture = try TestServer(responder: DeferringResponder())
