@@ -1,25 +1,13 @@
 import Foundation
-import Glibc
 import HTTPServer
-import Logging
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
-
-/// Polls `condition` every 10 ms until it holds or `timeout` passes.
-private func eventually(within timeout: Duration = .seconds(5), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
 
 /// End-to-end: responders that answer later from other threads (``HTTPResponsePromise``), against a
 /// real TLS server with real `curl` and `openssl s_client`.
 @Suite("HTTPServer deferred responses", .serialized)
-struct DeferredResponseTests {
+struct HTTPResponsePromiseTests {
     @Test("a response deferred to another thread arrives intact, for GET and HEAD, on a kept-alive connection")
     func deferredGetAndHead() throws {
         let responder = DeferringResponder()
