@@ -52,11 +52,13 @@ final class EventLoopInbox: Sendable {
         }
     }
 
-    /// On the loop's thread: clears the wake-up and takes every queued delivery, oldest first.
+    /// On the loop's thread: clears the wake-up and takes every queued delivery, oldest first (none
+    /// once closed).
     func takeDeliveries() -> [Delivery] {
-        var value: UInt64 = 0
-        _ = Glibc.read(wakeFD, &value, 8)
-        return state.withLock { state in
+        state.withLock { state in
+            guard !state.closed else { return [] }
+            var value: UInt64 = 0
+            _ = Glibc.read(wakeFD, &value, 8)
             defer { state.deliveries = [] }
             return state.deliveries
         }
