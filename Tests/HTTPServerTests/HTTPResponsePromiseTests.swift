@@ -110,6 +110,22 @@ struct HTTPResponsePromiseTests {
         #expect(responses[1].contains("path=/2 "))
     }
 
+    @Test("plain HTTP: a deferred answer to HTTP/1.0 keep-alive says so and the connection stays; plain 1.0 closes")
+    func deferredHTTP10() throws {
+        let fixture = try TestServer(tls: false, responder: DeferringResponder())
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        try connection.send("GET /defer/50/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        let first = try #require(connection.readResponse())
+        #expect(first.head.contains("\r\nConnection: keep-alive"))
+        #expect(first.body.hasPrefix("path=/defer/50/a query=- version=HTTP/1.0 "))
+        try connection.send("GET /defer/50/b HTTP/1.0\r\n\r\n")
+        let second = try #require(connection.readResponse())
+        #expect(second.body.hasPrefix("path=/defer/50/b "))
+        #expect(!second.head.contains("keep-alive"))
+        #expect(connection.waitForClose())
+    }
+
     @Test("a promise fulfilled on the loop's own thread before respond returns works; a second succeed is ignored")
     func inlineAndRepeatedSucceed() throws {
         let fixture = try TestServer(responder: DeferringResponder())
@@ -122,6 +138,7 @@ struct HTTPResponsePromiseTests {
         #expect(responses[0].contains("path=/inline/1 "))
         #expect(responses[1].contains("path=/twice/2 "))
         #expect(responses[2].contains("path=/defer/200/3 "))
+        #expect(responses[2].contains("\r\nConnection: close\r\n"))
         #expect(!result.stdoutText.contains("second answer"))
     }
 
