@@ -8,16 +8,21 @@ import Glibc
 
 /// One event-loop thread: its own epoll instance, its own `SO_REUSEPORT` listener, its connections.
 ///
-/// Everything here is touched only by the loop's thread, except ``wake()`` (an `eventfd` write).
-/// Timeouts are checked by a sweep over the loop's connections a few times a second (the
-/// `epoll_wait` timeout), so no connection needs a timer of its own.
+/// Everything here is touched only by the loop's thread, except ``inbox`` (``wake()``, and deferred
+/// responses handed over by ``HTTPResponsePromise``). Timeouts are checked by a sweep over the loop's
+/// connections a few times a second (the `epoll_wait` timeout), so no connection needs a timer of its own.
 final class EventLoop: @unchecked Sendable {
     let server: ServerState
     var logger: Logger { server.logger }
+    /// Deferred responses from other threads, and the `eventfd` that wakes this loop.
+    let inbox: EventLoopInbox
     private let epollFD: Int32
-    private let wakeFD: Int32
     private var listenerFD: Int32
     private var connections: [Int32: HTTPConnection] = [:]
+    /// Connections waiting for a deferred response, by promise number.
+    private var awaiting: [UInt64: HTTPConnection] = [:]
+    /// The number the next promise gets; never reused, so a late answer can't reach a newer connection.
+    private var nextPromiseID: UInt64 = 0
     /// Connections that yielded with work left: driven again on the next turn without waiting.
     private var yielded: [HTTPConnection] = []
     var date = HTTPDate()
@@ -32,22 +37,23 @@ final class EventLoop: @unchecked Sendable {
         self.listenerFD = listenerFD
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw .system("epoll_create1()") }
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        guard wakeFD >= 0 else {
+        do throws(HTTPServerError) {
+            inbox = try EventLoopInbox()
+        } catch {
             Glibc.close(epollFD)
-            throw .system("eventfd()")
+            throw error
         }
         readBuffer = .allocate(byteCount: 32 * 1024, alignment: 16)
         let t = server.timeouts
-        sweepInterval = min(max(min(t.handshake, t.header, t.idle) / 4, 5_000_000), 250_000_000)
+        sweepInterval = min(max(min(t.handshake, t.header, t.idle, t.response) / 4, 5_000_000), 250_000_000)
         try register(listenerFD, events: EPOLLIN.rawValue)
-        try register(wakeFD, events: EPOLLIN.rawValue)
+        try register(inbox.wakeFD, events: EPOLLIN.rawValue)
     }
 
     deinit {
         readBuffer.deallocate()
         if listenerFD >= 0 { Glibc.close(listenerFD) }
-        Glibc.close(wakeFD)
+        inbox.close()
         Glibc.close(epollFD)
     }
 
@@ -59,9 +65,17 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Wakes the loop from another thread (to notice shutdown).
-    func wake() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+    func wake() { inbox.wake() }
+
+    /// A promise for the request being answered now, with its number.
+    func makePromise() -> (promise: HTTPResponsePromise, id: UInt64) {
+        nextPromiseID &+= 1
+        return (HTTPResponsePromise(inbox: inbox, id: nextPromiseID), nextPromiseID)
+    }
+
+    /// `connection` waits for the promise numbered `id`.
+    func awaitPromise(_ id: UInt64, for connection: HTTPConnection) {
+        awaiting[id] = connection
     }
 
     /// Runs until shutdown has finished on this loop.
@@ -78,14 +92,15 @@ final class EventLoop: @unchecked Sendable {
                 break
             }
             let now = Socket.monotonicNow()
+            let hangUp = EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
             for i in 0..<Int(max(count, 0)) {
                 let fd = events[i].data.fd
                 if fd == listenerFD {
                     acceptConnections(now: now)
-                } else if fd == wakeFD {
-                    var value: UInt64 = 0
-                    _ = Glibc.read(wakeFD, &value, 8)
+                } else if fd == inbox.wakeFD {
+                    deliverResponses(now: now)
                 } else if let connection = connections[fd] {
+                    if events[i].events & hangUp != 0 { connection.peerHungUp = true }
                     drive(connection, now: now)
                 }
             }
@@ -108,6 +123,18 @@ final class EventLoop: @unchecked Sendable {
                     break
                 }
             }
+        }
+        inbox.close()  // promises fulfilled from now on are dropped
+    }
+
+    /// Hands deferred responses from other threads to their connections. A response whose connection
+    /// closed or timed out meanwhile (its promise number is no longer awaited) is dropped.
+    private func deliverResponses(now: Int64) {
+        for delivery in inbox.takeDeliveries() {
+            guard let connection = awaiting.removeValue(forKey: delivery.id) else { continue }
+            guard connections[connection.fd] === connection, connection.pendingPromise?.id == delivery.id else { continue }
+            connection.deliver(delivery.response, loop: self, now: now)
+            drive(connection, now: now)
         }
     }
 
@@ -172,21 +199,36 @@ final class EventLoop: @unchecked Sendable {
 
     private func drive(_ connection: HTTPConnection, now: Int64) {
         switch connection.drive(self, now: now) {
-        case .wait: break
+        case .wait:
+            // Nobody is left to read the deferred answer: don't keep the connection for it.
+            if connection.peerHungUp && connection.pendingPromise != nil { close(connection) }
         case .close: close(connection)
         case .yield: yielded.append(connection)
         }
     }
 
-    /// Closes connections whose deadline passed.
+    /// Closes connections whose deadline passed; answers late deferred responses with 503.
     private func sweep(now: Int64) {
         var expired: [HTTPConnection] = []
-        for connection in connections.values where connection.machine.deadlineCheck(now: now) == .close {
-            expired.append(connection)
+        var late: [HTTPConnection] = []
+        for connection in connections.values {
+            switch connection.machine.deadlineCheck(now: now) {
+            case .close: expired.append(connection)
+            case .respondTimedOut: late.append(connection)
+            case .none, .respond: break
+            }
         }
         for connection in expired {
             logger.trace("connection timed out", metadata: ["remote": "\(connection.remoteAddress)"])
             close(connection)
+        }
+        for connection in late {
+            logger.warning(
+                "responder did not answer in time: 503",
+                metadata: ["remote": "\(connection.remoteAddress)", "timeout": "\(server.configuration.limits.responseTimeout)"])
+            if let id = connection.pendingPromise?.id { awaiting.removeValue(forKey: id) }
+            connection.respondTimedOut(loop: self)
+            drive(connection, now: now)
         }
     }
 
@@ -205,6 +247,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func close(_ connection: HTTPConnection) {
         guard connections.removeValue(forKey: connection.fd) != nil else { return }
+        if let id = connection.pendingPromise?.id { awaiting.removeValue(forKey: id) }
         connection.close(discard: readBuffer)
         server.openConnections.wrappingSubtract(1, ordering: .relaxed)
     }

@@ -9,7 +9,18 @@ import Glibc
 ///
 /// Registered edge-triggered for both directions once, so `drive` always runs until the socket (or TLS)
 /// says it would block: reads are drained to `WANT_READ`, writes go until done or `WANT_WRITE`.
+/// While a deferred response is awaited nothing more is read or parsed (bytes already received stay
+/// buffered); ``deliver(_:loop:now:)`` queues the answer and the next `drive` carries on.
 final class HTTPConnection {
+    /// The request whose response a promise will bring: what writing that response needs to know.
+    struct PendingPromise: Equatable {
+        /// The promise's number in its loop (unique for the loop's lifetime, never reused).
+        var id: UInt64
+        var isHead: Bool
+        /// An HTTP/1.0 request that asked for keep-alive.
+        var keepAliveHTTP10: Bool
+    }
+
     enum IOResult { case progress, wouldBlock, closed }
 
     /// What `drive` left the connection waiting for.
@@ -43,6 +54,10 @@ final class HTTPConnection {
     private var outputIndex = 0
     /// After `SSL_write` wanted a retry: the length it must be retried with (OpenSSL requires the same).
     private var pendingTLSWrite = 0
+    /// The deferred response this connection waits for, if any.
+    private(set) var pendingPromise: PendingPromise?
+    /// epoll reported that the peer closed (or half-closed) or the socket failed.
+    var peerHungUp = false
 
     init(fd: Int32, ssl: OpaquePointer?, remoteAddress: String, now: Int64, timeouts: HTTPConnectionStateMachine.Timeouts) {
         self.fd = fd
@@ -73,7 +88,7 @@ final class HTTPConnection {
         }
         var reads = 0
         while true {
-            if pendingTLSWrite == 0 && outputIndex == output.count {
+            if pendingTLSWrite == 0 && outputIndex == output.count && pendingPromise == nil {
                 processBufferedRequests(loop, now: now)
             }
             if outputIndex < output.count {
@@ -90,6 +105,7 @@ final class HTTPConnection {
                 continue
             }
             if machine.state == .closed { return .close }
+            if pendingPromise != nil { return .wait }  // read on once the deferred answer is out
             if reads == Self.readBudget { return .yield }
             reads += 1
             switch receive(loop) {
@@ -136,7 +152,15 @@ final class HTTPConnection {
                     method: head.method, path: head.path, query: head.query, version: head.version,
                     headers: head.headers, remoteAddress: remoteAddress,
                     clientCertificateSubjectCN: clientCommonName)
-                let response = loop.server.responder.respond(to: request)
+                let promise = loop.makePromise()
+                guard let response = loop.server.responder.respond(to: request, promise: promise.promise) else {
+                    machine.responseDeferred(now: now)
+                    pendingPromise = PendingPromise(
+                        id: promise.id, isHead: head.isHead, keepAliveHTTP10: head.version == "HTTP/1.0")
+                    loop.awaitPromise(promise.id, for: self)
+                    if close { inputIndex = input.count }
+                    return
+                }
                 HTTPResponseWriter.append(
                     response, isHead: head.isHead, close: close,
                     keepAliveHTTP10: !close && head.version == "HTTP/1.0", date: loop.date.current(), to: &output)
@@ -147,6 +171,33 @@ final class HTTPConnection {
             }
         }
     }
+
+    /// The deferred response arrived: queues it after any output still being written. The next `drive`
+    /// writes it and goes on with buffered requests.
+    func deliver(_ response: HTTPResponse, loop: EventLoop, now: Int64) {
+        guard let pending = pendingPromise else { return }
+        pendingPromise = nil
+        guard case .respond(let close) = machine.responseArrived(now: now) else { return }
+        HTTPResponseWriter.append(
+            response, isHead: pending.isHead, close: close, keepAliveHTTP10: !close && pending.keepAliveHTTP10,
+            date: loop.date.current(), to: &output)
+    }
+
+    /// The deferred response is late (the machine said `.respondTimedOut`): queues a 503 with
+    /// `Connection: close` and forgets the promise and any buffered requests.
+    func respondTimedOut(loop: EventLoop) {
+        guard let pending = pendingPromise else { return }
+        pendingPromise = nil
+        inputIndex = input.count
+        scanFrom = 0
+        HTTPResponseWriter.append(
+            Self.timedOutResponse, isHead: pending.isHead, close: true, date: loop.date.current(), to: &output)
+    }
+
+    /// What a client gets when the responder did not answer within ``HTTPServerLimits/responseTimeout``.
+    static let timedOutResponse = HTTPResponse(
+        status: 503, headers: HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
+        body: Array("the server could not answer in time; try again later\n".utf8))
 
     /// Writes queued output until done or the socket would block.
     private func flush(now: Int64) -> IOResult {

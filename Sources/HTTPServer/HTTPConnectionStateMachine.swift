@@ -1,4 +1,5 @@
-/// The lifecycle of one connection, without I/O: handshake, wait for a head, respond, keep alive or close.
+/// The lifecycle of one connection, without I/O: handshake, wait for a head, respond (now, or later
+/// through a promise), keep alive or close.
 ///
 /// The event loop reports what happened (bytes arrived, a head was parsed, output was flushed, time passed,
 /// shutdown began) and does what the returned ``Action`` says. Time is a monotonic nanosecond count passed
@@ -14,6 +15,9 @@ struct HTTPConnectionStateMachine: Sendable {
         case readingHead(deadline: Int64)
         /// Responses are queued or being written; closed at `deadline` if the peer stops reading.
         case responding(closeAfter: Bool, deadline: Int64)
+        /// The responder deferred: no further request is parsed until its promise is fulfilled (earlier
+        /// responses may still be flushing). At `deadline` the server answers 503 and closes.
+        case awaitingResponse(closeAfter: Bool, deadline: Int64)
         /// Done: the loop closes the socket.
         case closed
     }
@@ -26,6 +30,8 @@ struct HTTPConnectionStateMachine: Sendable {
         case respond(close: Bool)
         /// Close the connection now.
         case close
+        /// The deferred response missed its deadline: queue a 503 answer; the connection closes after it.
+        case respondTimedOut
     }
 
     /// Timeouts in nanoseconds.
@@ -33,17 +39,19 @@ struct HTTPConnectionStateMachine: Sendable {
         var handshake: Int64
         var header: Int64
         var idle: Int64
+        var response: Int64
 
-        init(handshake: Int64, header: Int64, idle: Int64) {
+        init(handshake: Int64, header: Int64, idle: Int64, response: Int64 = 30_000_000_000) {
             self.handshake = handshake
             self.header = header
             self.idle = idle
+            self.response = response
         }
 
         init(_ limits: HTTPServerLimits) {
             self.init(
                 handshake: limits.handshakeTimeout.nanoseconds, header: limits.headerTimeout.nanoseconds,
-                idle: limits.idleTimeout.nanoseconds)
+                idle: limits.idleTimeout.nanoseconds, response: limits.responseTimeout.nanoseconds)
         }
     }
 
@@ -76,6 +84,8 @@ struct HTTPConnectionStateMachine: Sendable {
             return .close
         case .responding(closeAfter: true, _):
             return .none  // a request pipelined after one that closes: never answered
+        case .awaitingResponse:
+            return .none  // not parsed while awaiting; the loop never reports one
         case .responding(closeAfter: false, let deadline):
             let close = !keepAlive || isShuttingDown
             state = .responding(closeAfter: close, deadline: deadline)
@@ -85,6 +95,27 @@ struct HTTPConnectionStateMachine: Sendable {
             state = .responding(closeAfter: close, deadline: now &+ timeouts.idle)
             return .respond(close: close)
         }
+    }
+
+    /// The responder returned no response for the request just received: wait for its promise until the
+    /// response deadline (read and write deadlines pause meanwhile).
+    mutating func responseDeferred(now: Int64) {
+        guard case .responding(let close, _) = state else { return }
+        state = .awaitingResponse(closeAfter: close, deadline: now &+ timeouts.response)
+    }
+
+    /// The promise was fulfilled: queue the response (with `Connection: close` when the action says so).
+    /// Returns `.none` (drop the response) unless the connection was awaiting one.
+    mutating func responseArrived(now: Int64) -> Action {
+        guard case .awaitingResponse(let close, _) = state else { return .none }
+        state = .responding(closeAfter: close, deadline: now &+ timeouts.idle)
+        return .respond(close: close)
+    }
+
+    /// Whether the connection waits for a deferred response.
+    var isAwaitingResponse: Bool {
+        if case .awaitingResponse = state { return true }
+        return false
     }
 
     /// A head was refused (400/431/505): the error response goes out, then the connection closes.
@@ -99,7 +130,8 @@ struct HTTPConnectionStateMachine: Sendable {
     }
 
     /// All queued output was written. Closes if a response said so; else waits for the next request
-    /// (`hasBufferedInput`: part of it is already here, so the header timeout applies).
+    /// (`hasBufferedInput`: part of it is already here, so the header timeout applies). While awaiting a
+    /// deferred response nothing changes.
     mutating func outputFlushed(now: Int64, hasBufferedInput: Bool) -> Action {
         guard case .responding(let close, _) = state else { return state == .closed ? .close : .none }
         if close || isShuttingDown && !hasBufferedInput {
@@ -110,9 +142,14 @@ struct HTTPConnectionStateMachine: Sendable {
         return .none
     }
 
-    /// The timer sweep: closes when the current deadline has passed.
+    /// The timer sweep: closes when the current deadline has passed; a deferred response that is late is
+    /// answered with 503 (then the connection closes).
     mutating func deadlineCheck(now: Int64) -> Action {
         switch state {
+        case .awaitingResponse(_, let d):
+            guard now >= d else { return .none }
+            state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
+            return .respondTimedOut
         case .handshaking(let d), .idle(let d), .readingHead(let d), .responding(_, let d):
             if now >= d {
                 state = .closed
@@ -125,7 +162,7 @@ struct HTTPConnectionStateMachine: Sendable {
     }
 
     /// The server is shutting down: idle and handshaking connections close now; a request in flight
-    /// (head partly received, or response being written) finishes with `Connection: close`.
+    /// (head partly received, response awaited or being written) finishes with `Connection: close`.
     mutating func shutdownRequested() -> Action {
         isShuttingDown = true
         switch state {
@@ -136,6 +173,9 @@ struct HTTPConnectionStateMachine: Sendable {
             return .none
         case .responding(_, let deadline):
             state = .responding(closeAfter: true, deadline: deadline)
+            return .none
+        case .awaitingResponse(_, let deadline):
+            state = .awaitingResponse(closeAfter: true, deadline: deadline)
             return .none
         }
     }

@@ -9,7 +9,11 @@ import Glibc
 ///
 /// `eventLoopCount` threads each run an epoll loop with their own `SO_REUSEPORT` listener; the kernel
 /// spreads new connections across them. Each parsed request goes to the ``HTTPResponder`` on the loop's
-/// thread; the response goes back in one write. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
+/// thread; the response goes back in one write. A responder may instead answer later, from any thread,
+/// through an ``HTTPResponsePromise``: meanwhile that loop keeps serving its other connections, the
+/// waiting connection reads nothing more (pipelined requests stay buffered, answered in order afterwards),
+/// and after ``HTTPServerLimits/responseTimeout`` the client gets 503 and the connection closes. A client
+/// that closes (or half-closes) while waiting is dropped. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
 /// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
 /// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///
@@ -98,8 +102,9 @@ public final class HTTPServer: Sendable {
     /// Connections currently open across all loops.
     public var openConnectionCount: Int { state.openConnections.load(ordering: .relaxed) }
 
-    /// Stops accepting, closes idle connections, lets requests in flight finish (their responses say
-    /// `Connection: close`), then stops the loops; connections still open after `gracePeriod` are closed.
+    /// Stops accepting, closes idle connections, lets requests in flight finish, deferred ones included
+    /// (their responses say `Connection: close`), then stops the loops; connections still open after
+    /// `gracePeriod` are closed, and promises fulfilled after that are dropped.
     /// Returns at once: ``waitUntilStopped()`` waits for the end.
     public func shutdown(gracePeriod: Duration) {
         let deadline = Socket.monotonicNow() &+ max(gracePeriod.nanoseconds, 0)

@@ -13,17 +13,23 @@ public struct HTTPServerLimits: Sendable {
     public var idleTimeout: Duration
     /// Most open connections across all loops; beyond: accepted and closed at once.
     public var maxConnections: Int
+    /// Time a responder that deferred (``HTTPResponder/respond(to:promise:)`` returned nil) has to fulfil
+    /// its promise; beyond: the server answers 503 and closes the connection.
+    public var responseTimeout: Duration
 
-    /// Limits with defaults: 16 KiB head, 10 s handshake, 10 s head, 60 s idle, 20 000 connections.
+    /// Limits with defaults: 16 KiB head, 10 s handshake, 10 s head, 60 s idle, 20 000 connections,
+    /// 30 s for a deferred response.
     public init(
         maxHeaderBytes: Int = 16 * 1024, handshakeTimeout: Duration = .seconds(10),
-        headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), maxConnections: Int = 20_000
+        headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), maxConnections: Int = 20_000,
+        responseTimeout: Duration = .seconds(30)
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.handshakeTimeout = handshakeTimeout
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.responseTimeout = responseTimeout
     }
 }
 

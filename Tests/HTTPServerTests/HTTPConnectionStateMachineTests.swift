@@ -4,7 +4,7 @@ import Testing
 
 @Suite("HTTPConnectionStateMachine")
 struct HTTPConnectionStateMachineTests {
-    let timeouts = HTTPConnectionStateMachine.Timeouts(handshake: 100, header: 200, idle: 1000)
+    let timeouts = HTTPConnectionStateMachine.Timeouts(handshake: 100, header: 200, idle: 1000, response: 5000)
 
     @Test("a TLS connection must finish its handshake before the handshake deadline")
     func handshakeTimeout() {
@@ -104,5 +104,93 @@ struct HTTPConnectionStateMachineTests {
         _ = machine.requestReceived(keepAlive: true, now: 0)
         #expect(machine.shutdownRequested() == .none)
         #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .close)
+    }
+
+    // MARK: deferred responses
+
+    /// A keep-alive connection whose first request was deferred at `now`.
+    func awaiting(at now: Int64 = 0, keepAlive: Bool = true) -> HTTPConnectionStateMachine {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        _ = machine.requestReceived(keepAlive: keepAlive, now: now)
+        machine.responseDeferred(now: now)
+        return machine
+    }
+
+    @Test("a deferred response waits under the response deadline, not the idle or header one")
+    func deferredWaitsForResponseDeadline() {
+        var machine = awaiting(at: 10)
+        #expect(machine.state == .awaitingResponse(closeAfter: false, deadline: 5010))
+        #expect(machine.isAwaitingResponse)
+        #expect(machine.deadlineCheck(now: 1500) == .none)  // past idle (1000) and header (200) timeouts
+        machine.bytesReceived(now: 1600)  // pipelined bytes don't start a header deadline
+        machine.wroteBytes(now: 1700)  // earlier responses flushing don't move the deadline either
+        #expect(machine.state == .awaitingResponse(closeAfter: false, deadline: 5010))
+    }
+
+    @Test("flushing earlier pipelined responses keeps the connection awaiting")
+    func flushWhileAwaiting() {
+        var machine = awaiting()
+        #expect(machine.outputFlushed(now: 5, hasBufferedInput: true) == .none)
+        #expect(machine.isAwaitingResponse)
+        #expect(machine.requestReceived(keepAlive: true, now: 6) == .none)  // nothing is parsed meanwhile
+    }
+
+    @Test("a late deferred response is answered 503 (respondTimedOut), then the connection closes")
+    func deferredDeadlineFires() {
+        var machine = awaiting(at: 0)
+        #expect(machine.deadlineCheck(now: 4999) == .none)
+        #expect(machine.deadlineCheck(now: 5000) == .respondTimedOut)
+        #expect(machine.state == .responding(closeAfter: true, deadline: 6000))
+        #expect(machine.responseArrived(now: 5001) == .none)  // the answer that comes after is dropped
+        #expect(machine.outputFlushed(now: 5002, hasBufferedInput: true) == .close)
+    }
+
+    @Test("the deferred answer is written, then the next pipelined request is parsed under the header timeout")
+    func answerThenPipelined() {
+        var machine = awaiting(at: 0)
+        #expect(machine.responseArrived(now: 300) == .respond(close: false))
+        #expect(machine.state == .responding(closeAfter: false, deadline: 1300))
+        #expect(machine.outputFlushed(now: 310, hasBufferedInput: true) == .none)
+        #expect(machine.state == .readingHead(deadline: 510))
+        #expect(machine.requestReceived(keepAlive: true, now: 320) == .respond(close: false))
+    }
+
+    @Test("the deferred answer to a Connection: close request closes after it")
+    func answerWithClose() {
+        var machine = awaiting(keepAlive: false)
+        #expect(machine.responseArrived(now: 1) == .respond(close: true))
+        #expect(machine.outputFlushed(now: 2, hasBufferedInput: false) == .close)
+    }
+
+    @Test("only the first answer counts")
+    func answerOnce() {
+        var machine = awaiting()
+        #expect(machine.responseArrived(now: 1) == .respond(close: false))
+        #expect(machine.responseArrived(now: 2) == .none)
+    }
+
+    @Test("the peer closing while awaiting closes the connection; the answer that follows is dropped")
+    func closeWhileAwaiting() {
+        var machine = awaiting()
+        machine.connectionLost()
+        #expect(machine.state == .closed)
+        #expect(machine.responseArrived(now: 1) == .none)
+        #expect(machine.deadlineCheck(now: 6000) == .close)
+    }
+
+    @Test("shutdown keeps waiting for the deferred answer, which then goes out with Connection: close")
+    func shutdownWhileAwaiting() {
+        var machine = awaiting()
+        #expect(machine.shutdownRequested() == .none)
+        #expect(machine.state == .awaitingResponse(closeAfter: true, deadline: 5000))
+        #expect(machine.responseArrived(now: 10) == .respond(close: true))
+        #expect(machine.outputFlushed(now: 11, hasBufferedInput: true) == .close)
+    }
+
+    @Test("a response deadline comes from HTTPServerLimits.responseTimeout (30 s by default)")
+    func responseTimeoutFromLimits() {
+        #expect(HTTPConnectionStateMachine.Timeouts(HTTPServerLimits()).response == 30_000_000_000)
+        let short = HTTPServerLimits(responseTimeout: .milliseconds(300))
+        #expect(HTTPConnectionStateMachine.Timeouts(short).response == 300_000_000)
     }
 }

@@ -5,16 +5,6 @@ import Logging
 import TestSupport
 import Testing
 
-/// Polls `condition` every 10 ms until it holds or `timeout` passes.
-private func eventually(within timeout: Duration = .seconds(3), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
-
 /// End-to-end: a real server on 127.0.0.1, real TLS, real `curl` / `openssl s_client` / raw sockets.
 @Suite("HTTPServer", .serialized)
 struct HTTPServerTests {

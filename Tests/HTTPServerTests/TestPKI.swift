@@ -1,7 +1,7 @@
 import TestSupport
 
 /// Throwaway ECDSA P-256 certificates made with the real `openssl` CLI, in a temporary directory.
-struct TestPKI {
+struct TestPKI: Sendable {
     let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory("http-server-pki") }

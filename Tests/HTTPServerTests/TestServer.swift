@@ -22,17 +22,18 @@ struct EchoResponder: HTTPResponder {
 }
 
 /// A running server on 127.0.0.1 with a fresh ECDSA PKI; shut down by `stop()`.
-final class TestServer {
+final class TestServer: Sendable {
     let server: HTTPServer
     let pki: TestPKI
     let ca: (certificate: String, key: String)
     let serverCertificate: (certificate: String, key: String)
     var port: Int { server.localPort }
 
-    /// Starts a server (TLS unless `tls` is false; verifying client certs against `clientCA` when asked).
+    /// Starts a server (TLS unless `tls` is false; verifying client certs against `clientCA` when asked)
+    /// with `eventLoopCount` loops.
     init(
         tls: Bool = true, clientCA: Bool = false, limits: HTTPServerLimits = HTTPServerLimits(),
-        responder: any HTTPResponder = EchoResponder()
+        responder: any HTTPResponder = EchoResponder(), eventLoopCount: Int = 2
     ) throws {
         pki = try TestPKI()
         ca = try pki.makeCA("test-ca")
@@ -45,7 +46,7 @@ final class TestServer {
         var logger = Logger(label: "http-server-test")
         logger.logLevel = .warning
         server = try HTTPServer(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoopCount: 2, tls: tlsConfiguration, limits: limits),
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoopCount: eventLoopCount, tls: tlsConfiguration, limits: limits),
             responder: responder, logger: logger)
         try server.start()
     }
