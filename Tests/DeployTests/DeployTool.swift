@@ -24,10 +24,10 @@ struct DeployTool: Sendable {
         return path
     }
 
-    /// Runs the tool to completion from the package root.
+    /// Runs the tool to completion, from the package root unless `directory` says otherwise.
     @discardableResult
-    func run(_ arguments: [String], stdin: [UInt8] = []) throws -> CommandResult {
-        try runCommand([try path()] + arguments, stdin: stdin, directory: packageRoot)
+    func run(_ arguments: [String], stdin: [UInt8] = [], directory: String = packageRoot) throws -> CommandResult {
+        try runCommand([try path()] + arguments, stdin: stdin, directory: directory)
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// Any JSON value, read with subscripts: `deployment["spec"]["replicas"].int`. A missing key or index reads as
 /// `.null`, so a chain of subscripts never traps and a test's `#expect` shows what was there instead.
-enum JSONValue: Decodable, Equatable, CustomStringConvertible {
+enum JSONValue: Decodable, Equatable, Sendable, CustomStringConvertible {
     case null
     case bool(Bool)
     case number(Double)

@@ -9,8 +9,11 @@ import TestSupport
     func serverAnswersAsOpenAPIYamlSays() throws {
         let server = try RunningServer()
         defer { server.stop() }
+        // Run from a scratch folder: schemathesis and Hypothesis leave their caches in the working directory.
+        let scratch = try TemporaryDirectory("deploy-schemathesis")
+        defer { scratch.remove() }
         let arguments = [
-            "run", "openapi.yaml",
+            "run", "\(packageRoot)/openapi.yaml",
             "--url", "https://127.0.0.1:\(server.port)",
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
             "-H", "Authorization: Bearer \(server.token)",
@@ -18,9 +21,9 @@ import TestSupport
             "--max-examples", "50",
             "--request-timeout", "5",
             "--workers", "1",
-            "--generation-deterministic",
+            "--generation-deterministic",  // same requests every run, and no example database on disk
         ]
-        let result = try DeployTool.schemathesis.run(arguments)
+        let result = try DeployTool.schemathesis.run(arguments, directory: scratch.path)
         #expect(result.status == 0, "schemathesis:\n\(result.stdoutText.suffix(8000))\(result.stderrText.suffix(2000))\n--- server log\n\(server.log.suffix(4000))")
     }
 
