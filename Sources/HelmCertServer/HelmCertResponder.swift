@@ -45,6 +45,7 @@ public struct HelmCertResponder: HTTPResponder {
     private let metrics: ServiceMetrics
     private let audit: AuditLog
     private let openConnections: @Sendable () -> Int
+    private let reviewer: (any TokenReviewer)?
     private let routes: [String: Route]
     private let openAPIResponse: HTTPResponse
 
@@ -54,10 +55,13 @@ public struct HelmCertResponder: HTTPResponder {
     ///   - metrics: counted into, and printed at `/metrics`.
     ///   - audit: where every `/v1` request is recorded.
     ///   - openConnections: the server's open connection count, read when `/metrics` is scraped.
+    ///   - reviewer: checks tokens the token file does not know with the Kubernetes API (`--kube-auth`), off
+    ///     the event loops; nil refuses them.
     public init(
         store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
-        openConnections: @escaping @Sendable () -> Int = { 0 }
+        openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil
     ) {
+        self.reviewer = reviewer
         self.store = store
         self.authenticator = authenticator
         self.metrics = metrics
@@ -78,6 +82,15 @@ public struct HelmCertResponder: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        // Without a promise a Kubernetes review cannot wait: tokens that would need one are refused as unknown.
+        respond(to: request, deferral: nil)!
+    }
+
+    public func respond(to request: HTTPRequest, promise: HTTPResponsePromise) -> HTTPResponse? {
+        respond(to: request, deferral: promise)
+    }
+
+    private func respond(to request: HTTPRequest, deferral: HTTPResponsePromise?) -> HTTPResponse? {
         let isAPI = request.path == "/v1" || request.path.hasPrefix("/v1/")
         let route = routes[request.path]
         guard isAPI else {
@@ -85,16 +98,53 @@ public struct HelmCertResponder: HTTPResponder {
             metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
             return response
         }
+        switch authenticate(request) {
+        case .decided(let decision):
+            return finish(request, route: route, decision: decision)
+        case .needsReview(let token):
+            guard let reviewer, let deferral else {
+                return finish(request, route: route, decision: .unknownToken)
+            }
+            if let cached = reviewer.cachedDecision(forToken: token) {
+                return finish(request, route: route, decision: cached)
+            }
+            reviewer.review(token: String(token)) { decision in
+                deferral.succeed(self.finish(request, route: route, decision: decision))
+            }
+            return nil
+        }
+    }
+
+    /// Answers an authenticated (or refused) `/v1` request, audits it and counts it.
+    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision) -> HTTPResponse {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
-        switch authenticate(request) {
-        case .refused(let refusal, let reason):
-            metrics.countAuthFailure(reason: reason)
-            response = refusal
+        switch decision {
         case .allowed(let who):
             caller = who
             (response, etag) = answerAPI(request, route: route)
+        case .missing:
+            metrics.countAuthFailure(reason: "missing")
+            response = Self.unauthorized(
+                "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
+                error: nil)
+        case .malformed:
+            metrics.countAuthFailure(reason: "malformed")
+            response = Self.unauthorized(
+                "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
+                error: "invalid_request")
+        case .unknownToken:
+            metrics.countAuthFailure(reason: "invalid_token")
+            response = Self.unauthorized("the bearer token is not known to this server", error: "invalid_token")
+        case .forbidden(let who, let detail):
+            caller = who
+            metrics.countAuthFailure(reason: "forbidden")
+            response = ProblemDetails(status: 403, title: "Forbidden", detail: detail).response()
+        case .unavailable(let detail):
+            metrics.countAuthFailure(reason: "unavailable")
+            response = ProblemDetails(status: 503, title: "Service Unavailable", detail: detail)
+                .response(headers: [("Retry-After", "5")])
         }
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
         let entry = AuditEntry(
@@ -182,34 +232,20 @@ public struct HelmCertResponder: HTTPResponder {
     }
 
     private enum Authentication {
-        case allowed(Caller)
-        /// The response to send and the metric reason.
-        case refused(HTTPResponse, reason: String)
+        case decided(TokenDecision)
+        /// A well-formed bearer token the token file does not know.
+        case needsReview(Substring)
     }
 
-    /// A verified client certificate, else a known bearer token.
+    /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
     private func authenticate(_ request: HTTPRequest) -> Authentication {
         if let cn = request.clientCertificateSubjectCN {
-            return .allowed(Caller(user: cn, method: "mtls", groups: []))
+            return .decided(.allowed(Caller(user: cn, method: "mtls", groups: [])))
         }
-        guard let header = request.headers["Authorization"] else {
-            return .refused(
-                Self.unauthorized(
-                    "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
-                    error: nil), reason: "missing")
-        }
-        guard let token = Self.bearerToken(header) else {
-            return .refused(
-                Self.unauthorized(
-                    "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
-                    error: "invalid_request"), reason: "malformed")
-        }
-        guard let user = authenticator.user(forToken: token) else {
-            return .refused(
-                Self.unauthorized("the bearer token is not known to this server", error: "invalid_token"),
-                reason: "invalid_token")
-        }
-        return .allowed(Caller(user: user.name, method: "token", groups: user.groups))
+        guard let header = request.headers["Authorization"] else { return .decided(.missing) }
+        guard let token = Self.bearerToken(header) else { return .decided(.malformed) }
+        guard let user = authenticator.user(forToken: token) else { return .needsReview(token) }
+        return .decided(.allowed(Caller(user: user.name, method: "token", groups: user.groups)))
     }
 
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or nil.

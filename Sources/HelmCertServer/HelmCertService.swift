@@ -135,15 +135,18 @@ public final class HelmCertService: Sendable {
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
-        server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
+        let server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
+        self.server = server
         serverSlot.server = server
 
         let reloader = configuration.tokenFile.map {
             TokenFileReloader(path: $0, loaded: tokenBytes, authenticator: authenticator, logger: logger)
         }
-        housekeeping = PeriodicTask(label: "housekeeping", interval: .seconds(10)) {
+        let certificateReloader = configuration.tls.map { ServingCertificateReloader(tls: $0, server: server, logger: logger) }
+        housekeeping = PeriodicTask(label: "housekeeping", interval: .seconds(2)) {
             store.refreshIfStale()
             reloader?.reloadIfChanged()
+            certificateReloader?.reloadIfChanged()
         }
     }
 

@@ -3,9 +3,9 @@ import HelmBundle
 import Testing
 import TestSupport
 
-/// The service against the Kubernetes API double: what a Kyma cluster would do to it.
-@Suite("Kubernetes source, end to end", .serialized)
-final class KubernetesSourceTests {
+/// A cluster as far as helm-cert-server can tell: the API double holding `helm-secret`, a Tiller CA and client
+/// certificate, the service's own serving certificate, a token file, and the service started against them.
+final class ClusterFixture {
     static let namespace = "kyma-installer"
     static let secretName = "helm-secret"
 
@@ -13,7 +13,7 @@ final class KubernetesSourceTests {
     let client: PKIFixtures.Credential
     let double: KubernetesAPIDouble
     let files: TemporaryDirectory
-    let service: ServiceProcess
+    private(set) var service: ServiceProcess!
     let token = "e2e-token-\(UInt32.random(in: 0...UInt32.max))"
     var base: String { "https://127.0.0.1:\(service.port)" }
     var auth: String { "Authorization: Bearer \(token)" }
@@ -23,7 +23,8 @@ final class KubernetesSourceTests {
         ["global.helm.ca.crt": ca, "global.helm.tls.crt": cert, "global.helm.tls.key": key]
     }
 
-    init() throws {
+    /// Builds everything; `beforeStart` runs against the double before the service starts (to inject faults).
+    init(startService: Bool = true, extraArguments: [String] = [], beforeStart: (KubernetesAPIDouble) throws -> Void = { _ in }) throws {
         tillerCA = try PKIFixtures.certificateAuthority(commonName: "tiller-ca")
         client = try PKIFixtures.issue(by: tillerCA, commonName: "helm-client")
         double = try KubernetesAPIDouble.start(secrets: [
@@ -32,25 +33,33 @@ final class KubernetesSourceTests {
                 data: Self.kymaData(ca: tillerCA.certificatePEM, cert: client.certificatePEM, key: client.keyPEM))
         ])
         files = try TemporaryDirectory("e2e-kube")
-        // The service's own serving certificate, from a CA of its own.
-        let serviceCA = try PKIFixtures.certificateAuthority(commonName: "service-ca")
+        try writeServingCertificate(commonName: "helm-cert-server")
+        try files.write("tokens.csv", "\(token),alice,1001,\"developers\"\n")
+        try beforeStart(double)
+        if startService { try start(extraArguments: extraArguments) }
+    }
+
+    /// Writes a fresh serving certificate from a fresh CA (`service-ca.pem`, `serving.pem`, `serving.key`).
+    func writeServingCertificate(commonName: String) throws {
+        let serviceCA = try PKIFixtures.certificateAuthority(commonName: "\(commonName)-ca")
         let serving = try PKIFixtures.issue(
-            by: serviceCA, commonName: "helm-cert-server", extendedKeyUsage: "serverAuth",
+            by: serviceCA, commonName: commonName, extendedKeyUsage: "serverAuth",
             subjectAlternativeNames: "DNS:localhost,IP:127.0.0.1")
         try files.write("service-ca.pem", serviceCA.certificatePEM)
-        try files.write("serving.pem", serving.certificatePEM)
         try files.write("serving.key", serving.keyPEM)
-        try files.write("tokens.csv", "\(token),alice,1001,\"developers\"\n")
+        try files.write("serving.pem", serving.certificatePEM)
+    }
+
+    func start(extraArguments: [String] = []) throws {
         service = try ServiceProcess(arguments: [
             "--listen", "127.0.0.1:0", "--tls-cert", files.file("serving.pem"), "--tls-key", files.file("serving.key"),
             "--token-file", files.file("tokens.csv"), "--kube-api", double.url, "--kube-token-file", double.tokenFile,
             "--kube-ca-file", double.caFile, "--audit-log", files.file("audit.log"),
-        ])
-        try waitUntil("the first bundle is served") { try self.get("/readyz").status == 200 }
+        ] + extraArguments)
     }
 
     deinit {
-        service.stop()
+        service?.stop()
         double.stop()
         files.remove()
     }
@@ -59,15 +68,50 @@ final class KubernetesSourceTests {
         try curl(base + path, headers: headers, caFile: serviceCA)
     }
 
-    /// Polls `condition` every 100 ms for up to `seconds`; fails the test naming `what` if it never holds.
+    /// Polls `condition` every 100 ms for up to `seconds`; records an issue naming `what` if it never holds.
     func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if (try? condition()) == true { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        Issue.record("timed out after \(seconds) s waiting until \(what); service log:\n\(service.stderrText)")
+        Issue.record("timed out after \(seconds) s waiting until \(what); service log:\n\(service?.stderrText ?? "")")
         throw CurlError(description: "timed out waiting until \(what)")
+    }
+
+    /// Replaces the secret's data.
+    func setSecret(cert: [UInt8], key: [UInt8]) throws {
+        try double.setSecret(
+            namespace: Self.namespace, name: Self.secretName,
+            data: Self.kymaData(ca: tillerCA.certificatePEM, cert: cert, key: key))
+    }
+}
+
+/// The service against the Kubernetes API double: what a Kyma cluster would do to it.
+@Suite("Kubernetes source, end to end", .serialized)
+final class KubernetesSourceTests {
+    let cluster: ClusterFixture
+    var tillerCA: PKIFixtures.Credential { cluster.tillerCA }
+    var client: PKIFixtures.Credential { cluster.client }
+    var double: KubernetesAPIDouble { cluster.double }
+    var service: ServiceProcess { cluster.service }
+    var files: TemporaryDirectory { cluster.files }
+    var token: String { cluster.token }
+    var auth: String { cluster.auth }
+    static let namespace = ClusterFixture.namespace
+    static let secretName = ClusterFixture.secretName
+    static func kymaData(ca: [UInt8], cert: [UInt8], key: [UInt8]) -> [String: [UInt8]] {
+        ClusterFixture.kymaData(ca: ca, cert: cert, key: key)
+    }
+
+    init() throws {
+        cluster = try ClusterFixture()
+        try cluster.waitUntil("the first bundle is served") { try self.cluster.get("/readyz").status == 200 }
+    }
+
+    func get(_ path: String, headers: [String] = []) throws -> CurlResponse { try cluster.get(path, headers: headers) }
+    func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+        try cluster.waitUntil(what, seconds: seconds, condition)
     }
 
     @Test("the Kyma docs' three kubectl | base64 -d commands and the service give the same bytes")
