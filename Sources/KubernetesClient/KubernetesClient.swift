@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Logging
 
-/// Reads Secrets from the Kubernetes API through libcurl: blocking calls on the caller's thread, TLS verified
+/// Reads Secrets (and asks for TokenReviews and SubjectAccessReviews) from the Kubernetes API through libcurl: blocking calls on the caller's thread, TLS verified
 /// against the configured CA, `Authorization: Bearer` from the token file (re-read every `tokenMaxAge` and at
 /// once after a 401, then the request is retried once). The token is never logged.
 public final class KubernetesClient: Sendable {
@@ -46,35 +46,49 @@ public final class KubernetesClient: Sendable {
 
     // MARK: Plain requests
 
-    /// Sends a GET, retrying once with a re-read token after a 401, and returns the body of a 2xx answer.
-    private func send(path: String, shouldAbort: @escaping () -> Bool = { false }) throws(KubernetesError) -> [UInt8] {
+    /// Sends a request, retrying once with a re-read token after a 401, and returns the body of a 2xx answer.
+    /// - Parameters:
+    ///   - path: the API path with its query.
+    ///   - method: `GET` or `POST`.
+    ///   - body: a JSON body (sent with `Content-Type: application/json`).
+    ///   - shouldAbort: polled while the request runs; true abandons it.
+    func send(
+        path: String, method: String = "GET", body: [UInt8]? = nil, shouldAbort: @escaping () -> Bool = { false }
+    ) throws(KubernetesError) -> [UInt8] {
         var token = try tokens.token()
-        var (status, body) = try perform(path: path, token: token, shouldAbort: shouldAbort)
+        var (status, answer) = try perform(path: path, method: method, body: body, token: token, shouldAbort: shouldAbort)
         if status == 401 {
             logger.info("Kubernetes API answered 401; re-reading the token file and retrying once")
             token = try tokens.reload()
-            (status, body) = try perform(path: path, token: token, shouldAbort: shouldAbort)
+            (status, answer) = try perform(path: path, method: method, body: body, token: token, shouldAbort: shouldAbort)
         }
-        guard (200..<300).contains(status) else { throw .status(Self.status(from: body, httpCode: status)) }
-        return body
+        guard (200..<300).contains(status) else { throw .status(Self.status(from: answer, httpCode: status)) }
+        return answer
     }
 
-    private func perform(path: String, token: String, shouldAbort: @escaping () -> Bool) throws(KubernetesError) -> (Int, [UInt8]) {
-        nonisolated(unsafe) var body: [UInt8] = []
-        let request = request(path: path, token: token, timeout: configuration.requestTimeout)
+    private func perform(
+        path: String, method: String, body: [UInt8]?, token: String, shouldAbort: @escaping () -> Bool
+    ) throws(KubernetesError) -> (Int, [UInt8]) {
+        nonisolated(unsafe) var answer: [UInt8] = []
+        var request = request(path: path, token: token, timeout: configuration.requestTimeout)
+        request.method = method
+        if let body {
+            request.body = body
+            request.headers.append("Content-Type: application/json")
+        }
         let result = CurlTransfer.perform(request, shouldAbort: shouldAbort) { _, bytes in
-            body.append(contentsOf: bytes)
-            return body.count <= 16 << 20
+            answer.append(contentsOf: bytes)
+            return answer.count <= 16 << 20
         }
         switch result {
         case .success(let status):
-            logger.debug("Kubernetes API request", metadata: ["path": "\(path)", "status": "\(status)"])
-            return (status, body)
+            logger.debug("Kubernetes API request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(status)"])
+            return (status, answer)
         case .failure(.aborted):
-            if shouldAbort() { throw .transport("GET \(path): cancelled (the watcher is stopping)") }
-            throw .transport("GET \(path): answer larger than 16 MiB")
+            if shouldAbort() { throw .transport("\(method) \(path): cancelled (the watcher is stopping)") }
+            throw .transport("\(method) \(path): answer larger than 16 MiB")
         case .failure(.curl(_, let message, _)):
-            throw .transport("GET \(path): \(message)")
+            throw .transport("\(method) \(path): \(message)")
         }
     }
 
@@ -88,7 +102,7 @@ public final class KubernetesClient: Sendable {
         )
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], what: String) throws(KubernetesError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], what: String) throws(KubernetesError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))
         } catch {

@@ -15,6 +15,10 @@ public final class SecretWatcher: Sendable {
         case deleted
         /// A list or watch failed; the watcher backs off and keeps trying.
         case failed(KubernetesError)
+        /// A watch ended — the server's timeout, a cut connection, a 410 (resourceVersion too old), an error — and
+        /// a new watch (or a re-list) is beginning now, after any backoff pause. One per restart, for counting
+        /// reconnects; `reason` is human-readable (for logs, not for metric labels).
+        case watchRestarted(reason: String)
     }
 
     private let client: KubernetesClient
@@ -100,8 +104,15 @@ public final class SecretWatcher: Sendable {
         var machine = SecretWatchStateMachine(backoff: backoff)
         var action = machine.start()
         let signal = self.signal
+        /// Why the last watch ended, until the next watch or list begins and `.watchRestarted` is delivered.
+        var restartReason: String?
         while !signal.isStopped {
             let outcome: SecretWatchStateMachine.Outcome
+            if let reason = restartReason, action.beginsRequest {
+                restartReason = nil
+                logger.debug("secret watch restarting", metadata: ["reason": "\(reason)"])
+                deliver(.watchRestarted(reason: reason))
+            }
             switch action {
             case .pause(let delay, let next):
                 logger.debug("secret watch backing off", metadata: ["seconds": "\(delay)"])
@@ -141,13 +152,36 @@ public final class SecretWatcher: Sendable {
                         logger.debug("secret watch stream interrupted; resuming", metadata: ["reason": "\(reason)"])
                     }
                     outcome = streamOutcome ?? machine.streamEnded()
+                    restartReason = Self.restartReason(end: end, outcome: outcome)
                 } catch {
                     machine = machineInStream
                     outcome = machine.watchFailed(error)
+                    restartReason = error.statusCode == 410
+                        ? "the watch was refused with 410: resourceVersion too old, re-listing"
+                        : "the watch request failed: \(error)"
                 }
             }
             deliver(outcome.event)
             action = outcome.next
         }
+    }
+
+    /// Why an accepted watch stream ended, for `.watchRestarted`.
+    private static func restartReason(end: KubernetesClient.WatchStreamEnd, outcome: SecretWatchStateMachine.Outcome) -> String {
+        switch end {
+        case .completed: return "the server ended the watch (its timeout)"
+        case .interrupted(let message): return "the watch stream was cut: \(message)"
+        case .stoppedByReceiver, .aborted:
+            if case .failed(let error) = outcome.event { return "the watch stream carried an error: \(error)" }
+            return "the watch stream carried 410: resourceVersion too old, re-listing"
+        }
+    }
+}
+
+extension SecretWatchStateMachine.Action {
+    /// Whether performing this action sends a request now (a pause does not).
+    var beginsRequest: Bool {
+        if case .pause = self { return false }
+        return true
     }
 }

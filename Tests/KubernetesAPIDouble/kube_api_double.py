@@ -11,6 +11,10 @@ rotates the token by rewriting the file). Implements what helm-cert-server and k
               fieldSelector metadata.name=X, resourceVersion (a global counter), timeoutSeconds,
               allowWatchBookmarks; watch replays events after the given resourceVersion, or synthetic ADDED
               events for what exists when it is absent or "0"; answers a compacted one with ERROR 410 Expired.
+  reviews     POST /apis/authentication.k8s.io/v1/tokenreviews (201, status.authenticated/user/error/audiences)
+              POST /apis/authorization.k8s.io/v1/subjectaccessreviews (201, status.allowed/reason), answered from
+              the review-token registry and the grants below; 403 with the RBAC message when reviews are denied
+              to the service account. Their request bodies are kept in the request log ("body").
 
 Test control, JSON, no authentication, under /__double/:
   POST   secrets/NS/NAME        {"data": {key: base64}, "type": "Opaque"}   create or update
@@ -23,7 +27,12 @@ Test control, JSON, no authentication, under /__double/:
   POST   expire                 in-stream ERROR 410 Expired to open watches; older resourceVersions now too old
   POST   bookmark               a BOOKMARK with the current resourceVersion to watches that allow bookmarks
   GET    watches                {"open": N}
-  GET    requests               {"requests": [{"verb", "path", "query", "code"}…]}   (DELETE clears)
+  GET    requests               {"requests": [{"verb", "path", "query", "code", "body"?}…]}   (DELETE clears)
+  POST   review-tokens          {"token", "username", "uid", "groups": […]}   a token TokenReview authenticates
+  POST   grants                 {"user" | "group", "verb", "apiGroup", "resource", "name"?, "namespace"?}
+                                what SubjectAccessReview allows ("*" matches any verb/apiGroup/resource; no
+                                name = any name; no namespace = every namespace)
+  POST   deny-reviews           {"deny": true|false}   403 for the service account's TokenReviews and SARs
 
 Prints "LISTENING <port>" on stdout once it accepts connections (--port 0 picks a free port).
 """
@@ -58,6 +67,10 @@ REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFo
            409: "Conflict", 410: "Gone", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
            504: "Timeout"}
 
+# API group -> (resource, kind) of the review APIs the double serves
+REVIEW_RESOURCES = {"authentication.k8s.io": ("tokenreviews", "TokenReview"),
+                    "authorization.k8s.io": ("subjectaccessreviews", "SubjectAccessReview")}
+
 CUT = object()     # queue sentinel: cut the stream mid-event
 CLOSE = object()   # queue sentinel: end the stream cleanly
 
@@ -88,6 +101,9 @@ class Store:
         self.hang_fault = None      # {"count" | "until", "seconds"}
         self.requests = []
         self.service_account = service_account
+        self.review_tokens = {}     # token -> {"username", "uid", "groups"}
+        self.grants = []            # [{"user"|"group", "verb", "apiGroup", "resource", "name"?, "namespace"?}]
+        self.reviews_denied = False
 
     def _next_rv(self):
         self.resource_version += 1
@@ -200,6 +216,36 @@ class Store:
                 if not only_bookmarks or watcher.bookmarks:
                     watcher.queue.put(item() if callable(item) else item)
             return len(self.watchers)
+
+    def authorize(self, spec):
+        """(allowed, reason) for a SubjectAccessReview spec, from the grants."""
+        attributes = spec.get("resourceAttributes") or {}
+        user, groups = spec.get("user") or "", spec.get("groups") or []
+
+        def matches(grant):
+            if grant.get("user") is not None and grant["user"] != user:
+                return False
+            if grant.get("group") is not None and grant["group"] not in groups:
+                return False
+            for field, attribute in (("verb", "verb"), ("apiGroup", "group"), ("resource", "resource")):
+                if grant.get(field) not in ("*", attributes.get(attribute) or ""):
+                    return False
+            if grant.get("name") and grant["name"] != attributes.get("name"):
+                return False
+            if grant.get("namespace") and grant["namespace"] != attributes.get("namespace"):
+                return False
+            return True
+
+        with self.lock:
+            for index, grant in enumerate(self.grants):
+                if matches(grant):
+                    subject = f'User "{user}"' if grant.get("user") is not None else f'Group "{grant["group"]}"'
+                    if grant.get("namespace"):
+                        binding = f'RoleBinding "double-grant-{index}/{grant["namespace"]}" of Role "double-grant-{index}"'
+                    else:
+                        binding = f'ClusterRoleBinding "double-grant-{index}" of ClusterRole "double-grant-{index}"'
+                    return True, f"RBAC: allowed by {binding} to {subject}"
+            return False, None
 
     def take_fault(self, kind):
         """The active fault of `kind` ("status" or "hang") for this request, consuming one count."""
@@ -319,9 +365,14 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing ----
 
+    def _raw_body(self):
+        if getattr(self, "_raw", None) is None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._raw = self.rfile.read(length) if length else b""
+        return self._raw
+
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._raw_body()
         if not raw:
             return {}
         if (self.headers.get("Content-Type") or "").startswith("application/vnd.kubernetes.protobuf"):
@@ -357,12 +408,16 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = unquote(parts.path), parse_qs(parts.query)
         self._log_entry = None
+        self._raw = None
         try:
             if path.startswith("/__double/"):
                 return self._control(method, path[len("/__double/"):].strip("/"), query)
             segments = [s for s in path.split("/") if s]
             verb = self._verb(method, segments, query)
             self._log_entry = {"verb": verb, "path": path, "query": parts.query, "code": None}
+            raw = self._raw_body()  # read before any answer, so a keep-alive connection stays in step
+            if segments[:1] == ["apis"] and method == "POST":
+                self._log_entry["body"] = raw.decode(errors="replace")
             with store.lock:
                 store.requests.append(self._log_entry)
             hang = store.take_fault("hang")
@@ -415,7 +470,22 @@ class Handler(BaseHTTPRequestHandler):
             return self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.server.server_address[1]}"}]})
         if method == "GET" and segments == ["apis"]:
-            return self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+            return self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": group, "versions": [{"groupVersion": f"{group}/v1", "version": "v1"}],
+                 "preferredVersion": {"groupVersion": f"{group}/v1", "version": "v1"}}
+                for group in REVIEW_RESOURCES]})
+        if method == "GET" and len(segments) == 3 and segments[0] == "apis" and segments[1] in REVIEW_RESOURCES \
+                and segments[2] == "v1":
+            plural, kind = REVIEW_RESOURCES[segments[1]]
+            return self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1",
+                                         "groupVersion": f"{segments[1]}/v1", "resources": [
+                {"name": plural, "singularName": plural[:-1], "namespaced": False, "kind": kind,
+                 "verbs": ["create"]}]})
+        if len(segments) == 4 and segments[0] == "apis" and segments[1] in REVIEW_RESOURCES and segments[2] == "v1" \
+                and segments[3] == REVIEW_RESOURCES[segments[1]][0]:
+            if method != "POST":
+                return self._status(405, "the server does not allow this method on the requested resource")
+            return self._review(segments[1], segments[3])
         if method == "GET" and segments == ["api", "v1"]:
             verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
             return self._send_json(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
@@ -433,6 +503,49 @@ class Handler(BaseHTTPRequestHandler):
             name = segments[5] if len(segments) == 6 else None
             return self._secrets(method, namespace, name, query, verb)
         return self._status(404, "the server could not find the requested resource")
+
+    def _review(self, group, resource):
+        store = self.server.store
+        raw = self._raw_body()
+        if store.reviews_denied:
+            return self._status(403, f'{resource}.{group} is forbidden: User "{store.service_account}" cannot create '
+                                f'resource "{resource}" in API group "{group}" at the cluster scope',
+                                details={"group": group, "kind": resource})
+        plural, kind = REVIEW_RESOURCES[group]
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError as error:
+            return self._status(400, f"the object provided is unrecognized: {error}")
+        if not isinstance(body, dict) or body.get("kind") != kind or body.get("apiVersion") != f"{group}/v1":
+            return self._status(400, f'the object provided is unrecognized (must be of type {kind} in {group}/v1)')
+        spec = body.get("spec") or {}
+        answer = {"kind": kind, "apiVersion": f"{group}/v1", "metadata": {"creationTimestamp": None}, "spec": spec}
+        if kind == "TokenReview":
+            token = spec.get("token") or ""
+            if not token:
+                return self._status(400, "token is required for TokenReview in authentication")
+            with store.lock:
+                user = copy.deepcopy(store.review_tokens.get(token))
+            if user is None:
+                answer["status"] = {"user": {}, "error": "[invalid bearer token, service account token has been "
+                                                         "invalidated]"}
+            else:
+                answer["status"] = {"authenticated": True, "user": {k: v for k, v in user.items() if v is not None},
+                                    "audiences": spec.get("audiences") or
+                                    ["https://kubernetes.default.svc.cluster.local"]}
+        else:
+            if not spec.get("user") and not spec.get("groups"):
+                return self._status(422, f'{kind}.{group} "" is invalid: spec.user: Invalid value: "": at least '
+                                    f'one of user or group must be specified', reason="Invalid")
+            if "resourceAttributes" not in spec and "nonResourceAttributes" not in spec:
+                return self._status(422, f'{kind}.{group} "" is invalid: spec.resourceAttributes: Invalid value: '
+                                    f'"null": exactly one of nonResourceAttributes or resourceAttributes must be '
+                                    f'specified', reason="Invalid")
+            allowed, reason = store.authorize(spec)
+            answer["status"] = {"allowed": allowed}
+            if reason:
+                answer["status"]["reason"] = reason
+        return self._send_json(201, answer)
 
     def _forbidden(self, verb, namespace, name):
         user = self.server.store.service_account
@@ -601,6 +714,26 @@ class Handler(BaseHTTPRequestHandler):
                 return {"type": "BOOKMARK", "object": {"kind": "Secret", "apiVersion": "v1", "metadata": {
                     "resourceVersion": str(store.resource_version), "creationTimestamp": None}}}
             return self._send_json(200, {"sent": store.broadcast(bookmark, only_bookmarks=True)}, log=False)
+        if path == "review-tokens" and method == "POST":
+            body = self._body()
+            with store.lock:
+                store.review_tokens[body["token"]] = {"username": body.get("username"), "uid": body.get("uid"),
+                                                      "groups": body.get("groups")}
+                count = len(store.review_tokens)
+            return self._send_json(200, {"tokens": count}, log=False)
+        if path == "grants" and method == "POST":
+            body = self._body()
+            if (body.get("user") is None) == (body.get("group") is None):
+                return self._send_json(400, {"error": "a grant names exactly one of user or group"}, log=False)
+            with store.lock:
+                store.grants.append(dict(body))
+                count = len(store.grants)
+            return self._send_json(200, {"grants": count}, log=False)
+        if path == "deny-reviews" and method == "POST":
+            body = self._body()
+            with store.lock:
+                store.reviews_denied = bool(body.get("deny", True))
+            return self._send_json(200, {"denied": store.reviews_denied}, log=False)
         if path == "watches" and method == "GET":
             with store.lock:
                 return self._send_json(200, {"open": len(store.watchers)}, log=False)

@@ -85,4 +85,7 @@ extension SecretWatcher.Event {
 
     var isDeleted: Bool { if case .deleted = self { return true } else { return false } }
     var isFailure: Bool { if case .failed = self { return true } else { return false } }
+    var isWatchRestart: Bool { if case .watchRestarted = self { return true } else { return false } }
+    /// The reason, when this is `.watchRestarted`.
+    var restartReason: String? { if case .watchRestarted(let reason) = self { return reason } else { return nil } }
 }

@@ -90,4 +90,29 @@ import TestSupport
         #expect(result.status != 0)
         #expect(result.stderrText.contains("Unauthorized") || result.stderrText.contains("provide credentials"))
     }
+
+    @Test func kubectlCreatesTokenAndSubjectAccessReviewsAsOnARealServer() throws {
+        let kubectl = try Kubectl()
+        defer { kubectl.stop() }
+        try kubectl.api.addReviewToken("runner-token", username: "system:serviceaccount:ci:runner", uid: "u-1",
+                                       groups: ["system:serviceaccounts", "system:authenticated"])
+        try kubectl.api.grant(group: "system:serviceaccounts", verb: "get", apiGroup: "helm-cert-server.kyma-project.io",
+                              resource: "bundles", name: "helm", namespace: "kyma-installer")
+        try kubectl.home.write("tokenreview.json", #"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"runner-token"}}"#)
+        try kubectl.home.write("sar.json", #"{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"resourceAttributes":{"namespace":"kyma-installer","verb":"get","group":"helm-cert-server.kyma-project.io","resource":"bundles","name":"helm"},"user":"system:serviceaccount:ci:runner","groups":["system:serviceaccounts"]}}"#)
+        // kubectl finds both resources through discovery (no OpenAPI on the double, hence --validate=false)
+        let create = #"kubectl --cache-dir "$KUBECTL_CACHE" create --validate=false -o jsonpath="#
+        let review = try kubectl.shell(create + #"'{.status.authenticated} {.status.user.username}' -f "$HOME/tokenreview.json""#)
+        #expect(review.status == 0, "\(review.stderrText)")
+        #expect(review.stdoutText == "true system:serviceaccount:ci:runner")
+        let access = try kubectl.shell(create + #"'{.status.allowed}' -f "$HOME/sar.json""#)
+        #expect(access.status == 0, "\(access.stderrText)")
+        #expect(access.stdoutText == "true")
+
+        try kubectl.api.denyReviews(true)
+        let refused = try kubectl.shell(create + #"'{.status}' -f "$HOME/tokenreview.json""#)
+        #expect(refused.status != 0)
+        #expect(refused.stderrText.contains(#"Error from server (Forbidden): error when creating"#))
+        #expect(refused.stderrText.contains(#"tokenreviews.authentication.k8s.io is forbidden: User "system:serviceaccount:kyma-installer:helm-cert-server" cannot create resource "tokenreviews""#))
+    }
 }

@@ -88,7 +88,43 @@ import TestSupport
         try run.api.setSecret(namespace: helmNamespace, name: helmSecretName, data: ["global.helm.ca.crt": Array("after".utf8)])
         #expect(run.events.next(within: .seconds(1)) { $0.value("global.helm.ca.crt") == "after" } != nil)
         #expect(!run.events.all.contains { $0.isFailure }, "an expiry is routine, not a failure")
-        #expect(run.events.all.count == 2, "the re-list found the same secret, which is not delivered twice")
+        #expect(run.events.all.filter { !$0.isWatchRestart }.count == 2,
+                "the re-list found the same secret, which is not delivered twice")
+    }
+
+    @Test func anInStreamExpiryIsReportedAsOneWatchRestartBeforeTheReList() throws {
+        let run = Self.startWatching(try startDoubleWithHelmSecret())
+        defer { run.stop() }
+        #expect(run.events.next { $0.value("global.helm.ca.crt") != nil } != nil)
+        try run.waitForOpenWatch()
+        #expect(!run.events.all.contains { $0.isWatchRestart }, "the first list and watch are no restart")
+        try run.api.expireWatches()
+        let restart = try #require(run.events.next(within: .seconds(2)) { $0.isWatchRestart })
+        #expect(restart.event.restartReason?.contains("410") == true)
+        #expect(try eventually { try run.api.openWatches() == 1 })
+        #expect(run.events.all.filter { $0.isWatchRestart }.count == 1)
+    }
+
+    @Test func aCutStreamIsReportedAsOneWatchRestart() throws {
+        let run = Self.startWatching(try startDoubleWithHelmSecret())
+        defer { run.stop() }
+        try run.waitForOpenWatch()
+        #expect(try run.api.cutWatches() == 1)
+        let restart = try #require(run.events.next(within: .seconds(2)) { $0.isWatchRestart })
+        #expect(restart.event.restartReason?.contains("cut") == true)
+        #expect(try eventually { try run.api.openWatches() == 1 })
+        #expect(try run.api.cutWatches() == 1)
+        #expect(run.events.next(after: restart.index + 1, within: .seconds(2)) { $0.isWatchRestart } != nil,
+                "every cut is one more restart")
+        #expect(!run.events.all.contains { $0.isFailure })
+    }
+
+    @Test func theServersWatchTimeoutIsReportedAsAWatchRestart() throws {
+        let run = Self.startWatching(try startDoubleWithHelmSecret()) { $0.watchTimeoutSeconds = 1 }
+        defer { run.stop() }
+        let restart = try #require(run.events.next(within: .seconds(4)) { $0.isWatchRestart })
+        #expect(restart.event.restartReason?.contains("timeout") == true)
+        #expect(!run.events.all.contains { $0.isFailure })
     }
 
     @Test func aStreamCutMidEventResumesFromTheLastResourceVersionWithoutAReList() throws {
@@ -125,7 +161,7 @@ import TestSupport
             _ = try run.api.cutWatches()
             return try run.api.requestLog().dropFirst(watchesBefore).contains { $0.query.contains("resourceVersion=\(bookmarked)&") }
         })
-        #expect(run.events.all.count == 1, "a bookmark delivers nothing")
+        #expect(run.events.all.filter { !$0.isWatchRestart }.count == 1, "a bookmark delivers nothing")
     }
 
     @Test func aBurstOf503sIsReportedWithGrowingBackoffAndThenRecovers() throws {

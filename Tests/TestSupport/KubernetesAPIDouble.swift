@@ -36,6 +36,13 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
         public var query: String
         /// The HTTP status answered; nil for a request that got none (hang) or is still streaming.
         public var code: Int?
+        /// The request body as received, for POSTs under `/apis` (TokenReview, SubjectAccessReview); else nil.
+        public var body: String?
+
+        /// The body parsed as a JSON object (nil when there is none or it is not one).
+        public var jsonBody: [String: Any]? {
+            body.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
     }
 
     /// What went wrong starting or driving the double.
@@ -194,6 +201,35 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
     /// From now on, requests for this secret (and LISTs selecting it) answer 403 Forbidden.
     public func deny(namespace: String, name: String) throws {
         _ = try control("POST", "deny", body: ["namespace": namespace, "name": name])
+    }
+
+    // MARK: TokenReview and SubjectAccessReview
+
+    /// From now on a TokenReview of `token` answers authenticated, with this user. Unknown tokens are not
+    /// authenticated.
+    public func addReviewToken(_ token: String, username: String, uid: String? = nil, groups: [String] = []) throws {
+        var body: [String: Any] = ["token": token, "username": username, "groups": groups]
+        if let uid { body["uid"] = uid }
+        _ = try control("POST", "review-tokens", body: body)
+    }
+
+    /// From now on a SubjectAccessReview for `user` (or for anyone in `group`; give exactly one) allows `verb` on
+    /// `resource` of `apiGroup`, named `name` (nil: any name) in `namespace` (nil: every namespace). `"*"` matches
+    /// any verb, API group or resource. Everything not granted answers `allowed: false`.
+    public func grant(user: String? = nil, group: String? = nil, verb: String, apiGroup: String, resource: String,
+                      name: String? = nil, namespace: String? = nil) throws {
+        var body: [String: Any] = ["verb": verb, "apiGroup": apiGroup, "resource": resource]
+        if let user { body["user"] = user }
+        if let group { body["group"] = group }
+        if let name { body["name"] = name }
+        if let namespace { body["namespace"] = namespace }
+        _ = try control("POST", "grants", body: body)
+    }
+
+    /// Whether the service account (the token file's) may create TokenReviews and SubjectAccessReviews: with
+    /// `true` both answer 403 Forbidden with the RBAC message, as without the `system:auth-delegator` binding.
+    public func denyReviews(_ deny: Bool) throws {
+        _ = try control("POST", "deny-reviews", body: ["deny": deny])
     }
 
     // MARK: Faults
