@@ -10,7 +10,7 @@ import Darwin
 ///   - path: the file to read.
 ///   - limit: the most bytes accepted; a larger file is an error (a token file is never megabytes).
 /// - Throws: `FileReadError` naming the path and `strerror`.
-func readFileContents(_ path: String, limit: Int = 1 << 20) throws(FileReadError) -> [UInt8] {
+public func readFileContents(_ path: String, limit: Int = 1 << 20) throws(FileReadError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileReadError(path: path, errno: errno) }
     defer { close(fd) }
@@ -30,8 +30,8 @@ func readFileContents(_ path: String, limit: Int = 1 << 20) throws(FileReadError
 }
 
 /// A file could not be read; says which and why.
-struct FileReadError: Error, CustomStringConvertible {
-    var path: String
-    var errno: Int32
-    var description: String { "cannot read \(path): \(String(cString: strerror(errno)))" }
+public struct FileReadError: Error, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var description: String { "cannot read \(path): \(String(cString: strerror(errno)))" }
 }

@@ -32,6 +32,8 @@ public struct ServiceConfiguration: Sendable {
     public var bundleName: String
     /// Where audit lines go (`--audit-log`); nil is standard output.
     public var auditLogPath: String?
+    /// `--kube-auth`: check unknown bearer tokens with TokenReview + SubjectAccessReview through this API.
+    public var kubeAuth: KubeAuthConfiguration?
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
     /// from libraries (the watch's reconnects) appear too.
     public var metricsRegistry: PrometheusCollectorRegistry
@@ -40,8 +42,10 @@ public struct ServiceConfiguration: Sendable {
         listen: ListenAddress, tls: TLSConfiguration?, source: BundleSourceConfiguration, tokenFile: String?,
         fixedTokens: TokenFile? = nil, eventLoopCount: Int, limits: HTTPServerLimits = HTTPServerLimits(),
         bundleName: String = "helm", auditLogPath: String? = nil,
-        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        kubeAuth: KubeAuthConfiguration? = nil
     ) {
+        self.kubeAuth = kubeAuth
         self.auditLogPath = auditLogPath
         self.metricsRegistry = metricsRegistry
         self.listen = listen
@@ -52,6 +56,20 @@ public struct ServiceConfiguration: Sendable {
         self.eventLoopCount = eventLoopCount
         self.limits = limits
         self.bundleName = bundleName
+    }
+}
+
+/// `--kube-auth`: who to ask, and what callers must be allowed.
+public struct KubeAuthConfiguration: Sendable {
+    public var api: KubernetesConfiguration
+    /// The SubjectAccessReview's namespace (`--kube-auth-namespace`).
+    public var namespace: String
+    /// The virtual resource's API group (`--kube-auth-group`).
+    public var group: String
+    public init(api: KubernetesConfiguration, namespace: String, group: String) {
+        self.api = api
+        self.namespace = namespace
+        self.group = group
     }
 }
 
@@ -91,10 +109,12 @@ public final class HelmCertService: Sendable {
             for warning in tokens.warnings { logger.warning("token file \(path): \(warning)") }
         } else if let fixed = configuration.fixedTokens {
             tokens = fixed
+        } else if configuration.kubeAuth != nil {
+            tokens = try! TokenFile(parsing: [])
         } else {
-            throw ServiceError("no tokens: pass --token-file FILE (lines token,user,uid) or use --dev")
+            throw ServiceError("no tokens: pass --token-file FILE (lines token,user,uid), --kube-auth, or use --dev")
         }
-        if tokens.entries.isEmpty {
+        if tokens.entries.isEmpty && configuration.kubeAuth == nil {
             logger.warning("the token file holds no tokens: every /v1 request will be refused with 401")
         }
         let authenticator = StaticTokenAuthenticator(tokenFile: tokens)
@@ -114,7 +134,8 @@ public final class HelmCertService: Sendable {
         switch configuration.source {
         case .kubernetes(let kube, let namespace, let secret):
             let client = KubernetesClient(configuration: kube, logger: logger)
-            kubernetesSource = KubernetesSecretSource(client: client, namespace: namespace, name: secret, store: store, logger: logger)
+            kubernetesSource = KubernetesSecretSource(
+                client: client, namespace: namespace, name: secret, store: store, logger: logger, metrics: metrics)
             directorySource = nil
         case .directory(let dir):
             kubernetesSource = nil
@@ -129,9 +150,15 @@ public final class HelmCertService: Sendable {
 
         let audit = try configuration.auditLogPath.map { path throws(ServiceError) in try AuditLog(path: path) } ?? AuditLog()
         let serverSlot = ServerSlot()
+        let reviewer = configuration.kubeAuth.map { kubeAuth in
+            KubernetesTokenReviewer(
+                client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
+                permission: .init(namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName),
+                logger: logger)
+        }
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
-            openConnections: { serverSlot.server?.openConnectionCount ?? 0 })
+            openConnections: { serverSlot.server?.openConnectionCount ?? 0 }, reviewer: reviewer)
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)

@@ -19,7 +19,11 @@ public final class KubernetesSecretSource: Sendable {
     ///   - name: the secret's name (`helm-secret`).
     ///   - store: where bundles go.
     ///   - logger: for source events.
-    public init(client: KubernetesClient, namespace: String, name: String, store: BundleStore, logger: Logger) {
+    ///   - metrics: where watch restarts are counted.
+    public init(
+        client: KubernetesClient, namespace: String, name: String, store: BundleStore, logger: Logger,
+        metrics: ServiceMetrics? = nil
+    ) {
         let what = "secret \(namespace)/\(name)"
         watcher = SecretWatcher(client: client, namespace: namespace, name: name, logger: logger) { event in
             switch event {
@@ -36,6 +40,9 @@ public final class KubernetesSecretSource: Sendable {
                     reason: "\(what) does not exist (deleted or not yet created); create it, e.g. by re-running the Kyma installer")
             case .failed(let error):
                 store.reportSourceProblem("cannot read \(what) from the Kubernetes API: \(error)")
+            case .watchRestarted(let reason):
+                metrics?.countWatchRestart()
+                logger.debug("watch of \(what) restarting: \(reason)")
             }
         }
     }

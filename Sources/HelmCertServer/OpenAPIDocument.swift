@@ -531,7 +531,19 @@ components:
         notAfter:
           type: string
           format: date-time
-          description: The earlier of the two certificates' notAfter.
+          description: The earliest notAfter of every certificate in ca.pem and cert.pem.
+        name:
+          type: string
+          description: The bundle's name in URLs.
+          examples: [helm]
+        expiresInDays:
+          type: integer
+          description: Whole days from when this answer was rendered (at most an hour ago) until `notAfter`; negative once expired.
+        warnings:
+          type: array
+          description: One sentence per certificate that expires within 30 days or has expired; the same text is sent in `Warning` headers.
+          items:
+            type: string
   examples:
     Metadata:
       summary: A Kyma bundle
@@ -557,6 +569,9 @@ components:
           matchesCertificate: true
         chainVerified: true
         notAfter: '2027-11-27T06:45:00Z'
+        name: helm
+        expiresInDays: 364
+        warnings: []
     NotReady:
       summary: The Secret has not been read yet
       value:

@@ -8,8 +8,9 @@ import Synchronization
 /// | metric | type | labels |
 /// |---|---|---|
 /// | `helm_cert_server_requests_total` | counter | `route`, `status` |
-/// | `helm_cert_server_auth_failures_total` | counter | `reason` (`missing`, `malformed`, `invalid_token`) |
+/// | `helm_cert_server_auth_failures_total` | counter | `reason` (`missing`, `malformed`, `invalid_token`, `forbidden`, `unavailable`) |
 /// | `helm_cert_server_source_errors_total` | counter | `kind` (`api`, `invalid_bundle`, `withdrawn`) |
+/// | `helm_cert_server_watch_restarts_total` | counter | watch streams ended and begun again (timeout, cut, 410) |
 /// | `helm_cert_server_bundle_generation` | gauge | |
 /// | `helm_cert_server_bundle_ready` | gauge | 1 while a bundle is served |
 /// | `helm_cert_server_seconds_since_last_sync` | gauge | time since a source last delivered a valid bundle |
@@ -26,6 +27,7 @@ public final class ServiceMetrics: Sendable {
     private let otherRequests: Mutex<[RequestKey: CoreMetrics.Counter]>
     private let authFailures: [String: CoreMetrics.Counter]
     private let sourceErrors: [String: CoreMetrics.Counter]
+    private let watchRestarts: CoreMetrics.Counter
     private let generation: CoreMetrics.Gauge
     private let ready: CoreMetrics.Gauge
     private let sinceSync: CoreMetrics.Gauge
@@ -57,7 +59,7 @@ public final class ServiceMetrics: Sendable {
         self.requests = requests
         otherRequests = Mutex([:])
         var auth: [String: CoreMetrics.Counter] = [:]
-        for reason in ["missing", "malformed", "invalid_token", "forbidden"] {
+        for reason in ["missing", "malformed", "invalid_token", "forbidden", "unavailable"] {
             auth[reason] = CoreMetrics.Counter(label: "helm_cert_server_auth_failures_total", dimensions: [("reason", reason)], factory: factory)
         }
         authFailures = auth
@@ -66,6 +68,7 @@ public final class ServiceMetrics: Sendable {
             source[kind] = CoreMetrics.Counter(label: "helm_cert_server_source_errors_total", dimensions: [("kind", kind)], factory: factory)
         }
         sourceErrors = source
+        watchRestarts = CoreMetrics.Counter(label: "helm_cert_server_watch_restarts_total", factory: factory)
         generation = CoreMetrics.Gauge(label: "helm_cert_server_bundle_generation", factory: factory)
         ready = CoreMetrics.Gauge(label: "helm_cert_server_bundle_ready", factory: factory)
         sinceSync = CoreMetrics.Gauge(label: "helm_cert_server_seconds_since_last_sync", factory: factory)
@@ -93,6 +96,9 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts one refused authentication.
     public func countAuthFailure(reason: String) { authFailures[reason]?.increment() }
+
+    /// Counts one watch restart.
+    public func countWatchRestart() { watchRestarts.increment() }
 
     /// Counts one source problem (`api`, `invalid_bundle`, `withdrawn`).
     public func countSourceError(kind: String) { sourceErrors[kind]?.increment() }

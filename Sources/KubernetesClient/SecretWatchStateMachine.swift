@@ -58,7 +58,7 @@ struct SecretWatchStateMachine: Sendable {
 
     /// The list failed: report it, back off, list again.
     mutating func listFailed(_ error: KubernetesError) -> Outcome {
-        Outcome(event: .failed(error), next: .pause(nextDelay(), then: .list))
+        failed(error)
     }
 
     /// A watch request is about to be sent.
@@ -81,7 +81,7 @@ struct SecretWatchStateMachine: Sendable {
         case .error(let status) where status.code == 410:
             return .endStream(expired())
         case .error(let status):
-            return .endStream(Outcome(event: .failed(.status(status)), next: .pause(nextDelay(), then: resume())))
+            return .endStream(failed(.status(status)))
         }
     }
 
@@ -93,10 +93,17 @@ struct SecretWatchStateMachine: Sendable {
     }
 
     /// The watch request failed before streaming (or the stream could not be decoded). 410 → re-list at once;
-    /// anything else → report, back off, watch again from the last resourceVersion.
+    /// anything else → report, back off, re-list.
     mutating func watchFailed(_ error: KubernetesError) -> Outcome {
         if error.statusCode == 410 { return expired() }
-        return Outcome(event: .failed(error), next: .pause(nextDelay(), then: resume()))
+        return failed(error)
+    }
+
+    /// A request failed: report it, back off, then re-list (as client-go's reflector does) and deliver what the
+    /// list finds even if it is unchanged, so the consumer learns that the source has recovered.
+    private mutating func failed(_ error: KubernetesError) -> Outcome {
+        delivered = .nothing
+        return Outcome(event: .failed(error), next: .pause(nextDelay(), then: .list))
     }
 
     /// The resourceVersion is too old: re-list — at once the first time, after a backoff when it keeps happening.

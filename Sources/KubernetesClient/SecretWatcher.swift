@@ -9,7 +9,8 @@ import Synchronization
 public final class SecretWatcher: Sendable {
     /// What the watcher tells its owner.
     public enum Event: Sendable, Equatable {
-        /// The secret exists with this content (first list, or a change). Repeats are not delivered.
+        /// The secret exists with this content (first list, a change, or the first good list after a failure, so
+        /// that recovery is visible). Other repeats are not delivered.
         case updated(Secret)
         /// The secret does not exist (first list found none, or it was deleted).
         case deleted

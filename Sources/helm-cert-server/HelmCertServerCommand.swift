@@ -73,6 +73,15 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
     var auditLog: String?
 
+    @Flag(help: "Also accept Kubernetes bearer tokens (e.g. a pod's service-account token): checked with a TokenReview, then a SubjectAccessReview for verb get on resource bundles (name: the bundle) in --kube-auth-group and --kube-auth-namespace. Needs the system:auth-delegator ClusterRole.")
+    var kubeAuth = false
+
+    @Option(help: ArgumentHelp("API group of the virtual resource 'bundles' that --kube-auth asks RBAC about.", valueName: "group"))
+    var kubeAuthGroup = "helm-cert-server.kyma-project.io"
+
+    @Option(help: ArgumentHelp("Namespace --kube-auth asks RBAC about (default: the pod's own namespace, else --namespace).", valueName: "namespace"))
+    var kubeAuthNamespace: String?
+
     @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate in memory, a random token, listen on 127.0.0.1:8443, and print a ready-to-paste curl line.")
     var dev = false
 
@@ -90,8 +99,8 @@ struct HelmCertServerCommand: ParsableCommand {
         if !dev && !insecureHttp && tlsCert == nil {
             throw ValidationError("HTTPS needs --tls-cert FILE and --tls-key FILE (or --insecure-http behind a TLS-terminating proxy, or --dev)")
         }
-        if !dev && tokenFile == nil {
-            throw ValidationError("pass --token-file FILE (CSV lines token,user,uid) so callers can authenticate, or use --dev")
+        if !dev && tokenFile == nil && !kubeAuth {
+            throw ValidationError("pass --token-file FILE (CSV lines token,user,uid) and/or --kube-auth so callers can authenticate, or use --dev")
         }
         if !dev && source == .directory && sourceDir == nil {
             throw ValidationError("--source directory needs --source-dir DIR")
@@ -137,9 +146,18 @@ struct HelmCertServerCommand: ParsableCommand {
             guard tls != nil else { throw ValidationError("--client-ca needs TLS: it cannot be used with --insecure-http") }
             tls?.clientCAFile = clientCa
         }
+        var kubeAuthConfiguration: KubeAuthConfiguration? = nil
+        if kubeAuth {
+            let podNamespace = (try? readFileContents("/var/run/secrets/kubernetes.io/serviceaccount/namespace"))
+                .map { String(decoding: $0.filter { $0 > 0x20 }, as: UTF8.self) }
+            kubeAuthConfiguration = KubeAuthConfiguration(
+                api: try kubernetesConfiguration(), namespace: kubeAuthNamespace ?? podNamespace ?? namespace,
+                group: kubeAuthGroup)
+        }
         let configuration = ServiceConfiguration(
             listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
-            eventLoopCount: eventLoops ?? defaultEventLoopCount(), auditLogPath: auditLog, metricsRegistry: registry)
+            eventLoopCount: eventLoops ?? defaultEventLoopCount(), auditLogPath: auditLog, metricsRegistry: registry,
+            kubeAuth: kubeAuthConfiguration)
         let service: HelmCertService
         do {
             service = try HelmCertService(configuration: configuration, logger: logger)

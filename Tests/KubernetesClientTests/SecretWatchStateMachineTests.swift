@@ -111,13 +111,13 @@ import Testing
         #expect(machine.watchFailed(.status(Status(reason: "Expired", code: 410))) == .init(event: nil, next: .list))
     }
 
-    @Test func anotherInStreamErrorIsReportedThenTheWatchResumesAfterABackoff() {
+    @Test func anotherInStreamErrorIsReportedThenReListsAfterABackoff() {
         var machine = Machine(backoff: Self.steadyBackoff)
         _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
         machine.watchStarting()
         let status = Status(message: "etcd is down", reason: "InternalError", code: 500)
         #expect(machine.received(.error(status)) == .endStream(.init(
-            event: .failed(.status(status)), next: .pause(.milliseconds(500), then: .watch(resourceVersion: "9")))))
+            event: .failed(.status(status)), next: .pause(.milliseconds(500), then: .list))))
     }
 
     @Test func aStreamThatCarriedEventsResumesAtOnceFromTheLastResourceVersion() {
@@ -144,10 +144,20 @@ import Testing
         .transport("Connection refused"),
         .decoding("watch event: not JSON"),
     ])
-    func aFailedWatchIsReportedAndRetriedFromTheLastResourceVersionAfterABackoff(error: KubernetesError) {
+    func aFailedWatchIsReportedAndReListedAfterABackoff(error: KubernetesError) {
         var machine = Machine(backoff: Self.steadyBackoff)
         _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
-        #expect(machine.watchFailed(error) == .init(event: .failed(error), next: .pause(.milliseconds(500), then: .watch(resourceVersion: "9"))))
+        #expect(machine.watchFailed(error) == .init(event: .failed(error), next: .pause(.milliseconds(500), then: .list)))
+    }
+
+    @Test func afterAFailureTheNextGoodListDeliversTheSecretEvenIfUnchangedSoRecoveryIsVisible() {
+        var machine = Machine(backoff: Self.steadyBackoff)
+        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .updated(Self.secret("7")))
+        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == nil)
+        _ = machine.watchFailed(.transport("reset"))
+        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .updated(Self.secret("7")))
+        _ = machine.listFailed(.transport("reset"))
+        #expect(machine.listSucceeded(secret: nil, resourceVersion: "10").event == .deleted)
     }
 
     @Test func anEventResetsTheBackoff() {
@@ -157,6 +167,6 @@ import Testing
         _ = machine.watchFailed(.transport("reset"))
         machine.watchStarting()
         _ = machine.received(.bookmark(resourceVersion: "20"))
-        #expect(machine.watchFailed(.transport("reset")).next == .pause(.milliseconds(500), then: .watch(resourceVersion: "20")))
+        #expect(machine.watchFailed(.transport("reset")).next == .pause(.milliseconds(500), then: .list))
     }
 }
