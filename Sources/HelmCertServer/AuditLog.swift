@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -81,17 +82,28 @@ public final class AuditLog: Sendable {
     }
 }
 
-/// Now as RFC 3339 UTC with milliseconds (`2026-11-27T06:45:31.123Z`), without Foundation's formatters.
+/// Now as RFC 3339 UTC with milliseconds (`2026-11-27T06:45:31.123Z`), without Foundation's formatters. The
+/// part up to the seconds is formatted once per second and shared.
 func rfc3339Now() -> String {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
-    var seconds = ts.tv_sec
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    func pad(_ value: Int32, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
+    let millis = Int(ts.tv_nsec / 1_000_000)
+    let prefix = secondPrefixCache.withLock { cache -> String in
+        if cache.second == ts.tv_sec { return cache.text }
+        var seconds = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        cache.second = ts.tv_sec
+        cache.text = "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
+        return cache.text
     }
-    return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-        + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+    return prefix + pad(millis, 3) + "Z"
+}
+
+private let secondPrefixCache = Mutex<(second: Int, text: String)>((second: -1, text: ""))
+
+private func pad(_ value: Int, _ width: Int) -> String {
+    let text = String(value)
+    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
 }

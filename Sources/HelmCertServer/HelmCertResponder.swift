@@ -250,10 +250,17 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or nil.
     static func bearerToken(_ header: String) -> Substring? {
-        guard header.utf8.count > 7 else { return nil }
-        guard header.prefix(6).lowercased() == "bearer", header.dropFirst(6).first == " " else { return nil }
-        let token = header.dropFirst(7).drop { $0 == " " }
-        guard !token.isEmpty, !token.contains(" ") else { return nil }
+        let utf8 = header.utf8
+        guard utf8.count > 7 else { return nil }
+        // Compare the scheme as bytes, ASCII case-insensitively (no `lowercased()` copy on every request).
+        let scheme: [UInt8] = Array("bearer ".utf8)
+        var index = utf8.startIndex
+        for expected in scheme {
+            guard utf8[index] | (expected == 0x20 ? 0 : 0x20) == expected else { return nil }
+            index = utf8.index(after: index)
+        }
+        let token = header[index...].drop { $0 == " " }
+        guard !token.isEmpty, !token.utf8.contains(0x20) else { return nil }
         return token
     }
 

@@ -35,6 +35,10 @@ public struct ProblemDetails: Sendable, Equatable {
 
 /// `text` as a JSON string literal.
 func jsonQuoted(_ text: String) -> String {
+    // Fast path (audit lines on every request): printable ASCII without quotes or backslashes needs no escaping.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+        return "\"" + text + "\""
+    }
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {
