@@ -72,10 +72,16 @@ public final class BundleStore: Sendable {
             refuse(error, origin: origin)
             return false
         }
-        if state.withLock({ $0.current?.bundle.fingerprint == validated.fingerprint }) {
+        if let current = state.withLock({ s -> RenderedBundle? in
+            s.current?.bundle.fingerprint == validated.fingerprint ? s.current : nil
+        }) {
             state.withLock {
                 $0.lastSuccessfulSync = now
                 $0.sourceProblem = nil
+            }
+            // An expired (or nearly expired) bundle is said loudly at every sync, not only when it arrived.
+            for warning in current.warnings {
+                logger.warning("certificate expiry: \(warning)", metadata: ["bundle": "\(name)", "origin": "\(origin)"])
             }
             return true
         }
