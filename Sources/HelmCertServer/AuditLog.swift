@@ -59,17 +59,44 @@ public final class AuditLog: Sendable {
 
     /// Writes one line; false if it could not be written whole.
     public func record(_ entry: AuditEntry) -> Bool {
-        var line = "{\"time\":\"" + rfc3339Now() + "\",\"audit\":true,\"user\":" + jsonQuoted(entry.user)
-        line += ",\"authMethod\":" + jsonQuoted(entry.authMethod) + ",\"groups\":["
-        for (i, group) in entry.groups.enumerated() { line += (i == 0 ? "" : ",") + jsonQuoted(group) }
-        line += "],\"method\":" + jsonQuoted(entry.method) + ",\"path\":" + jsonQuoted(entry.path)
-        if let bundle = entry.bundle { line += ",\"bundle\":" + jsonQuoted(bundle) }
-        if let file = entry.file { line += ",\"file\":" + jsonQuoted(file) }
-        line += ",\"status\":\(entry.status),\"remoteAddress\":" + jsonQuoted(entry.remoteAddress)
-        line += ",\"bytes\":\(entry.bytes)"
-        if let etag = entry.etag { line += ",\"etag\":" + jsonQuoted(etag) }
-        line += "}\n"
-        return line.utf8.withContiguousStorageIfAvailable { buffer in
+        // Built as bytes in one buffer: this runs on every /v1 request.
+        var line: [UInt8] = []
+        line.reserveCapacity(384)
+        line.append(contentsOf: #"{"time":""#.utf8)
+        line.append(contentsOf: rfc3339Now().utf8)
+        line.append(contentsOf: #"","audit":true,"user":"#.utf8)
+        appendJSONString(entry.user, to: &line)
+        line.append(contentsOf: #","authMethod":"#.utf8)
+        appendJSONString(entry.authMethod, to: &line)
+        line.append(contentsOf: #","groups":["#.utf8)
+        for (i, group) in entry.groups.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: ",")) }
+            appendJSONString(group, to: &line)
+        }
+        line.append(contentsOf: #"],"method":"#.utf8)
+        appendJSONString(entry.method, to: &line)
+        line.append(contentsOf: #","path":"#.utf8)
+        appendJSONString(entry.path, to: &line)
+        if let bundle = entry.bundle {
+            line.append(contentsOf: #","bundle":"#.utf8)
+            appendJSONString(bundle, to: &line)
+        }
+        if let file = entry.file {
+            line.append(contentsOf: #","file":"#.utf8)
+            appendJSONString(file, to: &line)
+        }
+        line.append(contentsOf: #","status":"#.utf8)
+        line.append(contentsOf: String(entry.status).utf8)
+        line.append(contentsOf: #","remoteAddress":"#.utf8)
+        appendJSONString(entry.remoteAddress, to: &line)
+        line.append(contentsOf: #","bytes":"#.utf8)
+        line.append(contentsOf: String(entry.bytes).utf8)
+        if let etag = entry.etag {
+            line.append(contentsOf: #","etag":"#.utf8)
+            appendJSONString(etag, to: &line)
+        }
+        line.append(contentsOf: "}\n".utf8)
+        return line.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
@@ -78,7 +105,24 @@ public final class AuditLog: Sendable {
                 offset += n
             }
             return true
-        } ?? false
+        }
+    }
+}
+
+/// Appends `text` as a JSON string literal; printable ASCII without quotes or backslashes is copied as is.
+func appendJSONString(_ text: String, to buffer: inout [UInt8]) {
+    buffer.append(UInt8(ascii: "\""))
+    var plain = true
+    for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte >= 0x7F {
+        plain = false
+        break
+    }
+    if plain {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(UInt8(ascii: "\""))
+    } else {
+        let quoted = jsonQuoted(text)
+        buffer.append(contentsOf: quoted.utf8.dropFirst())
     }
 }
 
