@@ -97,7 +97,13 @@ final class HTTPConnection {
                 case .closed: return .close
                 case .progress: break
                 }
-                if output.capacity > 256 * 1024 { output = [] } else { output.removeAll(keepingCapacity: true) }
+                // Keep the buffer's capacity only while pipelined requests wait: an idle keep-alive connection
+                // then holds no response-sized array (10,000 idle connections × a 3 KB tarball answer add up).
+                if output.capacity > 256 * 1024 || inputIndex >= input.count {
+                    output = []
+                } else {
+                    output.removeAll(keepingCapacity: true)
+                }
                 outputIndex = 0
                 if machine.outputFlushed(now: now, hasBufferedInput: inputIndex < input.count) == .close {
                     return .close
