@@ -85,8 +85,11 @@ def main():
         return statistics.median(values) if values else None
 
     def errors(server, metric):
-        row = metric.rsplit("_", 1)[0]
-        return int(sum(per_round.get((server, row + "_errors"), [])))
+        """Failed requests (all rounds) of the load row a metric comes from."""
+        for row in ("ka_tar", "ka_key", "close", "resumed", "lat"):
+            if metric.startswith(row + "_"):
+                return int(sum(per_round.get((server, row + "_errors"), [])))
+        return 0
 
     rounds = info.get("rounds", "?")
     print(f"helm-cert-server vs nginx {info.get('nginx_version', '?')}: medians of {rounds} round(s) "
@@ -107,12 +110,12 @@ def main():
             cells.append(text)
         label = label.format(rate=thousands(info.get("rate", "?")))
         print(f"| {label} | {cells[0]} | {cells[1]} | {ratio} | {target} |")
-    achieved = [median(s, "lat_rps") for s in ("service", "nginx")]
-    if all(a is not None for a in achieved):
+    achieved = [(s, median(s, "lat_rps")) for s in ("service", "nginx")]
+    achieved = [f"{value:,.0f} ({server})" for server, value in achieved if value is not None]
+    if achieved:
         print()
-        print(f"Latency rows: offered about {info.get('rate', '?')} req/s, achieved "
-              f"{achieved[0]:,.0f} (service) and {achieved[1]:,.0f} (nginx) req/s.")
-
+        print(f"Latency rows: offered about {thousands(info.get('rate', '?'))} req/s, achieved "
+              f"{' and '.join(achieved)} req/s.")
     tls = [info.get(f"tls_{s}") for s in ("service", "nginx")]
     if any(tls):
         print()
