@@ -8,7 +8,7 @@ Each run: note the monotonic clock, start COMMAND (which must listen on 127.0.0.
 retried). The time includes exec, dynamic linking, reading the bundle and binding the port. Then the process
 gets SIGTERM (SIGKILL after 5 s) and is reaped before the next run. Bounded by --timeout per run.
 
-Prints "READY runs=N median_ms=M min_ms=M max_ms=M" (and exits non-zero if a run never got ready).
+Prints "READY runs=N median_ms=M min_ms=M max_ms=M killed_after_sigterm=N" (and exits non-zero if a run never got ready).
 """
 
 import argparse
@@ -21,14 +21,17 @@ import sys
 import time
 
 child = None
+killed = 0   # runs whose process ignored SIGTERM for 5 s
 
 
 def stop(process):
+    global killed
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
+            killed += 1
             process.kill()
             process.wait()
 
@@ -85,7 +88,7 @@ def main():
             stop(child)
             child = None
     print(f"READY runs={len(times)} median_ms={statistics.median(times):.1f} min_ms={min(times):.1f} "
-          f"max_ms={max(times):.1f}", flush=True)
+          f"max_ms={max(times):.1f} killed_after_sigterm={killed}", flush=True)
 
 
 if __name__ == "__main__":
