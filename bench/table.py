@@ -96,7 +96,8 @@ def main():
     rounds = info.get("rounds", "?")
     print(f"helm-cert-server vs nginx {info.get('nginx_version', '?')}: medians of {rounds} round(s) "
           f"(A = service, B = nginx, A B A B), {info.get('duration', '?')} s per row, "
-          f"wrk -t{info.get('threads', '?')} -c{info.get('connections', '?')} keep-alive; ratio = service / nginx.")
+          f"wrk -t{info.get('threads', '?')} -c{info.get('connections', '?')} keep-alive; in brackets the lowest and "
+          f"highest round; ratio = service / nginx of the medians.")
     print()
     print("| row | helm-cert-server | nginx | ratio | target |")
     print("|---|---:|---:|---:|---|")
@@ -106,6 +107,9 @@ def main():
         cells = []
         for server, value in (("service", service), ("nginx", nginx)):
             text = fmt(value, unit)
+            values = per_round.get((server, metric), [])
+            if len(values) > 1:
+                text += f" ({fmt(min(values), unit)}–{fmt(max(values), unit)})"
             failed = errors(server, metric)
             if failed:
                 text += f" ({failed} failed requests!)"
