@@ -12,8 +12,9 @@ info:
     `global.helm.*` keys, else `ca.crt`/`tls.crt`/`tls.key`) as PEM files, as a reproducible `bundle.tar.gz`, and
     as JSON metadata. The only bundle is `helm`.
 
-    Every `/v1` path needs `Authorization: Bearer <token>`; `/healthz`, `/readyz`, `/metrics` and `/openapi.yaml`
-    need none. Bundle answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
+    Every `/v1` path needs `Authorization: Bearer <token>` (or, when the server runs with `--client-ca`, a TLS
+    client certificate signed by that CA, which authenticates as its subject CN); `/healthz`, `/readyz`,
+    `/metrics` and `/openapi.yaml` need none. Bundle answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
     Until a valid bundle has been read the bundle paths answer `503` with `Retry-After`.
 
     Errors are `application/problem+json` (RFC 9457). A method other than GET or HEAD on a known path is
