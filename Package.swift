@@ -6,6 +6,7 @@ import PackageDescription
 /// Module map (one job each):
 /// - `CLibSSL`, `CLibCurl`, `CZlib`: system libraries (OpenSSL, libcurl, zlib).
 /// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see.
+/// - `CEventShims`: epoll, eventfd and accept4, which Swift's Glibc module does not expose.
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
 /// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
@@ -20,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CLibSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
@@ -27,9 +30,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CSSLShims", dependencies: ["CLibSSL"]),
         .target(name: "CCurlShims", dependencies: ["CLibCurl"]),
+        .target(name: "CEventShims"),
         .target(
             name: "HTTPServer",
-            dependencies: ["CLibSSL", "CSSLShims", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLibSSL", "CSSLShims", "CEventShims", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "KubernetesClient",
@@ -39,8 +43,10 @@ let package = Package(
         .target(
             name: "HelmCertServer",
             dependencies: [
-                "HTTPServer", "KubernetesClient", "HelmBundle",
+                "HTTPServer", "KubernetesClient", "HelmBundle", "CLibSSL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -49,6 +55,8 @@ let package = Package(
                 "HelmCertServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["HelmBundle"], path: "Tests/TestSupport"),

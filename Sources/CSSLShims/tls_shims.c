@@ -13,3 +13,4 @@ long cshim_SSL_set_mode(SSL *ssl, long mode) { return SSL_set_mode(ssl, mode); }
 long cshim_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
+long cshim_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size) { return SSL_CTX_sess_set_cache_size(ctx, size); }

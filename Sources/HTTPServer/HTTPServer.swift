@@ -1,1 +1,146 @@
-// Placeholder; replaced by the module's sources.
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An HTTP/1.1 server on POSIX sockets, epoll and OpenSSL.
+///
+/// `eventLoopCount` threads each run an epoll loop with their own `SO_REUSEPORT` listener; the kernel
+/// spreads new connections across them. Each parsed request goes to the ``HTTPResponder`` on the loop's
+/// thread; the response goes back in one write. A responder may instead answer later, from any thread,
+/// through an ``HTTPResponsePromise``: meanwhile that loop keeps serving its other connections, the
+/// waiting connection reads nothing more (pipelined requests stay buffered, answered in order afterwards),
+/// and after ``HTTPServerLimits/responseTimeout`` the client gets 503 and the connection closes. A client
+/// that closes (or half-closes) while waiting is dropped. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
+/// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
+/// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
+///
+/// Refusals are short `text/plain` bodies, then close: 400 (malformed head, smuggling attempts),
+/// 431 (head over ``HTTPServerLimits/maxHeaderBytes``), 505 (not HTTP/1.x).
+///
+/// `start()` ignores `SIGPIPE` for the whole process (OpenSSL writes with `write(2)`).
+public final class HTTPServer: Sendable {
+    private let state: ServerState
+    private let lifecycle = Mutex(Lifecycle())
+    private let threads = Mutex<[pthread_t]>([])
+
+    private struct Lifecycle {
+        var started = false
+        var port = 0
+        var loops: [EventLoop] = []
+    }
+
+    /// A server; nothing is bound until ``start()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: address, port, loop count, TLS and limits.
+    ///   - responder: answers every parsed request.
+    ///   - logger: where the server logs (connection errors at debug, limits at warning). Never logs
+    ///     headers or bodies.
+    /// - Throws: ``HTTPServerError`` when the TLS files can't be loaded or don't match.
+    public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder, logger: Logger) throws {
+        let tls = try configuration.tls.map { configuration throws(HTTPServerError) in try TLSContext(configuration) }
+        state = ServerState(configuration: configuration, responder: responder, logger: logger, tls: tls)
+    }
+
+    /// Binds the listeners and starts the loop threads, then returns.
+    ///
+    /// - Throws: ``HTTPServerError`` when binding fails (address in use, bad host) or it was started before.
+    public func start() throws {
+        let configuration = state.configuration
+        try lifecycle.withLock { (life: inout Lifecycle) throws(HTTPServerError) in
+            guard !life.started else { throw HTTPServerError(call: "start()", message: "the server was already started") }
+            signal(SIGPIPE, SIG_IGN)
+            var port = configuration.port
+            var loops: [EventLoop] = []
+            for _ in 0..<max(1, configuration.eventLoopCount) {
+                let listener = try Socket.makeListener(host: configuration.host, port: port)
+                port = listener.port
+                do throws(HTTPServerError) {
+                    loops.append(try EventLoop(listenerFD: listener.fd, server: state))
+                } catch {
+                    close(listener.fd)
+                    throw error
+                }
+            }
+            life.started = true
+            life.port = port
+            life.loops = loops
+        }
+        let loops = lifecycle.withLock { $0.loops }
+        var started: [pthread_t] = []
+        for loop in loops {
+            started.append(try Self.spawnThread { loop.run() })
+        }
+        threads.withLock { $0 = started }
+        state.logger.info(
+            "HTTP server listening",
+            metadata: [
+                "address": "\(configuration.host):\(localPort)", "tls": "\(configuration.tls != nil)",
+                "loops": "\(loops.count)",
+            ])
+    }
+
+    /// The bound port after ``start()`` (useful with port 0); 0 before.
+    public var localPort: Int { lifecycle.withLock { $0.port } }
+
+    /// Re-reads the certificate chain and key (and client CA) into a new TLS context that new
+    /// connections use; open connections keep the old one.
+    ///
+    /// - Throws: ``HTTPServerError`` when the files can't be loaded or don't match; the old context stays.
+    public func reloadTLS() throws {
+        guard let configuration = state.configuration.tls else {
+            throw HTTPServerError(call: "reloadTLS()", message: "the server was configured without TLS")
+        }
+        let context = try TLSContext(configuration)
+        state.tlsContext.withLock { $0 = context }
+        state.logger.info("TLS certificate reloaded", metadata: ["certificate": "\(configuration.certificateChainFile)"])
+    }
+
+    /// Connections currently open across all loops.
+    public var openConnectionCount: Int { state.openConnections.load(ordering: .relaxed) }
+
+    /// Stops accepting, closes idle connections, lets requests in flight finish, deferred ones included
+    /// (their responses say `Connection: close`), then stops the loops; connections still open after
+    /// `gracePeriod` are closed, and promises fulfilled after that are dropped.
+    /// Returns at once: ``waitUntilStopped()`` waits for the end.
+    public func shutdown(gracePeriod: Duration) {
+        let deadline = Socket.monotonicNow() &+ max(gracePeriod.nanoseconds, 0)
+        state.graceDeadline.store(deadline, ordering: .relaxed)
+        guard !state.shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        state.logger.info("HTTP server shutting down", metadata: ["grace": "\(gracePeriod)"])
+        for loop in lifecycle.withLock({ $0.loops }) { loop.wake() }
+    }
+
+    /// Blocks until every loop thread has ended (after ``shutdown(gracePeriod:)``); returns at once if
+    /// the server was never started.
+    public func waitUntilStopped() {
+        threads.withLock { threads in
+            for thread in threads { pthread_join(thread, nil) }
+            threads = []
+        }
+        lifecycle.withLock { $0.loops = [] }
+    }
+
+    private final class ThreadBody {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    private static func spawnThread(_ body: @escaping @Sendable () -> Void) throws(HTTPServerError) -> pthread_t {
+        let box = Unmanaged.passRetained(ThreadBody(body))
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { raw in
+            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+            body.body()
+            return nil
+        }, box.toOpaque())
+        guard result == 0 else {
+            box.release()
+            throw HTTPServerError(call: "pthread_create()", errno: result, message: String(cString: strerror(result)))
+        }
+        return thread
+    }
+}

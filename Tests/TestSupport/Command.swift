@@ -57,7 +57,9 @@ public struct TemporaryDirectory: Sendable {
     /// `path` joined with `name`.
     public func file(_ name: String) -> String { "\(path)/\(name)" }
     public func write(_ name: String, _ bytes: [UInt8], mode: Int = 0o600) throws {
-        FileManager.default.createFile(atPath: file(name), contents: Data(bytes), attributes: [.posixPermissions: mode])
+        guard FileManager.default.createFile(atPath: file(name), contents: Data(bytes), attributes: [.posixPermissions: mode]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file(name)])
+        }
     }
     public func write(_ name: String, _ text: String, mode: Int = 0o600) throws { try write(name, Array(text.utf8), mode: mode) }
     public func read(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: file(name)))) }

@@ -1,6 +1,7 @@
 #ifndef CSSLSHIMS_X509_H
 #define CSSLSHIMS_X509_H
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <openssl/evp.h>
 #include <openssl/bio.h>
 
@@ -13,4 +14,18 @@ EVP_PKEY *cshim_EVP_RSA_gen(unsigned int bits);
 /// `sk_X509_num` / `sk_X509_value` are macros.
 int cshim_sk_X509_num(const STACK_OF(X509) *stack);
 X509 *cshim_sk_X509_value(const STACK_OF(X509) *stack, int index);
+/// `sk_X509_new_null` / `sk_X509_push` / `sk_X509_pop_free(…, X509_free)` are macros.
+STACK_OF(X509) *cshim_sk_X509_new_null(void);
+/// Pushes `cert` onto `stack`; the stack takes the caller's reference. Returns the new count, 0 on failure.
+int cshim_sk_X509_push(STACK_OF(X509) *stack, X509 *cert);
+/// Frees the stack and every certificate on it.
+void cshim_sk_X509_pop_free(STACK_OF(X509) *stack);
+/// `MBSTRING_ASC` is `(MBSTRING_FLAG|1)`: exported as a constant.
+extern const int cshim_MBSTRING_ASC;
+/// `XN_FLAG_RFC2253` is an expression of casts and ORs: exported as a constant.
+extern const unsigned long cshim_XN_FLAG_RFC2253;
+/// Adds the X509v3 extension `nid` with the `openssl.cnf`-style `value` (e.g. "critical,CA:TRUE",
+/// "keyid:always", "DNS:localhost,IP:127.0.0.1") to `cert`, issued by `issuer` (may be `cert` itself).
+/// `X509V3_set_ctx_nodb` is a macro and `X509V3_CTX` is best kept on the C side. Returns 1 on success.
+int cshim_X509_add_conf_extension(X509 *cert, X509 *issuer, int nid, const char *value);
 #endif

@@ -1,0 +1,82 @@
+import CEventShims
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where other threads hand work to one event loop: a mutex-protected queue of deferred responses plus
+/// the loop's `eventfd`, which wakes it (also for shutdown).
+///
+/// Owns the `eventfd`. Once ``close()`` ran (the loop ended), deliveries are dropped and the descriptor is
+/// never written again: the write happens under the same lock that closes it, so a late
+/// ``HTTPResponsePromise/succeed(_:)`` can't write into a descriptor number the process has reused.
+final class EventLoopInbox: Sendable {
+    /// A response for the promise numbered `id`.
+    struct Delivery: Sendable {
+        var id: UInt64
+        var response: HTTPResponse
+    }
+
+    private struct State {
+        var deliveries: [Delivery] = []
+        var closed = false
+    }
+
+    /// The `eventfd` the loop polls; readable while a wake-up is pending.
+    let wakeFD: Int32
+    private let state = Mutex(State())
+
+    /// Creates the `eventfd` (non-blocking, close-on-exec).
+    init() throws(HTTPServerError) {
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard wakeFD >= 0 else { throw .system("eventfd()") }
+    }
+
+    deinit { close() }
+
+    /// Queues `response` for the promise `id` and wakes the loop; dropped once the loop has ended.
+    func deliver(_ response: HTTPResponse, to id: UInt64) {
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.deliveries.append(Delivery(id: id, response: response))
+            signal()
+        }
+    }
+
+    /// Wakes the loop (to notice shutdown); does nothing once the loop has ended.
+    func wake() {
+        state.withLock { state in
+            guard !state.closed else { return }
+            signal()
+        }
+    }
+
+    /// On the loop's thread: clears the wake-up and takes every queued delivery, oldest first (none
+    /// once closed).
+    func takeDeliveries() -> [Delivery] {
+        state.withLock { state in
+            guard !state.closed else { return [] }
+            var value: UInt64 = 0
+            _ = Glibc.read(wakeFD, &value, 8)
+            defer { state.deliveries = [] }
+            return state.deliveries
+        }
+    }
+
+    /// The loop ended: drops queued deliveries, refuses later ones, closes the `eventfd`. Idempotent.
+    func close() {
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.closed = true
+            state.deliveries = []
+            Glibc.close(wakeFD)
+        }
+    }
+
+    /// Increments the `eventfd` counter (caller holds the lock and checked `closed`).
+    private func signal() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+}

@@ -1,0 +1,23 @@
+/// The server's certificate and key, and optionally a CA to verify client certificates against.
+///
+/// The server allows TLS 1.2 and 1.3 only, ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2
+/// (OpenSSL's TLS 1.3 defaults), server cipher preference, no compression or renegotiation,
+/// session tickets and a server-side session cache.
+public struct TLSConfiguration: Sendable {
+    /// PEM file with the certificate chain, leaf first.
+    public var certificateChainFile: String
+    /// PEM file with the private key matching the leaf certificate.
+    public var privateKeyFile: String
+    /// PEM file with CA certificates. When set, the server requests (but does not require) a client
+    /// certificate and verifies it against these; a verified certificate's subject CN is passed on as
+    /// ``HTTPRequest/clientCertificateSubjectCN``. A client certificate that fails verification fails
+    /// the handshake.
+    public var clientCAFile: String?
+
+    /// A TLS configuration from file paths.
+    public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+        self.certificateChainFile = certificateChainFile
+        self.privateKeyFile = privateKeyFile
+        self.clientCAFile = clientCAFile
+    }
+}

@@ -1,0 +1,100 @@
+import CLibSSL
+import CSSLShims
+
+/// One OpenSSL `SSL_CTX` built from a ``TLSConfiguration``, shared by every loop thread.
+///
+/// `SSL_new` takes its own reference to the context, so a context replaced by `reloadTLS` lives on
+/// until its last connection ends. `SSL_CTX` is safe to use from several threads for `SSL_new`.
+final class TLSContext: @unchecked Sendable {
+    let pointer: OpaquePointer
+    /// Whether client certificates are requested and verified.
+    let verifiesClients: Bool
+
+    /// The TLS 1.2 cipher list; TLS 1.3 keeps OpenSSL's defaults (all AEAD).
+    static let tls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+    /// Loads certificate chain, key (checked to match) and optional client CA from `configuration`.
+    ///
+    /// - Throws: ``HTTPServerError`` naming the file and OpenSSL's reason, e.g.
+    ///   `could not load certificate chain from /tls/tls.crt: …`.
+    init(_ configuration: TLSConfiguration) throws(HTTPServerError) {
+        ERR_clear_error()
+        guard let ctx = SSL_CTX_new(TLS_server_method()) else {
+            throw Self.error("SSL_CTX_new", "could not create a TLS context")
+        }
+        pointer = ctx
+        verifiesClients = configuration.clientCAFile != nil
+        // From here on, `deinit` frees `ctx` if we throw.
+        guard cshim_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 else {
+            throw Self.error("SSL_CTX_set_min_proto_version", "could not require TLS 1.2")
+        }
+        guard SSL_CTX_set_cipher_list(ctx, Self.tls12Ciphers) == 1 else {
+            throw Self.error("SSL_CTX_set_cipher_list", "could not set ciphers \(Self.tls12Ciphers)")
+        }
+        _ = SSL_CTX_set_options(
+            ctx, cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE)
+        _ = cshim_SSL_CTX_set_mode(ctx, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+        _ = cshim_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER))
+        _ = cshim_SSL_CTX_sess_set_cache_size(ctx, 20_480)
+        let sessionContext: [UInt8] = Array("helm-cert-server".utf8)
+        _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
+
+        let chain = configuration.certificateChainFile
+        guard SSL_CTX_use_certificate_chain_file(ctx, chain) == 1 else {
+            throw Self.error("SSL_CTX_use_certificate_chain_file", "could not load certificate chain from \(chain)")
+        }
+        let key = configuration.privateKeyFile
+        guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
+            throw Self.error(
+                "SSL_CTX_use_PrivateKey_file",
+                "could not load private key from \(key), or it does not match the certificate in \(chain)")
+        }
+        guard SSL_CTX_check_private_key(ctx) == 1 else {
+            throw Self.error(
+                "SSL_CTX_check_private_key", "private key \(key) does not match the certificate in \(chain)")
+        }
+        if let caFile = configuration.clientCAFile {
+            guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
+                throw Self.error("SSL_CTX_load_verify_locations", "could not load client CA certificates from \(caFile)")
+            }
+            guard let names = SSL_load_client_CA_file(caFile) else {
+                throw Self.error("SSL_load_client_CA_file", "could not read client CA names from \(caFile)")
+            }
+            SSL_CTX_set_client_CA_list(ctx, names)
+            // Request, don't require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        }
+        ERR_clear_error()
+    }
+
+    deinit { SSL_CTX_free(pointer) }
+
+    /// An error for a failed OpenSSL call, with the thread's OpenSSL error queue as the message.
+    static func error(_ call: String, _ what: String) -> HTTPServerError {
+        HTTPServerError(call: what, errno: 0, message: "\(openSSLErrors()) (\(call))")
+    }
+
+    /// Drains this thread's OpenSSL error queue into one line.
+    static func openSSLErrors() -> String {
+        var parts: [String] = []
+        while case let code = ERR_get_error(), code != 0 {
+            var buffer = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buffer, buffer.count)
+            parts.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return parts.isEmpty ? "no OpenSSL error recorded" : parts.joined(separator: "; ")
+    }
+
+    /// The subject CN of the peer's certificate on `ssl`, if it sent one and it verified.
+    static func verifiedPeerCommonName(_ ssl: OpaquePointer) -> String? {
+        guard let cert = SSL_get0_peer_certificate(ssl) else { return nil }
+        guard SSL_get_verify_result(ssl) == X509_V_OK else { return nil }
+        guard let name = X509_get_subject_name(cert) else { return nil }
+        let index = X509_NAME_get_index_by_NID(name, NID_commonName, -1)
+        guard index >= 0, let entry = X509_NAME_get_entry(name, index),
+            let data = X509_NAME_ENTRY_get_data(entry), let bytes = ASN1_STRING_get0_data(data)
+        else { return nil }
+        let length = Int(ASN1_STRING_length(data))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
+    }
+}

@@ -1,0 +1,40 @@
+import CLibSSL
+
+/// An OpenSSL call that failed, with the reasons OpenSSL queued for it.
+public struct OpenSSLError: Error, Sendable, CustomStringConvertible {
+    /// The OpenSSL function that failed, e.g. `"X509_sign"`.
+    public var function: String
+    /// OpenSSL's queued error strings, joined by `"; "` (may be empty).
+    public var detail: String
+
+    /// - Parameters:
+    ///   - function: the OpenSSL function that failed.
+    ///   - detail: what OpenSSL said about it.
+    public init(function: String, detail: String) {
+        self.function = function
+        self.detail = detail
+    }
+
+    /// The error for `function`, taking (and clearing) this thread's OpenSSL error queue as its detail.
+    static func failed(_ function: String) -> OpenSSLError {
+        OpenSSLError(function: function, detail: drainErrorQueue())
+    }
+
+    public var description: String {
+        detail.isEmpty ? "\(function) failed" : "\(function) failed: \(detail)"
+    }
+}
+
+/// Empties this thread's OpenSSL error queue, returning its entries as text.
+@discardableResult
+func drainErrorQueue() -> String {
+    var messages: [String] = []
+    while true {
+        let code = ERR_get_error()
+        if code == 0 { break }
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buffer, buffer.count)
+        messages.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return messages.joined(separator: "; ")
+}

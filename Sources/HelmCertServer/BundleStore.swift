@@ -1,0 +1,173 @@
+import FoundationEssentials
+import HelmBundle
+import Logging
+import Synchronization
+
+/// The bundle being served, and why there is none when there is none.
+///
+/// Sources (`KubernetesSecretSource`, `DirectorySource`, `--dev`) `offer` what they read; the store validates
+/// it, renders every answer once, and swaps it in. Bad input never replaces a good bundle: the error is logged
+/// naming the secret key that was wrong, and the last good bundle keeps being served. Readers on the event loops
+/// only take a reference under a short lock.
+public final class BundleStore: Sendable {
+    /// What `/readyz` and the bundle endpoints see.
+    public enum Availability: Sendable {
+        case serving(RenderedBundle)
+        /// No bundle to serve; the reason names what to fix.
+        case unavailable(reason: String)
+    }
+
+    private struct State: Sendable {
+        var current: RenderedBundle?
+        var unavailableReason: String
+        /// A problem with the source while the last good bundle is still served (API down, bad new secret).
+        var sourceProblem: String?
+        /// How many different bundles have been served; starts at 0.
+        var generation = 0
+        var lastSuccessfulSync: Date?
+    }
+
+    /// The bundle's name in URLs.
+    public let name: String
+    private let state: Mutex<State>
+    private let logger: Logger
+    private let metrics: ServiceMetrics?
+
+    /// - Parameters:
+    ///   - name: the bundle's name in URLs (`helm`).
+    ///   - waitingReason: what `/readyz` says before the first bundle arrives.
+    ///   - logger: where changes are logged.
+    ///   - metrics: where source errors are counted.
+    public init(name: String, waitingReason: String, logger: Logger, metrics: ServiceMetrics? = nil) {
+        self.name = name
+        self.logger = logger
+        self.metrics = metrics
+        state = Mutex(State(current: nil, unavailableReason: waitingReason))
+    }
+
+    /// The current answer set, or why there is none.
+    public var availability: Availability {
+        state.withLock { s in s.current.map { .serving($0) } ?? .unavailable(reason: s.unavailableReason) }
+    }
+
+    /// The bundle's generation: bumped every time a different bundle is swapped in.
+    public var generation: Int { state.withLock { $0.generation } }
+    /// When a source last delivered a bundle that validated (changed or not).
+    public var lastSuccessfulSync: Date? { state.withLock { $0.lastSuccessfulSync } }
+    /// The problem the source has while an older bundle is still served, if any.
+    public var sourceProblem: String? { state.withLock { $0.sourceProblem } }
+
+    /// Validates `files` and serves them if they differ from the current bundle.
+    ///
+    /// - Parameters:
+    ///   - files: the three decoded files.
+    ///   - origin: where they came from, for logs (`secret kyma-installer/helm-secret (resourceVersion 41)`).
+    /// - Returns: true if the bundle is now served (new or unchanged), false if it was refused.
+    @discardableResult
+    public func offer(_ files: BundleFiles, origin: String, now: Date = Date()) -> Bool {
+        let validated: ValidatedBundle
+        do {
+            validated = try ValidatedBundle(validating: files)
+        } catch {
+            refuse(error, origin: origin)
+            return false
+        }
+        if let current = state.withLock({ s -> RenderedBundle? in
+            s.current?.bundle.fingerprint == validated.fingerprint ? s.current : nil
+        }) {
+            state.withLock {
+                $0.lastSuccessfulSync = now
+                $0.sourceProblem = nil
+            }
+            // An expired (or nearly expired) bundle is said loudly at every sync, not only when it arrived.
+            for warning in current.warnings {
+                logger.warning("certificate expiry: \(warning)", metadata: ["bundle": "\(name)", "origin": "\(origin)"])
+            }
+            return true
+        }
+        let rendered = RenderedBundle(name: name, bundle: validated, now: now)
+        let generation = state.withLock { s -> Int in
+            s.current = rendered
+            s.generation += 1
+            s.lastSuccessfulSync = now
+            s.sourceProblem = nil
+            return s.generation
+        }
+        let metadata = validated.metadata
+        logger.info(
+            "serving new bundle",
+            metadata: [
+                "bundle": "\(name)", "origin": "\(origin)", "generation": "\(generation)",
+                "notAfter": "\(metadata.notAfter.formatted(.iso8601))",
+                "chainVerified": "\(metadata.chainVerified)",
+                "keyAlgorithm": "\(metadata.key.algorithm)",
+            ])
+        if !metadata.chainVerified {
+            logger.warning(
+                "cert.pem does not verify against ca.pem; Helm clients will fail to talk to Tiller unless Tiller trusts another CA",
+                metadata: ["bundle": "\(name)", "origin": "\(origin)"])
+        }
+        for warning in rendered.warnings {
+            logger.warning("certificate expiry: \(warning)", metadata: ["bundle": "\(name)"])
+        }
+        return true
+    }
+
+    /// Records that a source delivered something that cannot be a bundle; keeps the last good one.
+    public func refuse(_ error: BundleError, origin: String) {
+        metrics?.countSourceError(kind: "invalid_bundle")
+        let keeping = state.withLock { s -> Bool in
+            s.sourceProblem = "\(origin) was refused: \(error)"
+            if s.current == nil { s.unavailableReason = "\(origin) holds no valid bundle: \(error)" }
+            return s.current != nil
+        }
+        logger.error(
+            "refused bundle: \(error)",
+            metadata: [
+                "bundle": "\(name)", "origin": "\(origin)", "key": "\(error.key ?? "-")",
+                "keeping": keeping ? "last good bundle" : "nothing (no good bundle yet)",
+            ])
+    }
+
+    /// Stops serving: the source says the bundle is gone (the secret was deleted).
+    public func withdraw(reason: String) {
+        metrics?.countSourceError(kind: "withdrawn")
+        let had = state.withLock { s -> Bool in
+            let had = s.current != nil
+            s.current = nil
+            s.unavailableReason = reason
+            s.sourceProblem = reason
+            return had
+        }
+        logger.error("bundle withdrawn: \(reason)", metadata: ["bundle": "\(name)", "wasServing": "\(had)"])
+    }
+
+    /// Records that the source is failing (API unreachable); the last good bundle, if any, stays.
+    public func reportSourceProblem(_ problem: String) {
+        metrics?.countSourceError(kind: "api")
+        let serving = state.withLock { s -> Bool in
+            s.sourceProblem = problem
+            if s.current == nil { s.unavailableReason = problem }
+            return s.current != nil
+        }
+        if serving {
+            logger.warning("source failing, still serving the last good bundle: \(problem)", metadata: ["bundle": "\(name)"])
+        } else {
+            logger.warning("source failing and no bundle yet: \(problem)", metadata: ["bundle": "\(name)"])
+        }
+    }
+
+    /// Renders the current bundle again once its answers are an hour old (called periodically), so `Warning`
+    /// headers and `expiresInDays` stay true without a new secret. File bodies and their ETags do not change.
+    public func refreshIfStale(now: Date = Date()) {
+        guard let current = state.withLock({ $0.current }) else { return }
+        guard now.timeIntervalSince(current.renderedAt) >= 3_600 else { return }
+        let rendered = RenderedBundle(name: name, bundle: current.bundle, now: now)
+        state.withLock { s in
+            if s.current?.bundle.fingerprint == rendered.bundle.fingerprint { s.current = rendered }
+        }
+        for warning in rendered.warnings {
+            logger.warning("certificate expiry: \(warning)", metadata: ["bundle": "\(name)"])
+        }
+    }
+}

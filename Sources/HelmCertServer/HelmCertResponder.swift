@@ -1,0 +1,280 @@
+import HTTPServer
+
+/// Who made a request, once authenticated.
+public struct Caller: Sendable, Equatable {
+    public var user: String
+    /// `token` (the static token file), `mtls` (a client certificate), `kubernetes` (TokenReview).
+    public var method: String
+    public var groups: [String]
+}
+
+/// The service's routes: bundle files behind authentication, health, readiness, metrics and the API document.
+///
+/// | path | auth | answer |
+/// |---|---|---|
+/// | `/v1/bundles/NAME/{ca.pem,cert.pem,key.pem,bundle.tar.gz}` | yes | the file |
+/// | `/v1/bundles/NAME` | yes | JSON metadata |
+/// | `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml` | no | health, readiness, Prometheus metrics, this API's OpenAPI document |
+///
+/// Every `/v1` request is authenticated before anything else is looked at, so an anonymous caller learns
+/// nothing about which bundles exist; every `/v1` request, allowed or refused, is audited, and one whose audit
+/// line cannot be written is refused. Only `GET` and `HEAD` are served (`HEAD` bodies are dropped by the server).
+public struct HelmCertResponder: HTTPResponder {
+    private enum Route: Sendable {
+        case bundle(BundleRepresentation)
+        case health
+        case readiness
+        case metrics
+        case openAPI
+
+        var metricLabel: String {
+            switch self {
+            case .bundle(.metadata): "bundle_metadata"
+            case .bundle(.archive): "bundle_archive"
+            case .bundle: "bundle_file"
+            case .health: "healthz"
+            case .readiness: "readyz"
+            case .metrics: "metrics"
+            case .openAPI: "openapi"
+            }
+        }
+    }
+
+    private let store: BundleStore
+    private let authenticator: StaticTokenAuthenticator
+    private let metrics: ServiceMetrics
+    private let audit: AuditLog
+    private let openConnections: @Sendable () -> Int
+    private let reviewer: (any TokenReviewer)?
+    private let routes: [String: Route]
+    private let openAPIResponse: HTTPResponse
+
+    /// - Parameters:
+    ///   - store: the bundle being served.
+    ///   - authenticator: who may fetch it by bearer token.
+    ///   - metrics: counted into, and printed at `/metrics`.
+    ///   - audit: where every `/v1` request is recorded.
+    ///   - openConnections: the server's open connection count, read when `/metrics` is scraped.
+    ///   - reviewer: checks tokens the token file does not know with the Kubernetes API (`--kube-auth`), off
+    ///     the event loops; nil refuses them.
+    public init(
+        store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
+        openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil
+    ) {
+        self.reviewer = reviewer
+        self.store = store
+        self.authenticator = authenticator
+        self.metrics = metrics
+        self.audit = audit
+        self.openConnections = openConnections
+        var routes: [String: Route] = [
+            "/healthz": .health, "/readyz": .readiness, "/metrics": .metrics, "/openapi.yaml": .openAPI,
+        ]
+        for representation in BundleRepresentation.allCases {
+            let suffix = representation == .metadata ? "" : "/" + representation.rawValue
+            routes["/v1/bundles/\(store.name)\(suffix)"] = .bundle(representation)
+        }
+        self.routes = routes
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/yaml")
+        headers.add("Cache-Control", "public, max-age=300")
+        openAPIResponse = HTTPResponse(status: 200, headers: headers, body: Array(openAPIDocument.utf8))
+    }
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        // Without a promise a Kubernetes review cannot wait: tokens that would need one are refused as unknown.
+        respond(to: request, deferral: nil)!
+    }
+
+    public func respond(to request: HTTPRequest, promise: HTTPResponsePromise) -> HTTPResponse? {
+        respond(to: request, deferral: promise)
+    }
+
+    private func respond(to request: HTTPRequest, deferral: HTTPResponsePromise?) -> HTTPResponse? {
+        let isAPI = request.path == "/v1" || request.path.hasPrefix("/v1/")
+        let route = routes[request.path]
+        guard isAPI else {
+            let response = answerPublic(request, route: route)
+            metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
+            return response
+        }
+        switch authenticate(request) {
+        case .decided(let decision):
+            return finish(request, route: route, decision: decision)
+        case .needsReview(let token):
+            guard let reviewer, let deferral else {
+                return finish(request, route: route, decision: .unknownToken)
+            }
+            if let cached = reviewer.cachedDecision(forToken: token) {
+                return finish(request, route: route, decision: cached)
+            }
+            reviewer.review(token: String(token)) { decision in
+                deferral.succeed(self.finish(request, route: route, decision: decision))
+            }
+            return nil
+        }
+    }
+
+    /// Answers an authenticated (or refused) `/v1` request, audits it and counts it.
+    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision) -> HTTPResponse {
+        var caller: Caller? = nil
+        var etag: String? = nil
+        let response: HTTPResponse
+        switch decision {
+        case .allowed(let who):
+            caller = who
+            (response, etag) = answerAPI(request, route: route)
+        case .missing:
+            metrics.countAuthFailure(reason: "missing")
+            response = Self.unauthorized(
+                "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
+                error: nil)
+        case .malformed:
+            metrics.countAuthFailure(reason: "malformed")
+            response = Self.unauthorized(
+                "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
+                error: "invalid_request")
+        case .unknownToken:
+            metrics.countAuthFailure(reason: "invalid_token")
+            response = Self.unauthorized("the bearer token is not known to this server", error: "invalid_token")
+        case .forbidden(let who, let detail):
+            caller = who
+            metrics.countAuthFailure(reason: "forbidden")
+            response = ProblemDetails(status: 403, title: "Forbidden", detail: detail).response()
+        case .unavailable(let detail):
+            metrics.countAuthFailure(reason: "unavailable")
+            response = ProblemDetails(status: 503, title: "Service Unavailable", detail: detail)
+                .response(headers: [("Retry-After", "5")])
+        }
+        let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
+        let entry = AuditEntry(
+            user: caller?.user ?? "-", authMethod: caller?.method ?? "none", groups: caller?.groups ?? [],
+            method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
+            file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue }, status: response.status,
+            remoteAddress: request.remoteAddress, bytes: request.method == "HEAD" ? 0 : response.body.count,
+            etag: response.status == 200 || response.status == 304 ? etag : nil)
+        guard audit.record(entry) else {
+            metrics.countRequest(route: route?.metricLabel ?? "unknown", status: 503)
+            return ProblemDetails(
+                status: 503, title: "Service Unavailable",
+                detail: "the audit log (\(audit.destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination"
+            ).response(headers: [("Retry-After", "5")])
+        }
+        metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
+        return response
+    }
+
+    /// Paths outside `/v1`: no authentication.
+    private func answerPublic(_ request: HTTPRequest, route: Route?) -> HTTPResponse {
+        guard let route else {
+            return ProblemDetails(
+                status: 404, title: "Not Found",
+                detail: "no such path; the API lives under /v1/bundles/\(store.name) (see /openapi.yaml)"
+            ).response()
+        }
+        if let refusal = Self.refuseMethod(request) { return refusal }
+        switch route {
+        case .health:
+            return Self.text(200, "ok\n")
+        case .readiness:
+            switch store.availability {
+            case .serving(let rendered):
+                var text = "ready: serving bundle \(rendered.name) (generation \(store.generation))\n"
+                if let problem = store.sourceProblem { text += "source problem (serving the last good bundle): \(problem)\n" }
+                for warning in rendered.warnings { text += "warning: \(warning)\n" }
+                return Self.text(200, text)
+            case .unavailable(let reason):
+                return ProblemDetails(status: 503, title: "Service Unavailable", detail: reason)
+                    .response(headers: [("Retry-After", "5")])
+            }
+        case .metrics:
+            var headers = HTTPHeaders()
+            headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            headers.add("Cache-Control", "no-store")
+            return HTTPResponse(
+                status: 200, headers: headers, body: metrics.exposition(store: store, openConnections: openConnections()))
+        case .openAPI:
+            return openAPIResponse
+        case .bundle:
+            // Bundle routes all live under /v1.
+            return ProblemDetails(status: 404, title: "Not Found", detail: "no such path").response()
+        }
+    }
+
+    /// Authenticated `/v1` paths: the answer and, for bundle answers, their ETag.
+    private func answerAPI(_ request: HTTPRequest, route: Route?) -> (HTTPResponse, String?) {
+        guard case .bundle(let representation) = route else {
+            return (
+                ProblemDetails(
+                    status: 404, title: "Not Found",
+                    detail: "no such bundle or file: try /v1/bundles/\(store.name)/bundle.tar.gz, /ca.pem, /cert.pem, /key.pem or /v1/bundles/\(store.name)"
+                ).response(), nil
+            )
+        }
+        if let refusal = Self.refuseMethod(request) { return (refusal, nil) }
+        switch store.availability {
+        case .serving(let rendered):
+            let response = rendered.response(for: representation, ifNoneMatch: request.headers["If-None-Match"])
+            return (response, rendered.etag(for: representation))
+        case .unavailable(let reason):
+            return (
+                ProblemDetails(status: 503, title: "Service Unavailable", detail: "no valid bundle to serve: \(reason)")
+                    .response(headers: [("Retry-After", "5")]), nil
+            )
+        }
+    }
+
+    private static func refuseMethod(_ request: HTTPRequest) -> HTTPResponse? {
+        guard request.method != "GET" && request.method != "HEAD" else { return nil }
+        return ProblemDetails(
+            status: 405, title: "Method Not Allowed", detail: "\(request.method) is not supported here; use GET or HEAD"
+        ).response(headers: [("Allow", "GET, HEAD")])
+    }
+
+    private enum Authentication {
+        case decided(TokenDecision)
+        /// A well-formed bearer token the token file does not know.
+        case needsReview(Substring)
+    }
+
+    /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
+    private func authenticate(_ request: HTTPRequest) -> Authentication {
+        if let cn = request.clientCertificateSubjectCN {
+            return .decided(.allowed(Caller(user: cn, method: "mtls", groups: [])))
+        }
+        guard let header = request.headers["Authorization"] else { return .decided(.missing) }
+        guard let token = Self.bearerToken(header) else { return .decided(.malformed) }
+        guard let user = authenticator.user(forToken: token) else { return .needsReview(token) }
+        return .decided(.allowed(Caller(user: user.name, method: "token", groups: user.groups)))
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or nil.
+    static func bearerToken(_ header: String) -> Substring? {
+        let utf8 = header.utf8
+        guard utf8.count > 7 else { return nil }
+        // Compare the scheme as bytes, ASCII case-insensitively (no `lowercased()` copy on every request).
+        let scheme: [UInt8] = Array("bearer ".utf8)
+        var index = utf8.startIndex
+        for expected in scheme {
+            guard utf8[index] | (expected == 0x20 ? 0 : 0x20) == expected else { return nil }
+            index = utf8.index(after: index)
+        }
+        let token = header[index...].drop { $0 == " " }
+        guard !token.isEmpty, !token.utf8.contains(0x20) else { return nil }
+        return token
+    }
+
+    private static func unauthorized(_ detail: String, error: String?) -> HTTPResponse {
+        var challenge = "Bearer realm=\"helm-cert-server\""
+        if let error { challenge += ", error=\"\(error)\"" }
+        return ProblemDetails(status: 401, title: "Unauthorized", detail: detail)
+            .response(headers: [("WWW-Authenticate", challenge)])
+    }
+
+    private static func text(_ status: Int, _ body: String) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "text/plain; charset=utf-8")
+        headers.add("Cache-Control", "no-store")
+        return HTTPResponse(status: status, headers: headers, body: Array(body.utf8))
+    }
+}

@@ -1,0 +1,60 @@
+import Glibc
+import Synchronization
+
+/// The bearer token, read from its file and re-read once it is `maxAge` old (projected tokens rotate) or on
+/// demand after a 401. Never logs or prints the token.
+final class BearerTokenSource: Sendable {
+    private let path: String
+    private let maxAge: Duration
+    private let cached = Mutex<(token: String, readAt: ContinuousClock.Instant)?>(nil)
+
+    init(path: String, maxAge: Duration) {
+        self.path = path
+        self.maxAge = maxAge
+    }
+
+    /// The current token, from the cache when it is younger than `maxAge`.
+    func token() throws(KubernetesError) -> String {
+        let now = ContinuousClock.now
+        if let entry = cached.withLock({ $0 }), now - entry.readAt < maxAge { return entry.token }
+        return try reload()
+    }
+
+    /// Reads the file again (after a 401) and caches the result.
+    @discardableResult
+    func reload() throws(KubernetesError) -> String {
+        let bytes = try readFile(path, what: "token file")
+        var token = String(decoding: bytes, as: UTF8.self)
+        while let last = token.last, last.isWhitespace { token.removeLast() }
+        while let first = token.first, first.isWhitespace { token.removeFirst() }
+        guard !token.isEmpty else {
+            throw .configuration("token file \(path) is empty: mount the service account token or pass --token-file")
+        }
+        let entry = (token: token, readAt: ContinuousClock.now)
+        cached.withLock { $0 = entry }
+        return token
+    }
+}
+
+/// Reads a whole (small) file with plain POSIX calls (no Foundation in the service).
+func readFile(_ path: String, what: String) throws(KubernetesError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        let reason = String(cString: strerror(errno))
+        throw .configuration("cannot open \(what) \(path): \(reason)")
+    }
+    defer { close(fd) }
+    var result: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n == 0 { break }
+        if n < 0 {
+            if errno == EINTR { continue }
+            let reason = String(cString: strerror(errno))
+            throw .configuration("cannot read \(what) \(path): \(reason)")
+        }
+        result.append(contentsOf: buffer[0..<n])
+    }
+    return result
+}

@@ -1,0 +1,257 @@
+import ArgumentParser
+import HTTPServer
+import HelmBundle
+import HelmCertServer
+import KubernetesClient
+import Logging
+import Metrics
+import Prometheus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The command line: parses flags into a `ServiceConfiguration`, runs the service until SIGTERM/SIGINT.
+@main
+struct HelmCertServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "helm-cert-server",
+        abstract: "Serve Kyma's Helm client TLS bundle (ca.pem, cert.pem, key.pem) over authenticated HTTPS.",
+        discussion: """
+            Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt, global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and serves the decoded files to callers with a bearer token:
+
+              curl -fsS -H "Authorization: Bearer $TOKEN" https://HOST:8443/v1/bundles/helm/bundle.tar.gz | tar -xz -C "$(helm home)"
+
+            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads --tls-cert/--tls-key.
+
+            Try it with no cluster: helm-cert-server --dev
+            """)
+
+    enum SourceKind: String, ExpressibleByArgument, CaseIterable {
+        case kubernetes, directory
+    }
+
+    @Option(help: ArgumentHelp("Address and port to listen on (IPv6 in brackets: [::]:8443; port 0 picks a free one).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("PEM certificate chain (leaf first) the server presents.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(help: "Serve plain HTTP instead of HTTPS. Only behind a proxy that terminates TLS: tokens and keys travel in clear text otherwise.")
+    var insecureHttp = false
+
+    @Option(help: "Where the bundle comes from: kubernetes (a Secret, watched) or directory (files named like the secret's keys, e.g. a mounted secret volume).")
+    var source: SourceKind = .kubernetes
+
+    @Option(help: "Namespace of the secret.")
+    var namespace = "kyma-installer"
+
+    @Option(help: "Name of the secret.")
+    var secret = "helm-secret"
+
+    @Option(help: ArgumentHelp("Kubernetes API server URL (default: in-cluster, https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).", valueName: "url"))
+    var kubeApi: String?
+
+    @Option(help: ArgumentHelp("Bearer token file for the Kubernetes API, re-read every minute and after a 401 (default: the pod's service-account token).", valueName: "file"))
+    var kubeTokenFile: String?
+
+    @Option(help: ArgumentHelp("CA bundle that signs the Kubernetes API server's certificate (default: the pod's service-account ca.crt).", valueName: "file"))
+    var kubeCaFile: String?
+
+    @Option(help: ArgumentHelp("Directory for --source directory, re-read every 2 seconds.", valueName: "dir"))
+    var sourceDir: String?
+
+    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Re-read when it changes.", valueName: "file"))
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working.", valueName: "file"))
+    var clientCa: String?
+
+    @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
+    var auditLog: String?
+
+    @Flag(help: "Also accept Kubernetes bearer tokens (e.g. a pod's service-account token): checked with a TokenReview, then a SubjectAccessReview for verb get on resource bundles (name: the bundle) in --kube-auth-group and --kube-auth-namespace. Needs the system:auth-delegator ClusterRole.")
+    var kubeAuth = false
+
+    @Option(help: ArgumentHelp("API group of the virtual resource 'bundles' that --kube-auth asks RBAC about.", valueName: "group"))
+    var kubeAuthGroup = "helm-cert-server.kyma-project.io"
+
+    @Option(help: ArgumentHelp("Namespace --kube-auth asks RBAC about (default: the pod's own namespace, else --namespace).", valueName: "namespace"))
+    var kubeAuthNamespace: String?
+
+    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate in memory, a random token, listen on 127.0.0.1:8443, and print a ready-to-paste curl line.")
+    var dev = false
+
+    @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
+    var eventLoops: Int?
+
+    @Option(help: "Lowest log level written (trace, debug, info, notice, warning, error, critical).")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let listen { _ = try parseListen(listen) }
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: pass both, or neither with --dev or --insecure-http")
+        }
+        if !dev && !insecureHttp && tlsCert == nil {
+            throw ValidationError("HTTPS needs --tls-cert FILE and --tls-key FILE (or --insecure-http behind a TLS-terminating proxy, or --dev)")
+        }
+        if !dev && tokenFile == nil && !kubeAuth {
+            throw ValidationError("pass --token-file FILE (CSV lines token,user,uid) and/or --kube-auth so callers can authenticate, or use --dev")
+        }
+        if !dev && source == .directory && sourceDir == nil {
+            throw ValidationError("--source directory needs --source-dir DIR")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let eventLoops, eventLoops < 1 || eventLoops > 256 {
+            throw ValidationError("--event-loops must be between 1 and 256")
+        }
+    }
+
+    func run() throws {
+        blockControlSignals()
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let logger = Logger(label: "helm-cert-server")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        signal(SIGPIPE, SIG_IGN)
+
+        let listenAddress = try listen.map(parseListen) ?? ListenAddress(host: dev ? "127.0.0.1" : "0.0.0.0", port: 8443)
+        var tls: TLSConfiguration? = tlsCert.map { TLSConfiguration(certificateChainFile: $0, privateKeyFile: tlsKey!) }
+        let bundleSource: BundleSourceConfiguration
+        var fixedTokens: TokenFile? = nil
+        var development: DevelopmentSetup? = nil
+        if dev {
+            let setup = try DevelopmentSetup.create()
+            development = setup
+            bundleSource = .fixed(setup.pki.bundle)
+            if tls == nil && !insecureHttp { tls = setup.tls }
+            if tokenFile == nil { fixedTokens = setup.tokens }
+        } else {
+            switch source {
+            case .directory:
+                bundleSource = .directory(sourceDir!)
+            case .kubernetes:
+                bundleSource = .kubernetes(try kubernetesConfiguration(), namespace: namespace, secret: secret)
+            }
+        }
+        if insecureHttp { tls = nil }
+        if let clientCa {
+            guard tls != nil else { throw ValidationError("--client-ca needs TLS: it cannot be used with --insecure-http") }
+            tls?.clientCAFile = clientCa
+        }
+        var kubeAuthConfiguration: KubeAuthConfiguration? = nil
+        if kubeAuth {
+            let podNamespace = (try? readFileContents("/var/run/secrets/kubernetes.io/serviceaccount/namespace"))
+                .map { String(decoding: $0.filter { $0 > 0x20 }, as: UTF8.self) }
+            kubeAuthConfiguration = KubeAuthConfiguration(
+                api: try kubernetesConfiguration(), namespace: kubeAuthNamespace ?? podNamespace ?? namespace,
+                group: kubeAuthGroup)
+        }
+        let configuration = ServiceConfiguration(
+            listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
+            eventLoopCount: eventLoops ?? defaultEventLoopCount(), auditLogPath: auditLog, metricsRegistry: registry,
+            kubeAuth: kubeAuthConfiguration)
+        let service: HelmCertService
+        do {
+            service = try HelmCertService(configuration: configuration, logger: logger)
+            try service.start()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            development?.remove()
+            throw ExitCode(1)
+        }
+        if let development {
+            development.printWelcome(port: service.localPort, scheme: tls == nil ? "http" : "https", host: listenAddress.host)
+        }
+
+        // Signals are blocked in every thread (see `blockControlSignals`) and taken here with sigwait, which
+        // works whatever mask or dispositions the parent left us.
+        while true {
+            let number = waitForControlSignal()
+            if number == SIGHUP {
+                do {
+                    try service.reloadTLS()
+                    logger.info("SIGHUP: serving certificate reloaded")
+                } catch {
+                    logger.error("SIGHUP: serving certificate not reloaded, keeping the old one: \(error)")
+                }
+                continue
+            }
+            logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
+            service.shutdown(gracePeriod: .seconds(10))
+            break
+        }
+        service.waitUntilStopped()
+        development?.remove()
+        logger.info("stopped")
+    }
+
+    private func parseListen(_ text: String) throws -> ListenAddress {
+        do { return try ListenAddress(parsing: text) } catch { throw ValidationError(error.description) }
+    }
+
+    private func kubernetesConfiguration() throws -> KubernetesConfiguration {
+        let serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount"
+        var configuration: KubernetesConfiguration
+        if let kubeApi {
+            configuration = KubernetesConfiguration(
+                apiServer: kubeApi, tokenFile: "\(serviceAccount)/token", caFile: "\(serviceAccount)/ca.crt")
+        } else {
+            do {
+                configuration = try KubernetesConfiguration.inCluster(environment: processEnvironment())
+            } catch {
+                throw ValidationError("\(error) (outside a pod, pass --kube-api URL, --kube-token-file and --kube-ca-file)")
+            }
+        }
+        if let kubeTokenFile { configuration.tokenFile = kubeTokenFile }
+        if let kubeCaFile { configuration.caFile = kubeCaFile }
+        return configuration
+    }
+}
+
+/// The signals the command handles itself: SIGTERM and SIGINT stop, SIGHUP reloads the serving certificate.
+private func controlSignals() -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, number) }
+    return set
+}
+
+/// Blocks the control signals in this thread before any other thread exists, so every thread inherits the
+/// mask and only `waitForControlSignal` receives them.
+func blockControlSignals() {
+    var set = controlSignals()
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+/// Waits for SIGTERM, SIGINT or SIGHUP and returns which.
+func waitForControlSignal() -> Int32 {
+    var set = controlSignals()
+    var number: Int32 = 0
+    while sigwait(&set, &number) != 0 {}
+    return number
+}
+
+/// The process environment, without Foundation.
+func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let eq = text.firstIndex(of: "=") {
+            result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+        }
+        pointer += 1
+    }
+    return result
+}
+
+/// One event loop per online core.
+func defaultEventLoopCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

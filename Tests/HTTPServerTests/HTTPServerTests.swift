@@ -1,0 +1,367 @@
+import Foundation
+import Glibc
+import HTTPServer
+import Logging
+import TestSupport
+import Testing
+
+/// End-to-end: a real server on 127.0.0.1, real TLS, real `curl` / `openssl s_client` / raw sockets.
+@Suite("HTTPServer", .serialized)
+struct HTTPServerTests {
+    @Test("two requests on one keep-alive TLS connection (curl reuses it), including a 1 MiB body")
+    func keepAlive() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let result = try fixture.curl(["-v", fixture.httpsURL + "/one?x=1", fixture.httpsURL + "/big", "-o", "/dev/null", "-o", "-"])
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stderrText.contains("Re-using existing connection"))
+        #expect(result.stdout.count == 1 << 20)
+        #expect(result.stdout == EchoResponder.big)
+        #expect(result.stderrText.lowercased().contains("< date: "))
+    }
+
+    @Test("the responder sees method, path, query and version")
+    func requestFields() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let result = try fixture.curl([fixture.httpsURL + "/v1/bundles/helm/ca.pem?a=b"])
+        #expect(result.stdoutText.hasPrefix("path=/v1/bundles/helm/ca.pem query=a=b version=HTTP/1.1 cn=- remote=127.0.0.1:"))
+    }
+
+    @Test("HEAD gets GET's headers, Content-Length included, and no body")
+    func head() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let get = try fixture.curl(["-D", "-", "-o", "/dev/null", fixture.httpsURL + "/big"])
+        let head = try fixture.curl(["-I", fixture.httpsURL + "/big"])
+        #expect(get.stdoutText.lowercased().contains("content-length: 1048576"))
+        #expect(head.stdoutText.lowercased().contains("content-length: 1048576"))
+        #expect(head.status == 0, "\(head.stderrText)")
+    }
+
+    @Test("other methods reach the responder (405 here); one with a body is answered, then closed")
+    func methodNotAllowed() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let delete = try fixture.curl(["-X", "DELETE", "-o", "/dev/null", "-w", "%{http_code}", fixture.httpsURL + "/x"])
+        #expect(delete.stdoutText == "405")
+        let post = try fixture.curl(["-D", "-", "-o", "/dev/null", "--data", "hello", fixture.httpsURL + "/x"])
+        #expect(post.stdoutText.hasPrefix("HTTP/1.1 405 Method Not Allowed"))
+        #expect(post.stdoutText.lowercased().contains("connection: close"))
+        #expect(post.stdoutText.contains("Allow: GET, HEAD"))
+    }
+
+    /// Malformed or hostile heads and the status each gets over a raw socket.
+    static let hostile: [(String, String, String)] = [
+        ("head over maxHeaderBytes", "GET / HTTP/1.1\r\nHost: h\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n", "431"),
+        ("Content-Length with Transfer-Encoding (smuggling)",
+         "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"),
+        ("two differing Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "400"),
+        ("body on GET", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", "400"),
+        ("space before colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n", "400"),
+        ("obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "400"),
+        ("missing Host", "GET / HTTP/1.1\r\n\r\n", "400"),
+        ("HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", "505"),
+        ("binary garbage", "\u{01}\u{02}\u{03} \u{04}\r\n\r\n", "400"),
+    ]
+
+    @Test("hostile input gets its status, then close; the server keeps serving others", arguments: hostile)
+    func hostileInput(_ name: String, _ request: String, _ status: String) throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        try connection.send(request)
+        let response = try #require(connection.readResponse(), "\(name): no response")
+        #expect(response.head.hasPrefix("HTTP/1.1 \(status) "), "\(name): \(response.head)")
+        #expect(response.head.contains("Connection: close"))
+        #expect(response.head.contains("Content-Type: text/plain"))
+        #expect(connection.waitForClose(), "\(name): connection not closed")
+        let good = try fixture.curl([fixture.httpURL + "/after"])
+        #expect(good.stdoutText.hasPrefix("path=/after "), "\(name): \(good.stderrText)")
+    }
+
+    @Test("a smuggling attempt over TLS is refused with 400 as well")
+    func smugglingOverTLS() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let result = try fixture.sClient(
+            ["-quiet"], input: "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            untilServerCloses: true)
+        #expect(result.stdoutText.hasPrefix("HTTP/1.1 400 Bad Request"), "\(result.stdoutText) \(result.stderrText)")
+        #expect(try fixture.curl([fixture.httpsURL + "/after"]).stdoutText.hasPrefix("path=/after"))
+    }
+
+    @Test("TLS 1.1 is refused; TLS 1.2 negotiates an ECDHE AEAD cipher; TLS 1.3 works")
+    func protocolVersions() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let old = try fixture.sClient(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        #expect(old.status != 0)
+        let tls12 = try fixture.sClient(["-tls1_2", "-brief"])
+        #expect(tls12.status == 0, "\(tls12.stderrText)")
+        #expect(tls12.stderrText.contains("Protocol version: TLSv1.2"))
+        #expect(tls12.stderrText.contains("Ciphersuite: ECDHE-ECDSA-AES") || tls12.stderrText.contains("Ciphersuite: ECDHE-ECDSA-CHACHA20"))
+        let tls13 = try fixture.sClient(["-tls1_3", "-brief"])
+        #expect(tls13.stderrText.contains("Protocol version: TLSv1.3"))
+        let cbc = try fixture.sClient(["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"])
+        #expect(cbc.status != 0, "a CBC cipher was accepted")
+    }
+
+    @Test("TLS sessions resume (tickets and cache on the shared context)")
+    func sessionResumption() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let session = fixture.pki.directory.file("session.pem")
+        let first = try fixture.sClient(["-tls1_2", "-sess_out", session])
+        #expect(first.stdoutText.contains("New, TLSv1.2"), "\(first.stdoutText)")
+        for _ in 0..<3 {
+            let again = try fixture.sClient(["-tls1_2", "-sess_in", session])
+            #expect(again.stdoutText.contains("Reused, TLSv1.2"), "\(again.stdoutText)")
+        }
+    }
+
+    @Test("plain HTTP sent to the TLS port fails that handshake only; TLS clients are still served")
+    func plainToTLSPort() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        try connection.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(connection.waitForClose())
+        #expect(try fixture.curl([fixture.httpsURL + "/after"]).stdoutText.hasPrefix("path=/after"))
+        #expect(eventually { fixture.server.openConnectionCount == 0 })
+    }
+
+    @Test("a slowloris client is closed after headerTimeout; others are still served")
+    func slowloris() throws {
+        let limits = HTTPServerLimits(headerTimeout: .milliseconds(300))
+        let fixture = try TestServer(tls: false, limits: limits)
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port, readTimeout: 3)
+        let start = ContinuousClock.now
+        try connection.send("GET / HTTP/1.1\r\n")
+        var closed = false
+        for byte in "Host: example\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8 {
+            usleep(50_000)
+            if (try? connection.send([byte])) == nil { closed = true; break }
+            if ContinuousClock.now - start > .seconds(1) { break }
+        }
+        #expect(closed || connection.waitForClose())
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(300))
+        #expect(elapsed < .seconds(2))
+        #expect(try fixture.curl([fixture.httpURL + "/after"]).stdoutText.hasPrefix("path=/after"))
+    }
+
+    @Test("a TCP client that never starts the TLS handshake is closed after handshakeTimeout")
+    func handshakeTimeout() throws {
+        let fixture = try TestServer(limits: HTTPServerLimits(handshakeTimeout: .milliseconds(300)))
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port, readTimeout: 3)
+        let start = ContinuousClock.now
+        #expect(connection.waitForClose())
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
+    }
+
+    @Test("an idle keep-alive connection is closed after idleTimeout")
+    func idleTimeout() throws {
+        let fixture = try TestServer(tls: false, limits: HTTPServerLimits(idleTimeout: .milliseconds(300)))
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port, readTimeout: 3)
+        try connection.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+        let response = try #require(connection.readResponse())
+        #expect(!response.head.contains("Connection: close"))
+        let start = ContinuousClock.now
+        #expect(connection.waitForClose())
+        #expect(ContinuousClock.now - start >= .milliseconds(250))
+        #expect(eventually { fixture.server.openConnectionCount == 0 })
+    }
+
+    @Test("pipelined requests in one write are answered in order on one connection")
+    func pipelining() throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        try connection.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let first = try #require(connection.readResponse())
+        let second = try #require(connection.readResponse(head: true))
+        let third = try #require(connection.readResponse())
+        #expect(first.body.hasPrefix("path=/1 "))
+        #expect(second.head.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(second.body.isEmpty)
+        #expect(third.body.hasPrefix("path=/3 "))
+    }
+
+    @Test("a flood of pipelined requests (beyond one read budget, with backpressure) is answered in order")
+    func pipelinedFlood() throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        let count = 20_000
+        var flood: [UInt8] = []
+        for i in 0..<count { flood += Array("GET /\(i) HTTP/1.1\r\nHost: h\r\n\r\n".utf8) }
+        let payload = flood
+        let sender = Thread { try? connection.send(payload) }
+        sender.start()
+        for i in 0..<count {
+            let response = try #require(connection.readResponse(), "response \(i) missing")
+            guard response.body.hasPrefix("path=/\(i) ") else {
+                Issue.record("response \(i) out of order: \(response.body)")
+                return
+            }
+        }
+        #expect(try fixture.curl([fixture.httpURL + "/after"]).stdoutText.hasPrefix("path=/after"))
+    }
+
+    @Test("IPv6: the server binds ::1 and reports the peer as [::1]:port")
+    func ipv6() throws {
+        var logger = Logger(label: "t")
+        logger.logLevel = .warning
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(host: "::1", port: 0, eventLoopCount: 1), responder: EchoResponder(),
+            logger: logger)
+        try server.start()
+        defer {
+            server.shutdown(gracePeriod: .seconds(1))
+            server.waitUntilStopped()
+        }
+        let result = try runCommand(["curl", "--silent", "--max-time", "10", "http://[::1]:\(server.localPort)/six"])
+        #expect(result.stdoutText.contains("path=/six "))
+        #expect(result.stdoutText.contains("remote=[::1]:"))
+    }
+
+    @Test("Connection: close is honoured: the response says so and the connection ends")
+    func connectionClose() throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let connection = try RawTCPConnection(port: fixture.port)
+        try connection.send("GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n")
+        let response = try #require(connection.readResponse())
+        #expect(response.head.contains("\r\nConnection: close"))
+        #expect(connection.waitForClose())
+    }
+
+    @Test("HTTP/1.0 is answered then closed, unless it asks for keep-alive")
+    func http10() throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let plain = try RawTCPConnection(port: fixture.port)
+        try plain.send("GET /old HTTP/1.0\r\n\r\n")
+        let response = try #require(plain.readResponse())
+        #expect(response.body.contains("version=HTTP/1.0"))
+        #expect(plain.waitForClose())
+        let keepAlive = try RawTCPConnection(port: fixture.port)
+        try keepAlive.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(try #require(keepAlive.readResponse()).head.contains("Connection: keep-alive"))
+        try keepAlive.send("GET /b HTTP/1.0\r\n\r\n")
+        #expect(try #require(keepAlive.readResponse()).body.hasPrefix("path=/b"))
+    }
+
+    @Test("plain HTTP mode serves curl")
+    func plainHTTP() throws {
+        let fixture = try TestServer(tls: false)
+        defer { fixture.stop() }
+        let result = try fixture.curl(["-v", fixture.httpURL + "/p", fixture.httpURL + "/q"])
+        #expect(result.stdoutText.contains("path=/p ") && result.stdoutText.contains("path=/q "))
+        #expect(result.stderrText.contains("Re-using existing connection"))
+    }
+
+    @Test("connections beyond maxConnections are closed at once; the ones within stay")
+    func connectionCap() throws {
+        let fixture = try TestServer(tls: false, limits: HTTPServerLimits(maxConnections: 2))
+        defer { fixture.stop() }
+        let first = try RawTCPConnection(port: fixture.port)
+        let second = try RawTCPConnection(port: fixture.port)
+        #expect(eventually { fixture.server.openConnectionCount == 2 })
+        let third = try RawTCPConnection(port: fixture.port, readTimeout: 3)
+        #expect(third.waitForClose())
+        try first.send("GET /still HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try #require(first.readResponse()).body.hasPrefix("path=/still"))
+        _ = second
+    }
+
+    @Test("graceful shutdown finishes a request in flight, closes idle connections, stops accepting")
+    func gracefulShutdown() throws {
+        let fixture = try TestServer(tls: false)
+        let idle = try RawTCPConnection(port: fixture.port)
+        try idle.send("GET /idle HTTP/1.1\r\nHost: h\r\n\r\n")
+        _ = try #require(idle.readResponse())
+        let inFlight = try RawTCPConnection(port: fixture.port)
+        try inFlight.send("GET /late HTTP/1.1\r\nHost: h\r\n")
+        #expect(eventually { fixture.server.openConnectionCount == 2 })
+        let port = fixture.port
+        fixture.server.shutdown(gracePeriod: .seconds(5))
+        #expect(idle.waitForClose())
+        try inFlight.send("\r\n")
+        let response = try #require(inFlight.readResponse())
+        #expect(response.body.hasPrefix("path=/late"))
+        #expect(response.head.contains("Connection: close"))
+        fixture.server.waitUntilStopped()
+        #expect(fixture.server.openConnectionCount == 0)
+        #expect(throws: RawTCPError.self) { try RawTCPConnection(port: port) }
+        fixture.pki.remove()
+    }
+
+    @Test("reloadTLS serves the new certificate to new connections")
+    func reloadTLS() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let before = try fixture.sClient(["-brief"])
+        #expect(before.stderrText.contains("CN = server-a"), "\(before.stderrText)")
+        let renewed = try fixture.pki.issue("renewed", commonName: "server-b", ca: fixture.ca)
+        try fixture.pki.directory.write("server.pem", try fixture.pki.directory.read("renewed.pem"))
+        try fixture.pki.directory.write("server.key", try fixture.pki.directory.read("renewed.key"))
+        _ = renewed
+        try fixture.server.reloadTLS()
+        let after = try fixture.sClient(["-brief"])
+        #expect(after.stderrText.contains("CN = server-b"), "\(after.stderrText)")
+    }
+
+    @Test("reloadTLS with a key that does not match keeps the old context and says why")
+    func reloadTLSMismatch() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        _ = try fixture.pki.issue("other", commonName: "other", ca: fixture.ca)
+        try fixture.pki.directory.write("server.key", try fixture.pki.directory.read("other.key"))
+        let error = try #require(throws: HTTPServerError.self) { try fixture.server.reloadTLS() }
+        #expect(error.description.contains("server.key"))
+        #expect(error.description.contains("does not match"))
+        #expect(try fixture.curl([fixture.httpsURL + "/still"]).stdoutText.hasPrefix("path=/still"))
+    }
+
+    @Test("a missing certificate file fails at init, naming the file")
+    func missingCertificate() throws {
+        let tls = TLSConfiguration(certificateChainFile: "/nonexistent/tls.crt", privateKeyFile: "/nonexistent/tls.key")
+        let error = try #require(throws: HTTPServerError.self) {
+            _ = try HTTPServer(
+                configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, tls: tls), responder: EchoResponder(),
+                logger: .init(label: "t"))
+        }
+        #expect(error.description.contains("could not load certificate chain from /nonexistent/tls.crt"))
+    }
+
+    @Test("a host that is not an IP address literal fails start(), naming it")
+    func badHost() throws {
+        let bad = try HTTPServer(
+            configuration: HTTPServerConfiguration(host: "not-an-ip", port: 0), responder: EchoResponder(), logger: .init(label: "t"))
+        let error = try #require(throws: HTTPServerError.self) { try bad.start() }
+        #expect(error.description.contains("not-an-ip"))
+    }
+
+    @Test("mTLS: a client certificate signed by clientCAFile yields its subject CN; none yields nil")
+    func mutualTLS() throws {
+        let fixture = try TestServer(clientCA: true)
+        defer { fixture.stop() }
+        let client = try fixture.pki.issue("client", commonName: "helm-client", ca: fixture.ca, client: true)
+        let with = try fixture.curl(["--cert", client.certificate, "--key", client.key, fixture.httpsURL + "/me"])
+        #expect(with.stdoutText.contains("cn=helm-client"), "\(with.stdoutText) \(with.stderrText)")
+        let without = try fixture.curl([fixture.httpsURL + "/me"])
+        #expect(without.stdoutText.contains("cn=-"), "\(without.stderrText)")
+        let stranger = try TestPKI()
+        defer { stranger.remove() }
+        let otherCA = try stranger.makeCA("other-ca")
+        let foreign = try stranger.issue("foreign", commonName: "intruder", ca: otherCA, client: true)
+        let refused = try fixture.curl(["--cert", foreign.certificate, "--key", foreign.key, fixture.httpsURL + "/me"])
+        #expect(!refused.stdoutText.contains("cn=intruder"))
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import HelmBundle
+import Testing
+import TestSupport
+
+@Suite("BundleFiles(directory:) reads a mounted secret volume")
+struct BundleFilesDirectoryTests {
+    /// Lays `files` out as a kubelet does: `..data/KEY` files and `KEY -> ..data/KEY` symlinks.
+    private func mount(_ files: BundleFiles, keys: BundleKeys) throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory("secret-volume")
+        try FileManager.default.createDirectory(atPath: directory.file("..data"), withIntermediateDirectories: true)
+        for (name, bytes) in [(keys.ca, files.ca), (keys.certificate, files.certificate), (keys.key, files.key)] {
+            try directory.write("..data/\(name)", bytes, mode: 0o644)
+            try FileManager.default.createSymbolicLink(atPath: directory.file(name), withDestinationPath: "..data/\(name)")
+        }
+        return directory
+    }
+
+    @Test("reads raw (not base64) files named by Kyma's keys, through symlinks", arguments: [BundleKeys.kyma, .kubernetesTLS])
+    func readsKeys(_ keys: BundleKeys) throws {
+        let files = try PKIFixtures.goodBundle(.rsa)
+        let directory = try mount(files, keys: keys)
+        defer { directory.remove() }
+        let read = try BundleFiles(directory: directory.path)
+        #expect(read == files)
+        #expect(read.keys == keys)
+    }
+
+    @Test("names the missing file's Kyma key when neither name exists")
+    func missingFile() throws {
+        let files = try PKIFixtures.goodBundle()
+        let directory = try mount(files, keys: .kyma)
+        defer { directory.remove() }
+        try FileManager.default.removeItem(atPath: directory.file("global.helm.tls.crt"))
+        let error = try #require(throws: BundleError.self) { try BundleFiles(directory: directory.path) }
+        #expect(error.key == "global.helm.tls.crt")
+        #expect(error.reason.contains("missing from \(directory.path)"))
+    }
+
+    @Test("checks PEM contents like the secret decoder does")
+    func checksPEM() throws {
+        let files = try PKIFixtures.goodBundle()
+        let directory = try mount(BundleFiles(ca: files.key, certificate: files.certificate, key: files.key), keys: .kyma)
+        defer { directory.remove() }
+        let error = try #require(throws: BundleError.self) { try BundleFiles(directory: directory.path) }
+        #expect(error.key == "global.helm.ca.crt")
+        #expect(error.reason.contains("private key, not a certificate"))
+    }
+}

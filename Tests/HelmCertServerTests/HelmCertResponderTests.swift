@@ -1,0 +1,158 @@
+import FoundationEssentials
+import HTTPServer
+import HelmBundle
+import Testing
+@testable import HelmCertServer
+import TestSupport
+
+@Suite("Routes, authentication and answers (no sockets)")
+struct HelmCertResponderTests {
+    @Test("each PEM file is served byte for byte with its content type and caching rule", arguments: [
+        ("/v1/bundles/helm/ca.pem", "private, no-cache"), ("/v1/bundles/helm/cert.pem", "private, no-cache"),
+        ("/v1/bundles/helm/key.pem", "no-store"),
+    ])
+    func pemFiles(path: String, cacheControl: String) throws {
+        let fixture = try ResponderFixture()
+        let response = fixture.send(path)
+        #expect(response.status == 200)
+        #expect(response.headers["Content-Type"] == "application/x-pem-file")
+        #expect(response.headers["Cache-Control"] == cacheControl)
+        let expected = path.hasSuffix("ca.pem") ? fixture.files.ca : path.hasSuffix("cert.pem") ? fixture.files.certificate : fixture.files.key
+        #expect(response.body == expected)
+    }
+
+    @Test("the archive is no-store gzip; metadata is JSON without key material")
+    func archiveAndMetadata() throws {
+        let fixture = try ResponderFixture()
+        let archive = fixture.send("/v1/bundles/helm/bundle.tar.gz")
+        #expect(archive.status == 200)
+        #expect(archive.headers["Content-Type"] == "application/gzip")
+        #expect(archive.headers["Cache-Control"] == "no-store")
+        #expect(archive.body.starts(with: [0x1f, 0x8b]))
+        let metadata = fixture.send("/v1/bundles/helm")
+        #expect(metadata.headers["Content-Type"] == "application/json")
+        let text = String(decoding: metadata.body, as: UTF8.self)
+        #expect(text.contains("\"chainVerified\" : true"))
+        #expect(text.contains("\"matchesCertificate\" : true"))
+        #expect(!text.contains("PRIVATE"))
+    }
+
+    @Test("missing, malformed and unknown tokens get 401 with a Bearer challenge and count as auth failures")
+    func unauthorized() throws {
+        let fixture = try ResponderFixture()
+        let missing = fixture.send("/v1/bundles/helm/key.pem", authorized: false)
+        #expect(missing.status == 401)
+        #expect(missing.headers["WWW-Authenticate"] == "Bearer realm=\"helm-cert-server\"")
+        #expect(missing.headers["Content-Type"] == "application/problem+json")
+        let wrong = fixture.send("/v1/bundles/helm/key.pem", headers: [("Authorization", "Bearer nope")], authorized: false)
+        #expect(wrong.headers["WWW-Authenticate"] == "Bearer realm=\"helm-cert-server\", error=\"invalid_token\"")
+        let basic = fixture.send("/v1/bundles/helm/key.pem", headers: [("Authorization", "Basic YTpi")], authorized: false)
+        #expect(basic.status == 401)
+        // Without a token nothing is learned about what exists.
+        #expect(fixture.send("/v1/bundles/nope", authorized: false).status == 401)
+        let exposition = String(decoding: fixture.metrics.registry.emitToBuffer(), as: UTF8.self)
+        #expect(exposition.contains("helm_cert_server_auth_failures_total{reason=\"missing\"} 2"))
+        #expect(exposition.contains("helm_cert_server_auth_failures_total{reason=\"invalid_token\"} 1"))
+        #expect(exposition.contains("helm_cert_server_auth_failures_total{reason=\"malformed\"} 1"))
+    }
+
+    @Test("a verified client certificate authenticates as its CN")
+    func mutualTLS() throws {
+        let fixture = try ResponderFixture()
+        let response = fixture.send("/v1/bundles/helm/ca.pem", authorized: false, clientCN: "ci-runner")
+        #expect(response.status == 200)
+        #expect(try fixture.auditLines().last?.contains("\"user\":\"ci-runner\",\"authMethod\":\"mtls\"") == true)
+    }
+
+    @Test("unknown bundles and files are 404; other methods 405 with Allow")
+    func notFoundAndMethods() throws {
+        let fixture = try ResponderFixture()
+        #expect(fixture.send("/v1/bundles/other").status == 404)
+        #expect(fixture.send("/v1/bundles/helm/tiller.pem").status == 404)
+        #expect(fixture.send("/v1/bundles/helm/").status == 404)
+        #expect(fixture.send("/elsewhere", authorized: false).status == 404)
+        for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+            let response = fixture.send("/v1/bundles/helm/key.pem", method: method)
+            #expect(response.status == 405)
+            #expect(response.headers["Allow"] == "GET, HEAD")
+            #expect(response.body.count > 0)
+        }
+        #expect(fixture.send("/healthz", method: "POST", authorized: false).status == 405)
+    }
+
+    @Test("If-None-Match with the current ETag gives 304 with no body; another tag gives 200")
+    func conditional() throws {
+        let fixture = try ResponderFixture()
+        for path in ["/v1/bundles/helm/ca.pem", "/v1/bundles/helm/bundle.tar.gz", "/v1/bundles/helm"] {
+            let first = fixture.send(path)
+            let etag = try #require(first.headers["ETag"])
+            let again = fixture.send(path, headers: [("If-None-Match", etag)])
+            #expect(again.status == 304)
+            #expect(again.body.isEmpty)
+            #expect(again.headers["ETag"] == etag)
+            #expect(fixture.send(path, headers: [("If-None-Match", "\"other\"")]).status == 200)
+        }
+    }
+
+    @Test("with no bundle yet: bundle answers and /readyz are 503 with Retry-After and the reason; /healthz is 200")
+    func notReady() throws {
+        let fixture = try ResponderFixture(serve: false)
+        let bundle = fixture.send("/v1/bundles/helm/ca.pem")
+        #expect(bundle.status == 503)
+        #expect(bundle.headers["Retry-After"] == "5")
+        #expect(String(decoding: bundle.body, as: UTF8.self).contains("waiting for the test"))
+        #expect(fixture.send("/readyz", authorized: false).status == 503)
+        #expect(fixture.send("/healthz", authorized: false).status == 200)
+    }
+
+    @Test("every /v1 request is audited, refused ones too; never the token or key bytes")
+    func audit() throws {
+        let fixture = try ResponderFixture()
+        _ = fixture.send("/v1/bundles/helm/key.pem")
+        _ = fixture.send("/v1/bundles/helm/key.pem", headers: [("Authorization", "Bearer guess")], authorized: false)
+        _ = fixture.send("/healthz", authorized: false)
+        let lines = try fixture.auditLines()
+        #expect(lines.count == 2)
+        #expect(lines[0].contains("\"user\":\"alice\",\"authMethod\":\"token\",\"groups\":[\"devs\"]"))
+        #expect(lines[0].contains("\"file\":\"key.pem\",\"status\":200"))
+        #expect(lines[0].contains("\"etag\":\""))
+        #expect(lines[1].contains("\"user\":\"-\",\"authMethod\":\"none\""))
+        #expect(lines[1].contains("\"status\":401"))
+        let all = lines.joined()
+        #expect(!all.contains(ResponderFixture.token) && !all.contains("guess") && !all.contains("PRIVATE"))
+    }
+
+    @Test("when the audit line cannot be written the key is not handed out")
+    func auditFailureRefuses() throws {
+        let fixture = try ResponderFixture(auditPath: "/dev/full")
+        let response = fixture.send("/v1/bundles/helm/key.pem")
+        #expect(response.status == 503)
+        #expect(!response.body.isEmpty)
+        #expect(!String(decoding: response.body, as: UTF8.self).contains("PRIVATE"))
+    }
+
+    @Test("/metrics counts requests by route and status and shows certificate expiry")
+    func metrics() throws {
+        let fixture = try ResponderFixture()
+        _ = fixture.send("/v1/bundles/helm/key.pem")
+        _ = fixture.send("/v1/bundles/helm/key.pem")
+        _ = fixture.send("/v1/bundles/helm/nope")
+        let response = fixture.send("/metrics", authorized: false)
+        #expect(response.status == 200)
+        let text = String(decoding: response.body, as: UTF8.self)
+        #expect(text.contains("helm_cert_server_requests_total{route=\"bundle_file\",status=\"200\"} 2"))
+        #expect(text.contains("helm_cert_server_requests_total{route=\"unknown\",status=\"404\"} 1"))
+        #expect(text.contains("helm_cert_server_bundle_ready 1"))
+        #expect(text.contains("helm_cert_server_certificate_not_after_seconds{bundle=\"helm\",file=\"cert.pem\"}"))
+        #expect(text.contains("helm_cert_server_certificate_not_after_seconds{bundle=\"helm\",file=\"ca.pem\"}"))
+    }
+
+    @Test("the OpenAPI document is served without a token")
+    func openAPI() throws {
+        let fixture = try ResponderFixture()
+        let response = fixture.send("/openapi.yaml", authorized: false)
+        #expect(response.status == 200)
+        #expect(response.headers["Content-Type"] == "application/yaml")
+        #expect(String(decoding: response.body, as: UTF8.self).hasPrefix("openapi: 3.1"))
+    }
+}

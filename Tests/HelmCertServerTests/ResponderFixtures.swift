@@ -1,0 +1,45 @@
+import FoundationEssentials
+import HTTPServer
+import HelmBundle
+import Logging
+@testable import HelmCertServer
+import TestSupport
+
+/// A responder over a real validated bundle, with a known token, for route-level tests without sockets.
+struct ResponderFixture {
+    let store: BundleStore
+    let responder: HelmCertResponder
+    let metrics: ServiceMetrics
+    let files: BundleFiles
+    let auditDirectory: TemporaryDirectory
+    static let token = "fixture-token"
+
+    init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil) throws {
+        let files = try files ?? PKIFixtures.goodBundle()
+        self.files = files
+        metrics = ServiceMetrics()
+        store = BundleStore(name: "helm", waitingReason: "waiting for the test", logger: Logger(label: "test"), metrics: metrics)
+        if serve { store.offer(files, origin: "fixture") }
+        auditDirectory = try TemporaryDirectory("audit")
+        let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"))
+        let tokens = try TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
+        responder = HelmCertResponder(
+            store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit)
+    }
+
+    /// Sends a request through the responder as the server would hand it over.
+    func send(_ path: String, method: String = "GET", headers: [(String, String)] = [], authorized: Bool = true, clientCN: String? = nil) -> HTTPResponse {
+        var h = HTTPHeaders()
+        if authorized { h.add("Authorization", "Bearer \(Self.token)") }
+        for (n, v) in headers { h.add(n, v) }
+        let request = HTTPRequest(
+            method: method, path: path, query: nil, version: "HTTP/1.1", headers: h, remoteAddress: "127.0.0.1:40000",
+            clientCertificateSubjectCN: clientCN)
+        return responder.respond(to: request)
+    }
+
+    /// The audit file's lines.
+    func auditLines() throws -> [String] {
+        String(decoding: try auditDirectory.read("audit.log"), as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import KubernetesClient
+
+/// `KubernetesClient` against the Kubernetes API double over real TLS.
+@Suite struct KubernetesClientTests {
+    @Test func getsASecretWithItsDataAsTheAPIHoldsIt() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let secret = try makeClient(for: api).secret(namespace: helmNamespace, name: helmSecretName)
+        #expect(secret.metadata.name == helmSecretName)
+        #expect(secret.metadata.namespace == helmNamespace)
+        #expect(secret.metadata.resourceVersion?.isEmpty == false)
+        #expect(secret.type == "Opaque")
+        #expect(secret.data == base64(helmData))
+    }
+
+    @Test func listsTheOneSecretByFieldSelectorWithTheListsResourceVersion() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.setSecret(namespace: helmNamespace, name: "other", data: ["x": [1]])
+        let (secret, version) = try makeClient(for: api).listSecret(namespace: helmNamespace, name: helmSecretName)
+        #expect(secret?.metadata.name == helmSecretName)
+        #expect(Int(version)! >= Int(secret!.metadata.resourceVersion!)!)
+        let request = try #require(try api.requestLog().last)
+        #expect(request.verb == "list")
+        #expect(request.query == "fieldSelector=metadata.name%3Dhelm-secret")
+    }
+
+    @Test func listingAnAbsentSecretGivesNilAndAResourceVersion() throws {
+        let api = try KubernetesAPIDouble.start()
+        defer { api.stop() }
+        let (secret, version) = try makeClient(for: api).listSecret(namespace: helmNamespace, name: helmSecretName)
+        #expect(secret == nil)
+        #expect(!version.isEmpty)
+    }
+
+    @Test func anAbsentSecretIsAStatus404() throws {
+        let api = try KubernetesAPIDouble.start()
+        defer { api.stop() }
+        #expect {
+            try makeClient(for: api).secret(namespace: helmNamespace, name: "nope")
+        } throws: { error in
+            error as? KubernetesError == .status(Status(status: "Failure", message: #"secrets "nope" not found"#,
+                                                        reason: "NotFound", code: 404))
+        }
+    }
+
+    @Test func aRotatedTokenIsReReadAfterA401AndTheRequestRetriedOnce() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let client = makeClient(for: api)
+        _ = try client.secret(namespace: helmNamespace, name: helmSecretName)   // caches the first token
+        try api.rotateToken(to: "test-token-2")
+        try api.clearRequestLog()
+        let secret = try client.secret(namespace: helmNamespace, name: helmSecretName)
+        #expect(secret.data == base64(helmData))
+        #expect(try api.requestLog().map(\.code) == [401, 200])
+    }
+
+    @Test func aTokenTheAPIKeepsRefusingIsA401AfterExactlyOneRetry() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let tokens = try TemporaryDirectory("wrong-token")
+        defer { tokens.remove() }
+        try tokens.write("token", "not-the-token\n")
+        var configuration = KubernetesConfiguration(apiServer: api.url, tokenFile: tokens.file("token"), caFile: api.caFile)
+        configuration.tokenMaxAge = .seconds(60)
+        let client = KubernetesClient(configuration: configuration, logger: .init(label: "test"))
+        var thrown: KubernetesError?
+        do { _ = try client.secret(namespace: helmNamespace, name: helmSecretName) } catch { thrown = error }
+        #expect(thrown?.statusCode == 401)
+        #expect(try api.requestLog().map(\.code) == [401, 401])
+        #expect(!String(describing: thrown).contains("not-the-token"), "an error must never show the token")
+    }
+
+    @Test func theTokenFileIsReReadOnceItIsOlderThanTheMaximumAgeWithoutWaitingForA401() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let client = makeClient(for: api) { $0.tokenMaxAge = .zero }
+        _ = try client.secret(namespace: helmNamespace, name: helmSecretName)
+        try api.rotateToken(to: "test-token-2")
+        _ = try client.secret(namespace: helmNamespace, name: helmSecretName)
+        #expect(try api.requestLog().map(\.code) == [200, 200])
+    }
+
+    @Test func aForbiddenSecretIsA403WithTheAPIsMessage() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.deny(namespace: helmNamespace, name: helmSecretName)
+        var thrown: KubernetesError?
+        do { _ = try makeClient(for: api).secret(namespace: helmNamespace, name: helmSecretName) } catch { thrown = error }
+        guard case .status(let status) = thrown else {
+            Issue.record("expected a Status, got \(String(describing: thrown))")
+            return
+        }
+        #expect(status.code == 403)
+        #expect(status.reason == "Forbidden")
+        #expect(status.message == #"secrets "helm-secret" is forbidden: User "system:serviceaccount:kyma-installer:helm-cert-server" cannot get resource "secrets" in API group "" in the namespace "kyma-installer""#)
+    }
+
+    @Test func anUnavailableAPIIsAStatus503() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectStatus(503, count: 1)
+        var thrown: KubernetesError?
+        do { _ = try makeClient(for: api).secret(namespace: helmNamespace, name: helmSecretName) } catch { thrown = error }
+        #expect(thrown?.statusCode == 503)
+    }
+
+    @Test func anAnswerWithoutAStatusBodyIsAStatusMadeFromTheHTTPCode() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectStatus(502, count: 1, emptyBody: true)
+        #expect(throws: KubernetesError.status(Status(status: "Failure", message: "HTTP 502", code: 502))) {
+            try makeClient(for: api).secret(namespace: helmNamespace, name: helmSecretName)
+        }
+    }
+
+    @Test func aWatchAnswered401WithoutABodyIsRetriedOnceWithAReReadToken() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectStatus(401, count: 1, emptyBody: true)
+        nonisolated(unsafe) var events: [WatchEvent] = []
+        let end = try makeClient(for: api).watchSecret(
+            namespace: helmNamespace, name: helmSecretName, resourceVersion: "", shouldAbort: { false }
+        ) { event in
+            events.append(event)
+            return false
+        }
+        #expect(end == .stoppedByReceiver)
+        guard case .added(let secret) = events.first else {
+            Issue.record("expected the synthetic ADDED of a watch without resourceVersion, got \(events)")
+            return
+        }
+        #expect(secret.data == base64(helmData))
+        #expect(try api.requestLog().map(\.code) == [401, 200])
+    }
+
+    @Test func aForbiddenWatchThrowsTheAPIsStatus() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.deny(namespace: helmNamespace, name: helmSecretName)
+        #expect {
+            try makeClient(for: api).watchSecret(namespace: helmNamespace, name: helmSecretName, resourceVersion: "1",
+                                                 shouldAbort: { false }) { _ in true }
+        } throws: { error in
+            (error as? KubernetesError)?.statusCode == 403
+        }
+    }
+
+    @Test func anAPIThatAcceptsAndNeverAnswersTimesOutAfterTheRequestTimeout() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        try api.injectHang(count: 1, seconds: 10)
+        let client = makeClient(for: api) { $0.requestTimeout = .milliseconds(700) }
+        let started = ContinuousClock.now
+        var thrown: KubernetesError?
+        do { _ = try client.secret(namespace: helmNamespace, name: helmSecretName) } catch { thrown = error }
+        let elapsed = ContinuousClock.now - started
+        guard case .transport(let message) = thrown else {
+            Issue.record("expected a transport error, got \(String(describing: thrown))")
+            return
+        }
+        #expect(message.lowercased().contains("timed out") || message.lowercased().contains("timeout"))
+        #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(3))
+    }
+
+    @Test func aServerThatAcceptsTCPButNeverShakesHandsTimesOutAfterTheConnectTimeout() throws {
+        // A listening socket nobody accepts from: the kernel completes the TCP handshake, TLS never starts.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 8) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let tokens = try TemporaryDirectory("token")
+        defer { tokens.remove() }
+        try tokens.write("token", "t")
+        var configuration = KubernetesConfiguration(apiServer: "https://127.0.0.1:\(UInt16(bigEndian: address.sin_port))",
+                                                    tokenFile: tokens.file("token"), caFile: nil)
+        configuration.connectTimeout = .milliseconds(400)
+        let started = ContinuousClock.now
+        var thrown: KubernetesError?
+        do {
+            _ = try KubernetesClient(configuration: configuration, logger: .init(label: "test"))
+                .secret(namespace: helmNamespace, name: helmSecretName)
+        } catch { thrown = error }
+        let elapsed = ContinuousClock.now - started
+        guard case .transport(let message) = thrown else {
+            Issue.record("expected a transport error, got \(String(describing: thrown))")
+            return
+        }
+        #expect(message.contains("SSL connection timeout"))
+        #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(2))
+    }
+
+    @Test func theAPIsCertificateIsVerifiedAgainstTheConfiguredCA() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let client = makeClient(for: api) { $0.caFile = nil }   // system CAs did not sign the double's certificate
+        var thrown: KubernetesError?
+        do { _ = try client.secret(namespace: helmNamespace, name: helmSecretName) } catch { thrown = error }
+        guard case .transport(let message) = thrown else {
+            Issue.record("expected a TLS verification failure, got \(String(describing: thrown))")
+            return
+        }
+        #expect(message.contains("certificate"))
+        #expect(try api.requestLog().isEmpty, "no request may reach an unverified server")
+    }
+
+    @Test func anAPIThatIsNotThereIsATransportErrorThatNamesTheRequest() throws {
+        let api = try KubernetesAPIDouble.start()
+        let url = api.url, caFile = api.caFile, tokens = try TemporaryDirectory("token")
+        defer { tokens.remove() }
+        try tokens.write("token", "t")
+        api.stop()
+        let client = KubernetesClient(
+            configuration: KubernetesConfiguration(apiServer: url, tokenFile: tokens.file("token"), caFile: caFile),
+            logger: .init(label: "test"))
+        var thrown: KubernetesError?
+        do { _ = try client.secret(namespace: helmNamespace, name: helmSecretName) } catch { thrown = error }
+        guard case .transport(let message) = thrown else {
+            Issue.record("expected a transport error, got \(String(describing: thrown))")
+            return
+        }
+        #expect(message.contains("/api/v1/namespaces/kyma-installer/secrets/helm-secret"))
+        #expect(String(describing: thrown!).contains("check --kube-api"))
+    }
+
+    @Test func aMissingTokenFileIsAConfigurationErrorNamingTheFile() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let client = KubernetesClient(
+            configuration: KubernetesConfiguration(apiServer: api.url, tokenFile: "/nonexistent/token", caFile: api.caFile),
+            logger: .init(label: "test"))
+        #expect(throws: KubernetesError.configuration("cannot open token file /nonexistent/token: No such file or directory")) {
+            try client.secret(namespace: helmNamespace, name: helmSecretName)
+        }
+    }
+}

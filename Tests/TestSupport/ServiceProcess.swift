@@ -1,0 +1,123 @@
+import Foundation
+
+/// The real `helm-cert-server` binary, started as a child process for end-to-end tests.
+///
+/// It finds the binary next to the test bundle (the same build folder `swift test` used), captures standard
+/// output and error, and waits for the JSON log line `"message":"listening"` to learn the bound port.
+public final class ServiceProcess: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSLock()
+    private var out: [UInt8] = []
+    private var err: [UInt8] = []
+    /// The port the service bound (it is started with `--listen 127.0.0.1:0` unless told otherwise).
+    public private(set) var port: Int = 0
+
+    /// The built `helm-cert-server` binary.
+    public static var binaryPath: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = testBinary.deletingLastPathComponent()
+        // On Linux the runner is `.build/debug/<pkg>PackageTests.xctest`; on macOS it sits inside a bundle.
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("helm-cert-server").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return "\(packageRoot)/.build/debug/helm-cert-server"
+    }
+
+    /// Starts the service with `arguments` and waits (up to `timeout`) until it listens.
+    ///
+    /// - Throws: `ServiceProcessError` with everything the process printed if it exits or never listens.
+    public init(arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)) throws {
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let outPipe = Pipe(), errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        outPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.out.append(contentsOf: data) }
+        }
+        errPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.err.append(contentsOf: data) }
+        }
+        try process.run()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = listeningPort() {
+                self.port = port
+                return
+            }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        stop()
+        throw ServiceProcessError(message: "helm-cert-server did not start listening", output: stdoutText + stderrText)
+    }
+
+    /// Everything written to standard output so far (the `--dev` welcome text, audit lines).
+    public var stdoutText: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
+    /// Everything written to standard error so far (JSON log lines).
+    public var stderrText: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    /// The JSON log lines so far, decoded.
+    public var logLines: [[String: String]] {
+        stderrText.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String]
+        }
+    }
+
+    /// Waits until a log line satisfies `predicate` (true) or `timeout` passes (false).
+    public func waitForLog(timeout: Duration = .seconds(10), _ predicate: ([String: String]) -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        repeat {
+            if logLines.contains(where: predicate) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while ContinuousClock.now < deadline
+        return false
+    }
+
+    /// Whether the process is still running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` (SIGTERM by default) and waits for the exit; returns the exit status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return -9
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+    private func listeningPort() -> Int? {
+        for line in logLines where line["message"] == "listening" {
+            if let address = line["address"], let colon = address.lastIndex(of: ":"),
+                let port = Int(address[address.index(after: colon)...])
+            {
+                return port
+            }
+        }
+        return nil
+    }
+}
+
+/// The service process failed to start; carries what it printed.
+public struct ServiceProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public var output: String
+    public var description: String { "\(message); its output:\n\(output)" }
+}

@@ -1,0 +1,95 @@
+{{/* Helpers shared by the templates. Only functions Helm 2.16 has (no lookup, no must*, no *WithKey). */}}
+
+{{/* The release's object name, at most 63 characters. */}}
+{{- define "helm-cert-server.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "helm-cert-server.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Labels that select the pods. */}}
+{{- define "helm-cert-server.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The Secret holding the serving certificate. */}}
+{{- define "helm-cert-server.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "helm-cert-server.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}
+
+{{/* The Secret holding tokens.csv. */}}
+{{- define "helm-cert-server.tokenSecretName" -}}
+{{- default (printf "%s-tokens" (include "helm-cert-server.fullname" .)) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{/* DNS names of the Service (and the Ingress host), one per line, for the generated certificate. */}}
+{{- define "helm-cert-server.dnsNames" -}}
+{{- $name := include "helm-cert-server.fullname" . -}}
+{{ $name }}
+{{ $name }}.{{ .Release.Namespace }}
+{{ $name }}.{{ .Release.Namespace }}.svc
+{{ $name }}.{{ .Release.Namespace }}.svc.cluster.local
+{{- if .Values.ingress.enabled }}
+{{ .Values.ingress.host }}
+{{- end }}
+{{- range .Values.tls.extraDNSNames }}
+{{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* True ("true") when the cluster is at least the given Kubernetes version, e.g. (list . "1.21"). */}}
+{{- define "helm-cert-server.kubeAtLeast" -}}
+{{- $root := index . 0 -}}
+{{- if semverCompare (printf ">=%s-0" (index . 1)) $root.Capabilities.KubeVersion.GitVersion -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The generated serving certificate as Secret data (ca.crt, tls.crt, tls.key, base64).
+ECDSA P-256 needs genCAWithKey/genSignedCertWithKey (Sprig 3.2, Helm >= 3.5). Helm 2 would fail to parse a
+template naming them, so that variant lives in files/ecdsa-serving-cert.tpl, run through `tpl` only under
+Helm >= 3.5. Everywhere else (Helm 2, Helm < 3.5, or keyAlgorithm rsa) genCA/genSignedCert give RSA-2048.
+*/}}
+{{- define "helm-cert-server.servingCertData" -}}
+{{- $ecdsa := false -}}
+{{- if eq .Values.tls.keyAlgorithm "ecdsa" -}}
+{{- if eq .Release.Service "Helm" -}}
+{{- if semverCompare ">=3.5.0-0" .Capabilities.HelmVersion.Version -}}
+{{- $ecdsa = true -}}
+{{- end -}}
+{{- end -}}
+{{- else if ne .Values.tls.keyAlgorithm "rsa" -}}
+{{- fail (printf "tls.keyAlgorithm must be ecdsa or rsa, not %q" .Values.tls.keyAlgorithm) -}}
+{{- end -}}
+{{- if $ecdsa -}}
+{{ tpl (.Files.Get "files/ecdsa-serving-cert.tpl") . }}
+{{- else -}}
+{{- $name := include "helm-cert-server.fullname" . -}}
+{{- $ca := genCA (printf "%s-ca" $name) (int .Values.tls.validityDays) -}}
+{{- $dns := list -}}
+{{- range splitList "\n" (include "helm-cert-server.dnsNames" .) }}{{ if . }}{{ $dns = append $dns . }}{{ end }}{{ end -}}
+{{- $cert := genSignedCert $name nil $dns (int .Values.tls.validityDays) $ca -}}
+ca.crt: {{ $ca.Cert | b64enc }}
+tls.crt: {{ $cert.Cert | b64enc }}
+tls.key: {{ $cert.Key | b64enc }}
+{{- end -}}
+{{- end -}}
+
+{{/* One line of the kube-apiserver static token file: token,user,uid[,"g1,g2"]. */}}
+{{- define "helm-cert-server.tokenLine" -}}
+{{- if not .token }}{{ fail "auth.tokens: every entry needs a token" }}{{ end -}}
+{{- if not .user }}{{ fail "auth.tokens: every entry needs a user" }}{{ end -}}
+{{- .token }},{{ .user }},{{ default .user .uid }}
+{{- if .groups }},"{{ join "," .groups }}"{{ end }}
+{{- end -}}
