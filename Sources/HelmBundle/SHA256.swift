@@ -1,9 +1,9 @@
 import CLibSSL
 
 /// SHA-256 through OpenSSL's EVP interface.
-enum SHA256 {
+public enum SHA256 {
     /// The 32-byte digest of `bytes`.
-    static func digest(_ bytes: [UInt8]) -> [UInt8] {
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let succeeded = bytes.withUnsafeBytes { buffer in
@@ -15,7 +15,7 @@ enum SHA256 {
     }
 
     /// The digest of `bytes` as lowercase hex.
-    static func hex(_ bytes: [UInt8]) -> String {
+    public static func hex(_ bytes: [UInt8]) -> String {
         digest(bytes).map { hexByte($0, uppercase: false) }.joined()
     }
 }

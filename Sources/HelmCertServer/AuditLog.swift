@@ -96,33 +96,7 @@ public final class AuditLog: Sendable {
             appendJSONString(etag, to: &line)
         }
         line.append(contentsOf: "}\n".utf8)
-        return line.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                offset += n
-            }
-            return true
-        }
-    }
-}
-
-/// Appends `text` as a JSON string literal; printable ASCII without quotes or backslashes is copied as is.
-func appendJSONString(_ text: String, to buffer: inout [UInt8]) {
-    buffer.append(UInt8(ascii: "\""))
-    var plain = true
-    for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte >= 0x7F {
-        plain = false
-        break
-    }
-    if plain {
-        buffer.append(contentsOf: text.utf8)
-        buffer.append(UInt8(ascii: "\""))
-    } else {
-        let quoted = jsonQuoted(text)
-        buffer.append(contentsOf: quoted.utf8.dropFirst())
+        return writeAll(fd, line)
     }
 }
 

@@ -1,18 +1,13 @@
 import CLibSSL
 
-/// SHA-256 through OpenSSL's one-shot `EVP_Digest`.
-func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
-    var digest = [UInt8](repeating: 0, count: 32)
-    var length: UInt32 = 0
-    let input = Array(bytes)
-    input.withUnsafeBytes { raw in
-        _ = EVP_Digest(raw.baseAddress, raw.count, &digest, &length, EVP_sha256(), nil)
-    }
-    return digest
-}
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Lowercase hex of `bytes`.
-func hexString(_ bytes: [UInt8]) -> String {
+public func hexString(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef".utf8)
     var out = [UInt8]()
     out.reserveCapacity(bytes.count * 2)
@@ -27,9 +22,28 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 }
 
 /// `count` cryptographically random bytes (`RAND_bytes`).
-func randomBytes(_ count: Int) -> [UInt8] {
+public func randomBytes(_ count: Int) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
     let ok = RAND_bytes(&bytes, Int32(count))
     precondition(ok == 1, "RAND_bytes failed: OpenSSL's random generator is not seeded")
     return bytes
+}
+
+/// Writes all of `bytes` to `fd` (retrying on `EINTR` and short writes); false if the descriptor refused.
+/// One call per log or audit line, so lines from different threads never interleave.
+@discardableResult
+public func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Bool {
+    let written = bytes.withContiguousStorageIfAvailable { writeAll(fd, buffer: UnsafeRawBufferPointer($0)) }
+    return written ?? Array(bytes).withUnsafeBytes { writeAll(fd, buffer: $0) }
+}
+
+private func writeAll(_ fd: Int32, buffer: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < buffer.count {
+        let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        offset += n
+    }
+    return true
 }

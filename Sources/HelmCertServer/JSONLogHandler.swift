@@ -42,13 +42,6 @@ public struct JSONLogHandler: LogHandler {
             line += "," + jsonQuoted(key) + ":" + jsonQuoted("\(merged[key]!)")
         }
         line += "}\n"
-        var bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        writeAll(fd, line.utf8)
     }
 }

@@ -35,23 +35,29 @@ public struct ProblemDetails: Sendable, Equatable {
 
 /// `text` as a JSON string literal.
 func jsonQuoted(_ text: String) -> String {
-    // Fast path (audit lines on every request): printable ASCII without quotes or backslashes needs no escaping.
-    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-        return "\"" + text + "\""
-    }
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = Array("0123456789abcdef")
-            out += "\\u00" + String(hex[Int(scalar.value >> 4)]) + String(hex[Int(scalar.value & 0xF)])
-        default: out.unicodeScalars.append(scalar)
+    var buffer: [UInt8] = []
+    appendJSONString(text, to: &buffer)
+    return String(decoding: buffer, as: UTF8.self)
+}
+
+/// Appends `text` as a JSON string literal. Printable ASCII without quotes or backslashes (audit lines on every
+/// request) is copied as it is; control characters are escaped; other UTF-8 passes through.
+func appendJSONString(_ text: String, to buffer: inout [UInt8]) {
+    buffer.append(UInt8(ascii: "\""))
+    let hex = Array("0123456789abcdef".utf8)
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+        case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+        case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case UInt8(ascii: "\r"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case UInt8(ascii: "\t"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0..<0x20:
+            buffer.append(contentsOf: Array("\\u00".utf8))
+            buffer.append(hex[Int(byte >> 4)])
+            buffer.append(hex[Int(byte & 0xF)])
+        default: buffer.append(byte)
         }
     }
-    return out + "\""
+    buffer.append(UInt8(ascii: "\""))
 }

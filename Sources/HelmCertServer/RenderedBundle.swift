@@ -62,7 +62,7 @@ public struct RenderedBundle: Sendable {
             }
             // The key (alone or inside the archive) must never rest in a cache; the rest may, revalidated.
             let cacheControl = representation == .key || representation == .archive ? "no-store" : "private, no-cache"
-            let etag = "\"" + hexString(Array(sha256(body).prefix(16))) + "\""
+            let etag = "\"" + SHA256.hex(body).prefix(32) + "\""
             var common: [(String, String)] = [("ETag", etag), ("Cache-Control", cacheControl)]
             for warning in warnings { common.append(("Warning", "299 - " + jsonQuoted(warning))) }
             common.append(("X-Content-Type-Options", "nosniff"))

@@ -1,3 +1,4 @@
+import HelmBundle
 import Synchronization
 
 /// Checks bearer tokens against a `TokenFile`, in constant time, keeping only the tokens' SHA-256 digests.
@@ -28,7 +29,7 @@ public final class StaticTokenAuthenticator: Sendable {
 
     /// The user whose token this is, or nil.
     public func user(forToken token: some StringProtocol) -> TokenUser? {
-        let digest = sha256(Array(token.utf8))
+        let digest = SHA256.digest(Array(token.utf8))
         return table.withLock { table in
             var found: Int? = nil
             for i in table.digests.indices where constantTimeEqual(table.digests[i], digest) {
@@ -39,6 +40,6 @@ public final class StaticTokenAuthenticator: Sendable {
     }
 
     private static func makeTable(_ file: TokenFile) -> Table {
-        Table(digests: file.entries.map { sha256(Array($0.token.utf8)) }, users: file.entries.map(\.user))
+        Table(digests: file.entries.map { SHA256.digest(Array($0.token.utf8)) }, users: file.entries.map(\.user))
     }
 }

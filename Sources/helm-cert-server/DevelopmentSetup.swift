@@ -31,16 +31,7 @@ struct DevelopmentSetup {
         try write(pki.serverCertificateChainPEM, to: "\(directory)/server.pem", mode: 0o644)
         try write(pki.serverKeyPEM, to: "\(directory)/server-key.pem", mode: 0o600)
         try write(pki.bundle.ca, to: "\(directory)/ca.pem", mode: 0o644)
-        var random = [UInt8](repeating: 0, count: 24)
-        let urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-        guard urandom >= 0, read(urandom, &random, random.count) == random.count else {
-            throw ServiceError("--dev: cannot read /dev/urandom for a token")
-        }
-        close(urandom)
-        let token = random.map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-        }.joined()
+        let token = hexString(randomBytes(24))
         return DevelopmentSetup(pki: pki, directory: directory, token: token)
     }
 
@@ -76,11 +67,8 @@ struct DevelopmentSetup {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw ServiceError("--dev: cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            guard n > 0 else { throw ServiceError("--dev: cannot write \(path): \(String(cString: strerror(errno)))") }
-            offset += n
+        guard writeAll(fd, bytes) else {
+            throw ServiceError("--dev: cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -48,6 +48,7 @@ struct CommandFailedError: Error, CustomStringConvertible {
 
 extension CommandResult {
     /// `self`, or a `CommandFailedError` naming `command` when the status is not 0.
+    @discardableResult
     func succeeded(_ command: String) throws -> CommandResult {
         guard status == 0 else { throw CommandFailedError(command: command, result: self) }
         return self
