@@ -71,7 +71,7 @@ final class HTTPConnection {
     func drive(_ loop: EventLoop, now: Int64) -> DriveResult {
         if !handshakeDone {
             guard let ssl else { return .close }
-            ERR_clear_error()
+            TLSContext.clearErrorQueue()
             let result = SSL_do_handshake(ssl)
             if result != 1 {
                 let code = SSL_get_error(ssl, result)
@@ -211,7 +211,7 @@ final class HTTPConnection {
             let remaining = output.count - outputIndex
             if let ssl {
                 let length = pendingTLSWrite > 0 ? pendingTLSWrite : min(remaining, Int(Int32.max))
-                ERR_clear_error()
+                TLSContext.clearErrorQueue()
                 let written = output.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + outputIndex, Int32(length)) }
                 if written > 0 {
                     outputIndex += Int(written)
@@ -252,7 +252,7 @@ final class HTTPConnection {
         }
         let buffer = loop.readBuffer
         if let ssl {
-            ERR_clear_error()
+            TLSContext.clearErrorQueue()
             let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
             if count > 0 {
                 input.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<Int(count)]))

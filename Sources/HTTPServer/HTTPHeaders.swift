@@ -49,6 +49,16 @@ public struct HTTPHeaders: Sendable, Sequence {
     static func namesEqual(_ a: String, _ b: String) -> Bool {
         let x = a.utf8, y = b.utf8
         guard x.count == y.count else { return false }
+        // In place for native strings (every lookup of every request goes through here).
+        let compared = x.withContiguousStorageIfAvailable { xs in
+            y.withContiguousStorageIfAvailable { ys in
+                for i in 0..<xs.count where xs[i] != ys[i] {
+                    if lowercased(xs[i]) != lowercased(ys[i]) { return false }
+                }
+                return true
+            }
+        }
+        if let compared, let compared { return compared }
         for (c, d) in zip(x, y) where c != d {
             if lowercased(c) != lowercased(d) { return false }
         }

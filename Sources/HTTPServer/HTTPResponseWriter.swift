@@ -14,30 +14,15 @@ enum HTTPResponseWriter {
         _ response: HTTPResponse, isHead: Bool, close: Bool, keepAliveHTTP10: Bool = false,
         date: [UInt8], to buffer: inout [UInt8]
     ) {
-        let status = response.status
-        let bodyAllowed = !(status < 200 || status == 204 || status == 304)
-        let sendsBody = bodyAllowed && !isHead
-        buffer.reserveCapacity(buffer.count + 128 + response.headers.count * 32 + (sendsBody ? response.body.count : 0))
-        buffer.append(contentsOf: statusLine(status))
-        for field in response.headers {
-            if HTTPHeaders.namesEqual(field.name, "content-length") || HTTPHeaders.namesEqual(field.name, "date")
-                || HTTPHeaders.namesEqual(field.name, "connection") || HTTPHeaders.namesEqual(field.name, "transfer-encoding")
-            {
-                continue
-            }
-            buffer.append(contentsOf: field.name.utf8)
-            buffer.append(contentsOf: colonSpace)
-            appendSanitized(field.value, to: &buffer)
-            buffer.append(contentsOf: crlf)
-        }
+        let head = response.preparedHead ?? prepareHead(response)
+        let sendsBody = !isHead && bodyAllowed(response.status)
+        buffer.reserveCapacity(
+            buffer.count + head.statusAndFields.count + head.contentLength.count + 64 + (sendsBody ? response.body.count : 0))
+        buffer.append(contentsOf: head.statusAndFields)
         buffer.append(contentsOf: dateName)
         buffer.append(contentsOf: date)
         buffer.append(contentsOf: crlf)
-        if status != 204 && !(status >= 100 && status < 200) {
-            buffer.append(contentsOf: contentLengthName)
-            appendDecimal(response.body.count, to: &buffer)
-            buffer.append(contentsOf: crlf)
-        }
+        buffer.append(contentsOf: head.contentLength)
         if close {
             buffer.append(contentsOf: connectionClose)
         } else if keepAliveHTTP10 {
@@ -45,6 +30,39 @@ enum HTTPResponseWriter {
         }
         buffer.append(contentsOf: crlf)
         if sendsBody { buffer.append(contentsOf: response.body) }
+    }
+
+    /// What ``append(_:isHead:close:keepAliveHTTP10:date:to:)`` writes for `response` whatever the request:
+    /// the status line, the responder's fields except the server-owned `Content-Length`, `Date`, `Connection`
+    /// and `Transfer-Encoding` (CR and LF in values replaced), and `Content-Length` where the status has one.
+    static func prepareHead(_ response: HTTPResponse) -> HTTPResponse.PreparedHead {
+        let status = response.status
+        var fields: [UInt8] = []
+        fields.reserveCapacity(64 + response.headers.count * 40)
+        fields.append(contentsOf: statusLine(status))
+        for field in response.headers {
+            if HTTPHeaders.namesEqual(field.name, "content-length") || HTTPHeaders.namesEqual(field.name, "date")
+                || HTTPHeaders.namesEqual(field.name, "connection") || HTTPHeaders.namesEqual(field.name, "transfer-encoding")
+            {
+                continue
+            }
+            fields.append(contentsOf: field.name.utf8)
+            fields.append(contentsOf: colonSpace)
+            appendSanitized(field.value, to: &fields)
+            fields.append(contentsOf: crlf)
+        }
+        var contentLength: [UInt8] = []
+        if status != 204 && !(status >= 100 && status < 200) {
+            contentLength.append(contentsOf: contentLengthName)
+            appendDecimal(response.body.count, to: &contentLength)
+            contentLength.append(contentsOf: crlf)
+        }
+        return HTTPResponse.PreparedHead(statusAndFields: fields, contentLength: contentLength)
+    }
+
+    /// Whether a response with `status` may carry a body (RFC 9110 §6.4.1).
+    @inline(__always) static func bodyAllowed(_ status: Int) -> Bool {
+        !(status < 200 || status == 204 || status == 304)
     }
 
     /// A short `text/plain` refusal: `status` with `reason` as the body; the connection closes after it.

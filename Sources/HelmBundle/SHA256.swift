@@ -1,17 +1,29 @@
 import CLibSSL
+import CSSLShims
 
-/// SHA-256 through OpenSSL's EVP interface.
+/// SHA-256 through OpenSSL (its low-level `SHA256_*` functions, see `cshim_sha256`: this hashes the bearer token
+/// of every request, where `EVP_Digest` would cost about as much again as the hashing itself).
 public enum SHA256 {
     /// The 32-byte digest of `bytes`.
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let succeeded = bytes.withUnsafeBytes { buffer in
-            EVP_Digest(buffer.baseAddress, buffer.count, &digest, &length, EVP_sha256(), nil) == 1
+        bytes.withUnsafeBytes { digest($0) }
+    }
+
+    /// The 32-byte digest of the UTF-8 bytes of `text` (no copy when the string is stored contiguously, as
+    /// native strings are).
+    public static func digest(utf8 text: some StringProtocol) -> [UInt8] {
+        if let digest = text.utf8.withContiguousStorageIfAvailable({ digest(UnsafeRawBufferPointer($0)) }) {
+            return digest
         }
-        // EVP_Digest with a built-in digest fails only when memory runs out; there is no bundle to serve then.
-        precondition(succeeded, "EVP_Digest(SHA-256) failed: \(drainErrorQueue())")
-        return Array(digest.prefix(Int(length)))
+        return digest(Array(text.utf8))
+    }
+
+    /// The 32-byte digest of `bytes`.
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 32) { digest, count in
+            cshim_sha256(bytes.baseAddress, bytes.count, digest.baseAddress)
+            count = 32
+        }
     }
 
     /// The digest of `bytes` as lowercase hex.

@@ -62,66 +62,96 @@ public final class AuditLog: Sendable {
         // Built as bytes in one buffer: this runs on every /v1 request.
         var line: [UInt8] = []
         line.reserveCapacity(384)
-        line.append(contentsOf: #"{"time":""#.utf8)
-        line.append(contentsOf: rfc3339Now().utf8)
-        line.append(contentsOf: #"","audit":true,"user":"#.utf8)
+        line.appendLiteral(#"{"time":""#)
+        appendRFC3339Now(to: &line)
+        line.appendLiteral(#"","audit":true,"user":"#)
         appendJSONString(entry.user, to: &line)
-        line.append(contentsOf: #","authMethod":"#.utf8)
+        line.appendLiteral(#","authMethod":"#)
         appendJSONString(entry.authMethod, to: &line)
-        line.append(contentsOf: #","groups":["#.utf8)
+        line.appendLiteral(#","groups":["#)
         for (i, group) in entry.groups.enumerated() {
             if i > 0 { line.append(UInt8(ascii: ",")) }
             appendJSONString(group, to: &line)
         }
-        line.append(contentsOf: #"],"method":"#.utf8)
+        line.appendLiteral(#"],"method":"#)
         appendJSONString(entry.method, to: &line)
-        line.append(contentsOf: #","path":"#.utf8)
+        line.appendLiteral(#","path":"#)
         appendJSONString(entry.path, to: &line)
         if let bundle = entry.bundle {
-            line.append(contentsOf: #","bundle":"#.utf8)
+            line.appendLiteral(#","bundle":"#)
             appendJSONString(bundle, to: &line)
         }
         if let file = entry.file {
-            line.append(contentsOf: #","file":"#.utf8)
+            line.appendLiteral(#","file":"#)
             appendJSONString(file, to: &line)
         }
-        line.append(contentsOf: #","status":"#.utf8)
-        line.append(contentsOf: String(entry.status).utf8)
-        line.append(contentsOf: #","remoteAddress":"#.utf8)
+        line.appendLiteral(#","status":"#)
+        appendDecimal(entry.status, to: &line)
+        line.appendLiteral(#","remoteAddress":"#)
         appendJSONString(entry.remoteAddress, to: &line)
-        line.append(contentsOf: #","bytes":"#.utf8)
-        line.append(contentsOf: String(entry.bytes).utf8)
+        line.appendLiteral(#","bytes":"#)
+        appendDecimal(entry.bytes, to: &line)
         if let etag = entry.etag {
-            line.append(contentsOf: #","etag":"#.utf8)
+            line.appendLiteral(#","etag":"#)
             appendJSONString(etag, to: &line)
         }
-        line.append(contentsOf: "}\n".utf8)
+        line.appendLiteral("}\n")
         return writeAll(fd, line)
     }
 }
 
-/// Now as RFC 3339 UTC with milliseconds (`2026-11-27T06:45:31.123Z`), without Foundation's formatters. The
-/// part up to the seconds is formatted once per second and shared.
-func rfc3339Now() -> String {
+/// Appends now as RFC 3339 UTC with milliseconds (`2026-11-27T06:45:31.123Z`), without Foundation's
+/// formatters. The part up to the seconds is formatted once per second and shared by every thread.
+func appendRFC3339Now(to buffer: inout [UInt8]) {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
-    let millis = Int(ts.tv_nsec / 1_000_000)
-    let prefix = secondPrefixCache.withLock { cache -> String in
-        if cache.second == ts.tv_sec { return cache.text }
-        var seconds = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        cache.second = ts.tv_sec
-        cache.text = "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
-        return cache.text
+    secondPrefixCache.withLock { cache in
+        if cache.second != ts.tv_sec {
+            var seconds = ts.tv_sec
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            var text: [UInt8] = []
+            text.reserveCapacity(20)
+            for (value, width, separator) in [
+                (Int(parts.tm_year) + 1900, 4, "-"), (Int(parts.tm_mon) + 1, 2, "-"), (Int(parts.tm_mday), 2, "T"),
+                (Int(parts.tm_hour), 2, ":"), (Int(parts.tm_min), 2, ":"), (Int(parts.tm_sec), 2, "."),
+            ] {
+                appendPadded(UInt(value), width: width, to: &text)
+                text.append(contentsOf: separator.utf8)
+            }
+            cache = (second: ts.tv_sec, text: text)
+        }
+        buffer.append(contentsOf: cache.text)
     }
-    return prefix + pad(millis, 3) + "Z"
+    appendPadded(UInt(ts.tv_nsec / 1_000_000), width: 3, to: &buffer)
+    buffer.append(UInt8(ascii: "Z"))
 }
 
-private let secondPrefixCache = Mutex<(second: Int, text: String)>((second: -1, text: ""))
+private let secondPrefixCache = Mutex<(second: Int, text: [UInt8])>((second: -1, text: []))
 
-private func pad(_ value: Int, _ width: Int) -> String {
-    let text = String(value)
-    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+/// Appends `value` in decimal, zero-padded to `width` digits.
+private func appendPadded(_ value: UInt, width: Int, to buffer: inout [UInt8]) {
+    var divisor: UInt = 1
+    var digits = 1
+    while divisor <= value / 10 { divisor *= 10; digits += 1 }
+    for _ in digits..<max(width, digits) { buffer.append(UInt8(ascii: "0")) }
+    var rest = value
+    while divisor > 0 {
+        buffer.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+        rest %= divisor
+        divisor /= 10
+    }
+}
+
+/// Appends `value` in decimal (a leading `-` for negative values).
+func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
+    if value < 0 { buffer.append(UInt8(ascii: "-")) }
+    appendPadded(value.magnitude, width: 1, to: &buffer)
+}
+
+extension [UInt8] {
+    /// Appends the bytes of a literal without going through `String` (audit lines are built per request).
+    @inline(__always) mutating func appendLiteral(_ text: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
 }

@@ -78,7 +78,7 @@ public struct HelmCertResponder: HTTPResponder {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/yaml")
         headers.add("Cache-Control", "public, max-age=300")
-        openAPIResponse = HTTPResponse(status: 200, headers: headers, body: Array(openAPIDocument.utf8))
+        openAPIResponse = HTTPResponse(status: 200, headers: headers, body: Array(openAPIDocument.utf8)).prepared()
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
@@ -250,18 +250,33 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or nil.
     static func bearerToken(_ header: String) -> Substring? {
+        // Scanned as bytes, in place: this runs on every /v1 request.
         let utf8 = header.utf8
-        guard utf8.count > 7 else { return nil }
-        // Compare the scheme as bytes, ASCII case-insensitively (no `lowercased()` copy on every request).
-        let scheme: [UInt8] = Array("bearer ".utf8)
-        var index = utf8.startIndex
-        for expected in scheme {
-            guard utf8[index] | (expected == 0x20 ? 0 : 0x20) == expected else { return nil }
-            index = utf8.index(after: index)
+        let start: Int?
+        if let found = utf8.withContiguousStorageIfAvailable({ tokenOffset($0) }) {
+            start = found
+        } else {
+            start = Array(utf8).withUnsafeBufferPointer { tokenOffset($0) }
         }
-        let token = header[index...].drop { $0 == " " }
-        guard !token.isEmpty, !token.utf8.contains(0x20) else { return nil }
-        return token
+        guard let start else { return nil }
+        return header[utf8.index(utf8.startIndex, offsetBy: start)...]
+    }
+
+    /// Where the token starts in the bytes of `Bearer <token>`: after the scheme (ASCII case-insensitive) and
+    /// any spaces; nil if the scheme differs, the token is empty or it contains a space.
+    private static func tokenOffset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let scheme: StaticString = "bearer "
+        let schemeLength = scheme.utf8CodeUnitCount
+        guard bytes.count > schemeLength else { return nil }
+        for i in 0..<schemeLength {
+            let expected = scheme.utf8Start[i]
+            guard bytes[i] | (expected == 0x20 ? 0 : 0x20) == expected else { return nil }
+        }
+        var start = schemeLength
+        while start < bytes.count && bytes[start] == 0x20 { start += 1 }
+        guard start < bytes.count else { return nil }
+        for i in start..<bytes.count where bytes[i] == 0x20 { return nil }
+        return start
     }
 
     private static func unauthorized(_ detail: String, error: String?) -> HTTPResponse {

@@ -78,7 +78,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
     }
 
     public func cachedDecision(forToken token: Substring) -> TokenDecision? {
-        let key = SHA256.digest(Array(token.utf8))
+        let key = SHA256.digest(utf8: token)
         let now = ContinuousClock.now
         return state.withLock { state in
             guard let entry = state.cache[key] else { return nil }
@@ -91,7 +91,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
     }
 
     public func review(token: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
-        let key = SHA256.digest(Array(token.utf8))
+        let key = SHA256.digest(utf8: token)
         enum Plan { case start, joined, refuse }
         let plan = state.withLock { state -> Plan in
             if state.waiting[key] != nil {

@@ -40,24 +40,39 @@ func jsonQuoted(_ text: String) -> String {
     return String(decoding: buffer, as: UTF8.self)
 }
 
-/// Appends `text` as a JSON string literal. Printable ASCII without quotes or backslashes (audit lines on every
-/// request) is copied as it is; control characters are escaped; other UTF-8 passes through.
+/// Appends `text` as a JSON string literal. Runs of bytes that need no escaping (all of an audit line's usual
+/// values) are copied in one go; quotes, backslashes and control characters are escaped; other UTF-8 passes
+/// through.
 func appendJSONString(_ text: String, to buffer: inout [UInt8]) {
     buffer.append(UInt8(ascii: "\""))
-    let hex = Array("0123456789abcdef".utf8)
-    for byte in text.utf8 {
+    let copied: Void? = text.utf8.withContiguousStorageIfAvailable { appendJSONEscaped($0, to: &buffer) }
+    if copied == nil { appendJSONEscaped(Array(text.utf8), to: &buffer) }
+    buffer.append(UInt8(ascii: "\""))
+}
+
+private func appendJSONEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+    var start = 0
+    for index in 0..<bytes.count {
+        let byte = bytes[index]
+        guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        start = index + 1
+        buffer.append(UInt8(ascii: "\\"))
         switch byte {
-        case UInt8(ascii: "\""): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-        case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case UInt8(ascii: "\r"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case UInt8(ascii: "\t"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0..<0x20:
-            buffer.append(contentsOf: Array("\\u00".utf8))
-            buffer.append(hex[Int(byte >> 4)])
-            buffer.append(hex[Int(byte & 0xF)])
-        default: buffer.append(byte)
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): buffer.append(byte)
+        case UInt8(ascii: "\n"): buffer.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"): buffer.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\t"): buffer.append(UInt8(ascii: "t"))
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            buffer.append(contentsOf: "u00".utf8)
+            buffer.append(hex.utf8Start[Int(byte >> 4)])
+            buffer.append(hex.utf8Start[Int(byte & 0xF)])
         }
     }
-    buffer.append(UInt8(ascii: "\""))
+    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+}
+
+private func appendJSONEscaped(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+    bytes.withUnsafeBufferPointer { appendJSONEscaped($0, to: &buffer) }
 }

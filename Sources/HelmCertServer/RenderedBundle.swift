@@ -71,8 +71,9 @@ public struct RenderedBundle: Sendable {
             for (n, v) in headers + common { full.add(n, v) }
             var short = HTTPHeaders()
             for (n, v) in common { short.add(n, v) }
-            ok[representation] = HTTPResponse(status: 200, headers: full, body: body)
-            notModified[representation] = HTTPResponse(status: 304, headers: short, body: [])
+            // Prepared: each request then copies the head instead of serialising it.
+            ok[representation] = HTTPResponse(status: 200, headers: full, body: body).prepared()
+            notModified[representation] = HTTPResponse(status: 304, headers: short, body: []).prepared()
             etags[representation] = etag
         }
         self.ok = ok

@@ -29,7 +29,7 @@ public final class StaticTokenAuthenticator: Sendable {
 
     /// The user whose token this is, or nil.
     public func user(forToken token: some StringProtocol) -> TokenUser? {
-        let digest = SHA256.digest(Array(token.utf8))
+        let digest = SHA256.digest(utf8: token)
         return table.withLock { table in
             var found: Int? = nil
             for i in table.digests.indices where constantTimeEqual(table.digests[i], digest) {

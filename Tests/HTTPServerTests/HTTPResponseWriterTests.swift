@@ -55,6 +55,36 @@ struct HTTPResponseWriterTests {
         #expect(text(HTTPResponse(status: 299)).hasPrefix("HTTP/1.1 299 \r\n"))
     }
 
+    @Test(
+        "a prepared response goes out byte for byte as the same response unprepared",
+        arguments: [200, 204, 304, 404, 299])
+    func preparedIsIdentical(status: Int) {
+        let headers = HTTPHeaders([
+            ("Content-Type", "application/x-pem-file"), ("ETag", "\"abc\""), ("Content-Length", "7"), ("X-A", "b\nc"),
+        ])
+        let response = HTTPResponse(status: status, headers: headers, body: Array("-----BEGIN-----\n".utf8))
+        let prepared = response.prepared()
+        for (isHead, close, http10) in [(false, false, false), (true, false, false), (false, true, false), (false, false, true)] {
+            #expect(
+                text(prepared, isHead: isHead, close: close, http10: http10)
+                    == text(response, isHead: isHead, close: close, http10: http10))
+        }
+    }
+
+    @Test("changing a prepared response's status, headers or body drops the prepared head")
+    func preparedHeadFollowsChanges() {
+        let base = HTTPResponse(status: 200, headers: HTTPHeaders([("X-A", "1")]), body: [1, 2, 3]).prepared()
+        var status = base
+        status.status = 404
+        #expect(text(status).hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+        var headers = base
+        headers.headers.add("X-B", "2")
+        #expect(text(headers).contains("X-B: 2\r\n"))
+        var body = base
+        body.body = [1]
+        #expect(text(body).contains("Content-Length: 1\r\n"))
+    }
+
     @Test("HTTPDate formats IMF-fixdate")
     func imfFixdate() {
         #expect(String(decoding: HTTPDate.format(784111777), as: UTF8.self) == "Sun, 06 Nov 1994 08:49:37 GMT")

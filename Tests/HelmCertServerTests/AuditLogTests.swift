@@ -26,6 +26,37 @@ struct AuditLogTests {
         #expect(object["audit"] == .bool(true))
     }
 
+    @Test("every control character, quote and backslash survives the trip through JSON; long runs are copied intact")
+    func everyEscape() throws {
+        let awkward = String(decoding: (0..<0x20).map { UInt8($0) } + Array("\"\\/ü€😀".utf8), as: UTF8.self)
+        let long = String(repeating: "abc/DEF-123.", count: 40)
+        for text in [awkward, long, "", "x", long + awkward + long] {
+            var bytes: [UInt8] = []
+            appendJSONString(text, to: &bytes)
+            #expect(!bytes.contains { $0 < 0x20 })
+            #expect(try JSONDecoder().decode(String.self, from: Data(bytes)) == text)
+        }
+    }
+
+    @Test("the time is RFC 3339 UTC with milliseconds, and it is now")
+    func timeField() throws {
+        let dir = try TemporaryDirectory("audit-time")
+        defer { dir.remove() }
+        let log = try AuditLog(path: dir.file("audit.log"))
+        let before = Date()
+        #expect(log.record(AuditEntry(
+            user: "-", authMethod: "none", groups: [], method: "GET", path: "/v1", bundle: nil, file: nil, status: 401,
+            remoteAddress: "127.0.0.1:1", bytes: 0, etag: nil)))
+        let line = String(decoding: try dir.read("audit.log"), as: UTF8.self)
+        let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
+        guard case .string(let time) = object["time"] else { Issue.record("no time in \(line)"); return }
+        #expect(time.utf8.count == 24 && time.hasSuffix("Z"), "\(time)")
+        let parsed = try Date(time, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
+        #expect(abs(parsed.timeIntervalSince(before)) < 5, "\(time) vs \(before)")
+        #expect(object["status"] == .number(401))
+        #expect(object["bytes"] == .number(0))
+    }
+
     /// Just enough JSON to compare decoded values.
     enum JSONValue: Decodable, Equatable {
         case string(String), number(Double), bool(Bool), array([JSONValue]), object([String: JSONValue]), null

@@ -30,7 +30,7 @@ struct ListenAddressTests {
 @Suite("Bearer header and If-None-Match parsing")
 struct RequestHeaderTests {
     @Test("Authorization: Bearer <token>, scheme case-insensitive", arguments: [
-        ("Bearer abc", "abc"), ("bearer abc", "abc"), ("BEARER  abc", "abc"),
+        ("Bearer abc", "abc"), ("bearer abc", "abc"), ("BEARER  abc", "abc"), ("Bearer tök€n", "tök€n"),
     ])
     func bearer(header: String, token: String) {
         #expect(HelmCertResponder.bearerToken(header).map(String.init) == token)
