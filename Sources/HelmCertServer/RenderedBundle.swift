@@ -13,8 +13,9 @@ public enum BundleRepresentation: String, Sendable, CaseIterable {
 }
 
 /// Every answer for one version of one bundle, built once when the bundle changes (and when its expiry
-/// warning's day count changes), so that serving a request is a lookup, not work.
-public struct RenderedBundle: Sendable {
+/// warning's day count changes), so that serving a request is a lookup, not work. A class, immutable: handing
+/// the current one to a request is one reference count, not a copy of every field.
+public final class RenderedBundle: Sendable {
     /// The bundle's name in URLs (`helm`).
     public let name: String
     public let bundle: ValidatedBundle
