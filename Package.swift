@@ -5,7 +5,8 @@ import PackageDescription
 ///
 /// Module map (one job each):
 /// - `CLibSSL`, `CLibCurl`, `CZlib`: system libraries (OpenSSL, libcurl, zlib).
-/// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see.
+/// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see;
+///   `CCurlShims` also loads libcurl on first use (`dlopen`), so a server that never calls the API never maps it.
 /// - `CEventShims`: epoll, eventfd and accept4, which Swift's Glibc module does not expose.
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
@@ -26,10 +27,12 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CLibCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Headers only (no pkgConfig, so no -lcurl): CCurlShims loads libcurl.so.4 when the Kubernetes API is
+        // first used.
+        .systemLibrary(name: "CLibCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CSSLShims", dependencies: ["CLibSSL"]),
-        .target(name: "CCurlShims", dependencies: ["CLibCurl"]),
+        .target(name: "CCurlShims", dependencies: ["CLibCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CEventShims"),
         .target(
             name: "HTTPServer",

@@ -1,23 +1,99 @@
 #include "CCurlShims.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+/// The soname of libcurl 4 (every libcurl since 7.16), as Debian's libcurl4 package installs it.
+#define CSHIM_LIBCURL_SONAME "libcurl.so.4"
+
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *curl);
+    CURLcode (*easy_perform)(CURL *curl);
+    const char *(*easy_strerror)(CURLcode code);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
+    void (*slist_free_all)(struct curl_slist *list);
+} api;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int load_result = -1;
+static char load_error[512];
+
+static int resolve(void *library, const char *name, void **slot) {
+    *slot = dlsym(library, name);
+    if (*slot == NULL) {
+        snprintf(load_error, sizeof(load_error), "%s has no symbol %s", CSHIM_LIBCURL_SONAME, name);
+        return -1;
+    }
+    return 0;
+}
+
+static void load(void) {
+    void *library = dlopen(CSHIM_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        const char *reason = dlerror();
+        snprintf(load_error, sizeof(load_error), "%s", reason != NULL ? reason : "dlopen(" CSHIM_LIBCURL_SONAME ") failed");
+        return;
+    }
+    if (resolve(library, "curl_global_init", (void **)&api.global_init) != 0
+        || resolve(library, "curl_easy_init", (void **)&api.easy_init) != 0
+        || resolve(library, "curl_easy_cleanup", (void **)&api.easy_cleanup) != 0
+        || resolve(library, "curl_easy_perform", (void **)&api.easy_perform) != 0
+        || resolve(library, "curl_easy_strerror", (void **)&api.easy_strerror) != 0
+        || resolve(library, "curl_easy_setopt", (void **)&api.easy_setopt) != 0
+        || resolve(library, "curl_easy_getinfo", (void **)&api.easy_getinfo) != 0
+        || resolve(library, "curl_slist_append", (void **)&api.slist_append) != 0
+        || resolve(library, "curl_slist_free_all", (void **)&api.slist_free_all) != 0) {
+        return;  // load_result stays -1: no wrapper is ever called with a missing function
+    }
+    CURLcode code = api.global_init(CURL_GLOBAL_ALL);
+    if (code != CURLE_OK) {
+        snprintf(load_error, sizeof(load_error), "curl_global_init failed: %s", api.easy_strerror(code));
+        return;
+    }
+    load_result = 0;
+}
+
+int cshim_curl_load(char *error, size_t error_size) {
+    pthread_once(&load_once, load);
+    if (load_result != 0 && error != NULL && error_size > 0) {
+        snprintf(error, error_size, "%s", load_error);
+    }
+    return load_result;
+}
+
+CURL *cshim_curl_easy_init(void) { return api.easy_init(); }
+void cshim_curl_easy_cleanup(CURL *curl) { api.easy_cleanup(curl); }
+CURLcode cshim_curl_easy_perform(CURL *curl) { return api.easy_perform(curl); }
+const char *cshim_curl_easy_strerror(CURLcode code) { return api.easy_strerror(code); }
+struct curl_slist *cshim_curl_slist_append(struct curl_slist *list, const char *string) {
+    return api.slist_append(list, string);
+}
+void cshim_curl_slist_free_all(struct curl_slist *list) { api.slist_free_all(list); }
+
 CURLcode cshim_curl_easy_setopt_long(CURL *curl, CURLoption option, long value) {
-    return curl_easy_setopt(curl, option, value);
+    return api.easy_setopt(curl, option, value);
 }
 CURLcode cshim_curl_easy_setopt_str(CURL *curl, CURLoption option, const char *value) {
-    return curl_easy_setopt(curl, option, value);
+    return api.easy_setopt(curl, option, value);
 }
 CURLcode cshim_curl_easy_setopt_ptr(CURL *curl, CURLoption option, void *value) {
-    return curl_easy_setopt(curl, option, value);
+    return api.easy_setopt(curl, option, value);
 }
 CURLcode cshim_curl_easy_setopt_write_callback(CURL *curl, cshim_curl_write_callback callback) {
-    return curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, callback);
+    return api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, callback);
 }
 CURLcode cshim_curl_easy_setopt_header_callback(CURL *curl, cshim_curl_write_callback callback) {
-    return curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, callback);
+    return api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, callback);
 }
 CURLcode cshim_curl_easy_setopt_xferinfo_callback(CURL *curl, cshim_curl_xferinfo_callback callback) {
-    return curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, callback);
+    return api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, callback);
 }
 CURLcode cshim_curl_easy_getinfo_long(CURL *curl, CURLINFO info, long *value) {
-    return curl_easy_getinfo(curl, info, value);
+    return api.easy_getinfo(curl, info, value);
 }

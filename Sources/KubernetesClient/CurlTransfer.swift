@@ -27,8 +27,12 @@ struct CurlTransfer {
         case curl(code: Int, message: String, httpStatus: Int)
     }
 
-    private static let globalInit: Void = {
-        _ = curl_global_init(Int(CURL_GLOBAL_ALL))
+    /// Why libcurl could not be loaded (nil once it is): `cshim_curl_load` opens `libcurl.so.4` on the first
+    /// transfer, so a server that never talks to the API never maps libcurl and the libraries it pulls in.
+    private static let loadFailure: String? = {
+        var reason = [CChar](repeating: 0, count: 512)
+        guard cshim_curl_load(&reason, reason.count) != 0 else { return nil }
+        return String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
     /// Performs `request`.
@@ -42,16 +46,21 @@ struct CurlTransfer {
         shouldAbort: @escaping () -> Bool = { false },
         onBody: @escaping (Int, UnsafeRawBufferPointer) -> Bool
     ) -> Result<Int, Failure> {
-        _ = globalInit
-        guard let handle = curl_easy_init() else {
+        if let loadFailure {
+            return .failure(.curl(
+                code: -1,
+                message: "libcurl could not be loaded (\(loadFailure)); install Debian's libcurl4 package",
+                httpStatus: 0))
+        }
+        guard let handle = cshim_curl_easy_init() else {
             return .failure(.curl(code: -1, message: "curl_easy_init failed (out of memory?)", httpStatus: 0))
         }
-        defer { curl_easy_cleanup(handle) }
+        defer { cshim_curl_easy_cleanup(handle) }
         let context = Context(handle: handle, shouldAbort: shouldAbort, onBody: onBody)
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
-        for header in request.headers { headerList = curl_slist_append(headerList, header) }
+        defer { cshim_curl_slist_free_all(headerList) }
+        for header in request.headers { headerList = cshim_curl_slist_append(headerList, header) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }
@@ -82,15 +91,15 @@ struct CurlTransfer {
         set(cshim_curl_easy_setopt_xferinfo_callback(handle, curlProgress))
         set(cshim_curl_easy_setopt_ptr(handle, CURLOPT_XFERINFODATA, contextPointer))
         guard setup == CURLE_OK else {
-            let message = "curl_easy_setopt: " + String(cString: curl_easy_strerror(setup))
+            let message = "curl_easy_setopt: " + String(cString: cshim_curl_easy_strerror(setup))
             return .failure(.curl(code: Int(setup.rawValue), message: message, httpStatus: 0))
         }
 
-        let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
+        let code = withExtendedLifetime(context) { cshim_curl_easy_perform(handle) }
         if context.aborted { return .failure(.aborted) }
         guard code == CURLE_OK else {
             let detail = String(cString: errorBuffer)
-            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let message = detail.isEmpty ? String(cString: cshim_curl_easy_strerror(code)) : detail
             return .failure(.curl(code: Int(code.rawValue), message: message, httpStatus: context.responseCode()))
         }
         return .success(context.responseCode())

@@ -39,6 +39,10 @@ struct DirectorySourceTests {
         let auth = "Authorization: Bearer dir-token"
         #expect(try curl("\(base)/readyz").status == 200)
         #expect(try curl("\(base)/v1/bundles/helm/cert.pem", headers: [auth]).body == first.certificatePEM)
+        // No Kubernetes API in use, so libcurl (and the ~25 libraries it pulls in) is never loaded.
+        let mapped = service.mappedFiles
+        #expect(mapped.contains { $0.contains("libssl.so") }, "\(mapped)")
+        #expect(!mapped.contains { $0.contains("libcurl") || $0.contains("libgnutls") }, "\(mapped)")
 
         let second = try PKIFixtures.issue(by: ca, commonName: "second")
         try Self.writeVolume(volume, ca: ca.certificatePEM, cert: second.certificatePEM, key: second.keyPEM)

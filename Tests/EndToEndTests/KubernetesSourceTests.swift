@@ -237,6 +237,8 @@ final class KubernetesSourceTests {
             #expect(try get("/v1/bundles/helm/bundle.tar.gz", headers: [auth]).status == 200)
         }
         #expect(try double.requestLog().isEmpty)
+        // The Kubernetes source loaded libcurl on first use (it is not linked; see CCurlShims).
+        #expect(cluster.service.mappedFiles.contains { $0.hasSuffix("/libcurl.so.4") || $0.contains("/libcurl.so.4.") })
     }
 
     @Test("a rotated service-account token is picked up after a 401; the bundle keeps being served")

@@ -67,6 +67,18 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Everything written to standard error so far (JSON log lines).
     public var stderrText: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
     /// The JSON log lines so far, decoded.
+    /// The files the running process has mapped (`/proc/PID/maps`): which shared libraries it loaded.
+    public var mappedFiles: Set<String> {
+        // Read to the end of file: procfs reports a size of 0, which size-based readers take at its word.
+        let handle = FileHandle(forReadingAtPath: "/proc/\(process.processIdentifier)/maps")
+        defer { try? handle?.close() }
+        let maps = String(decoding: (try? handle?.readToEnd()) ?? Data(), as: UTF8.self)
+        return Set(maps.split(separator: "\n").compactMap { line in
+            line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true).dropFirst(5).first
+                .map { String($0.drop { $0 == " " }) }
+        })
+    }
+
     public var logLines: [[String: String]] {
         stderrText.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String]

@@ -1,12 +1,31 @@
 #ifndef CCURLSHIMS_H
 #define CCURLSHIMS_H
-/// Typed wrappers for libcurl's variadic `curl_easy_setopt` / `curl_easy_getinfo`,
-/// in the manner of swift-corelibs-foundation's CFURLSessionInterface.c.
+/// libcurl, loaded on first use with `dlopen`, behind typed wrappers.
+///
+/// The binary does not link libcurl: Debian's libcurl4 pulls in some 25 libraries (GnuTLS, Kerberos, LDAP,
+/// libssh2, …), several MiB of resident memory and start-up relocations, that a server using only the
+/// directory source never needs. `cshim_curl_load` opens `libcurl.so.4` once (thread-safe) and resolves the
+/// functions below; every other function here may only be called after it returned 0.
+/// The setopt/getinfo wrappers give libcurl's variadic functions typed signatures, in the manner of
+/// swift-corelibs-foundation's CFURLSessionInterface.c. Types and constants come from <curl/curl.h>.
+#include <stddef.h>
 #include <curl/curl.h>
 
 typedef size_t (*cshim_curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*cshim_curl_xferinfo_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
                                             curl_off_t ultotal, curl_off_t ulnow);
+
+/// Loads libcurl and runs `curl_global_init(CURL_GLOBAL_ALL)`, once per process. Returns 0 on success;
+/// otherwise -1, with the reason (dlerror's text, or the missing symbol) copied into `error` (NUL-terminated,
+/// at most `error_size` bytes). Later calls return the first call's result and reason.
+int cshim_curl_load(char *error, size_t error_size);
+
+CURL *cshim_curl_easy_init(void);
+void cshim_curl_easy_cleanup(CURL *curl);
+CURLcode cshim_curl_easy_perform(CURL *curl);
+const char *cshim_curl_easy_strerror(CURLcode code);
+struct curl_slist *cshim_curl_slist_append(struct curl_slist *list, const char *string);
+void cshim_curl_slist_free_all(struct curl_slist *list);
 
 CURLcode cshim_curl_easy_setopt_long(CURL *curl, CURLoption option, long value);
 CURLcode cshim_curl_easy_setopt_str(CURL *curl, CURLoption option, const char *value);
