@@ -58,6 +58,22 @@ struct BundleFilesTests {
         #expect(try ValidatedBundle(validating: files).metadata.key.algorithm == "EC")
     }
 
+    @Test("accepts PEM files with Windows (CRLF) line endings, and serves them as stored")
+    func crlfLineEndings() throws {
+        let good = try PKIFixtures.goodBundle()
+        func crlf(_ bytes: [UInt8]) -> [UInt8] {
+            Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n").utf8)
+        }
+        var data = PKIFixtures.secretData(good)
+        data["global.helm.ca.crt"] = Data(crlf(good.ca)).base64EncodedString()
+        data["global.helm.tls.crt"] = Data(crlf(good.certificate)).base64EncodedString()
+        data["global.helm.tls.key"] = Data(crlf(good.key)).base64EncodedString()
+        let files = try BundleFiles(secretData: data)
+        #expect(files.key == crlf(good.key) && files.key.contains(0x0D))
+        let validated = try ValidatedBundle(validating: files)
+        #expect(validated.metadata.chainVerified)
+    }
+
     @Test("hands out each file by its helm name")
     func contentsOfHelmFile() throws {
         let files = try PKIFixtures.goodBundle()
