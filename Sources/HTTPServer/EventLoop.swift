@@ -92,6 +92,9 @@ final class EventLoop: @unchecked Sendable {
                 break
             }
             let now = Socket.monotonicNow()
+            // Before this batch's requests: one that arrived together with the shutdown wake-up is answered
+            // with `Connection: close`, not as if the server were staying up.
+            if server.shuttingDown.load(ordering: .acquiring) && !draining { beginDraining() }
             let hangUp = EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
             for i in 0..<Int(max(count, 0)) {
                 let fd = events[i].data.fd
@@ -111,7 +114,6 @@ final class EventLoop: @unchecked Sendable {
                     drive(connection, now: now)
                 }
             }
-            if server.shuttingDown.load(ordering: .acquiring) && !draining { beginDraining() }
             if now >= nextSweep {
                 sweep(now: now)
                 nextSweep = now + sweepInterval

@@ -33,6 +33,11 @@ final class EventLoopInbox: Sendable {
         guard wakeFD >= 0 else { throw .system("eventfd()") }
     }
 
+    /// Uses `wakeFD` (an `eventfd` the inbox now owns): for tests that need to know the descriptor's number.
+    init(wakeFD: Int32) {
+        self.wakeFD = wakeFD
+    }
+
     deinit { close() }
 
     /// Queues `response` for the promise `id` and wakes the loop; dropped once the loop has ended.

@@ -34,7 +34,16 @@ struct EventLoopInboxTests {
 
     @Test("after close (the loop ended) deliveries and wake-ups are dropped without touching the descriptor")
     func closedDropsDeliveries() throws {
-        let inbox = try EventLoopInbox()
+        // A high descriptor number, so that no other test running in parallel in this process is handed the
+        // number between `close` and the `dup2` below (the kernel hands out the lowest free number).
+        var limit = rlimit()
+        try #require(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let floor = Int32(min(3_000, Int(limit.rlim_cur) - 24))
+        let made = try EventLoopInbox()
+        let high = fcntl(made.wakeFD, F_DUPFD_CLOEXEC, floor)
+        made.close()
+        try #require(high >= floor, "no free descriptor at or above \(floor)")
+        let inbox = EventLoopInbox(wakeFD: high)
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
         inbox.deliver(HTTPResponse(status: 200), to: 1)
