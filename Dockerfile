@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # helm-cert-server: build with the official Swift image, run on slim Debian as a numeric non-root user.
 # Both stages are Debian 12 (bookworm), so the shared libraries the binary was linked against (OpenSSL 3,
-# libcurl 4, zlib) have the same sonames at run time. scripts/check-runtime-libraries proves, without a
-# Docker engine, that the runtime stage installs every library `ldd` lists for this build.
+# zlib) and libcurl 4, which it loads with dlopen when it first talks to the Kubernetes API, have the same
+# sonames at run time. scripts/check-runtime-libraries proves, without a Docker engine, that the runtime stage
+# installs every library `ldd` lists for this build, and libcurl with everything it links.
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \

@@ -28,7 +28,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Headers only (no pkgConfig, so no -lcurl): CCurlShims loads libcurl.so.4 when the Kubernetes API is
-        // first used.
+        // first used. <curl/curl.h> is found in the default include path (Debian: /usr/include/<multiarch>/curl).
         .systemLibrary(name: "CLibCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CSSLShims", dependencies: ["CLibSSL"]),

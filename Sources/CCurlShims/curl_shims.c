@@ -21,47 +21,52 @@ static struct {
 } api;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static int load_result = -1;
+static int load_result = CSHIM_CURL_NOT_LOADED;
 static char load_error[512];
 
-static int resolve(void *library, const char *name, void **slot) {
-    *slot = dlsym(library, name);
-    if (*slot == NULL) {
-        snprintf(load_error, sizeof(load_error), "%s has no symbol %s", CSHIM_LIBCURL_SONAME, name);
-        return -1;
-    }
-    return 0;
-}
+// POSIX allows converting dlsym's void * to a function pointer; each call names the slot's own type.
+#define CSHIM_RESOLVE(library, slot, name)                                                                 \
+    do {                                                                                                    \
+        void *symbol = dlsym(library, name);                                                               \
+        if (symbol == NULL) {                                                                              \
+            snprintf(load_error, sizeof(load_error), "%s has no symbol %s", CSHIM_LIBCURL_SONAME, name);   \
+            load_result = CSHIM_CURL_SYMBOL_MISSING;                                                       \
+            dlclose(library);                                                                              \
+            return;                                                                                        \
+        }                                                                                                  \
+        api.slot = (__typeof__(api.slot))symbol;                                                           \
+    } while (0)
 
 static void load(void) {
     void *library = dlopen(CSHIM_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) {
         const char *reason = dlerror();
         snprintf(load_error, sizeof(load_error), "%s", reason != NULL ? reason : "dlopen(" CSHIM_LIBCURL_SONAME ") failed");
+        load_result = CSHIM_CURL_NOT_FOUND;
         return;
     }
-    if (resolve(library, "curl_global_init", (void **)&api.global_init) != 0
-        || resolve(library, "curl_easy_init", (void **)&api.easy_init) != 0
-        || resolve(library, "curl_easy_cleanup", (void **)&api.easy_cleanup) != 0
-        || resolve(library, "curl_easy_perform", (void **)&api.easy_perform) != 0
-        || resolve(library, "curl_easy_strerror", (void **)&api.easy_strerror) != 0
-        || resolve(library, "curl_easy_setopt", (void **)&api.easy_setopt) != 0
-        || resolve(library, "curl_easy_getinfo", (void **)&api.easy_getinfo) != 0
-        || resolve(library, "curl_slist_append", (void **)&api.slist_append) != 0
-        || resolve(library, "curl_slist_free_all", (void **)&api.slist_free_all) != 0) {
-        return;  // load_result stays -1: no wrapper is ever called with a missing function
-    }
+    CSHIM_RESOLVE(library, global_init, "curl_global_init");
+    CSHIM_RESOLVE(library, easy_init, "curl_easy_init");
+    CSHIM_RESOLVE(library, easy_cleanup, "curl_easy_cleanup");
+    CSHIM_RESOLVE(library, easy_perform, "curl_easy_perform");
+    CSHIM_RESOLVE(library, easy_strerror, "curl_easy_strerror");
+    CSHIM_RESOLVE(library, easy_setopt, "curl_easy_setopt");
+    CSHIM_RESOLVE(library, easy_getinfo, "curl_easy_getinfo");
+    CSHIM_RESOLVE(library, slist_append, "curl_slist_append");
+    CSHIM_RESOLVE(library, slist_free_all, "curl_slist_free_all");
     CURLcode code = api.global_init(CURL_GLOBAL_ALL);
     if (code != CURLE_OK) {
+        // The library stays loaded: libcurl may have started initialising parts of itself.
         snprintf(load_error, sizeof(load_error), "curl_global_init failed: %s", api.easy_strerror(code));
+        load_result = CSHIM_CURL_INIT_FAILED;
         return;
     }
-    load_result = 0;
+    load_result = CSHIM_CURL_LOADED;
 }
 
 int cshim_curl_load(char *error, size_t error_size) {
     pthread_once(&load_once, load);
-    if (load_result != 0 && error != NULL && error_size > 0) {
+    if (load_result != CSHIM_CURL_LOADED && error != NULL && error_size > 0) {
         snprintf(error, error_size, "%s", load_error);
     }
     return load_result;

@@ -14,15 +14,25 @@ enum HTTPResponseWriter {
         _ response: HTTPResponse, isHead: Bool, close: Bool, keepAliveHTTP10: Bool = false,
         date: [UInt8], to buffer: inout [UInt8]
     ) {
-        let head = response.preparedHead ?? prepareHead(response)
         let sendsBody = !isHead && bodyAllowed(response.status)
-        buffer.reserveCapacity(
-            buffer.count + head.statusAndFields.count + head.contentLength.count + 64 + (sendsBody ? response.body.count : 0))
-        buffer.append(contentsOf: head.statusAndFields)
+        if let head = response.preparedHead {
+            buffer.reserveCapacity(
+                buffer.count + head.statusAndFields.count + head.contentLength.count + 64
+                    + (sendsBody ? response.body.count : 0))
+            buffer.append(contentsOf: head.statusAndFields)
+        } else {
+            buffer.reserveCapacity(
+                buffer.count + 128 + response.headers.count * 40 + (sendsBody ? response.body.count : 0))
+            appendStatusAndFields(response, to: &buffer)
+        }
         buffer.append(contentsOf: dateName)
         buffer.append(contentsOf: date)
         buffer.append(contentsOf: crlf)
-        buffer.append(contentsOf: head.contentLength)
+        if let head = response.preparedHead {
+            buffer.append(contentsOf: head.contentLength)
+        } else {
+            appendContentLength(response, to: &buffer)
+        }
         if close {
             buffer.append(contentsOf: connectionClose)
         } else if keepAliveHTTP10 {
@@ -32,32 +42,41 @@ enum HTTPResponseWriter {
         if sendsBody { buffer.append(contentsOf: response.body) }
     }
 
-    /// What ``append(_:isHead:close:keepAliveHTTP10:date:to:)`` writes for `response` whatever the request:
-    /// the status line, the responder's fields except the server-owned `Content-Length`, `Date`, `Connection`
-    /// and `Transfer-Encoding` (CR and LF in values replaced), and `Content-Length` where the status has one.
+    /// What ``append(_:isHead:close:keepAliveHTTP10:date:to:)`` writes for `response` whatever the request,
+    /// written by the same two functions it uses for unprepared responses, so both give the same bytes.
     static func prepareHead(_ response: HTTPResponse) -> HTTPResponse.PreparedHead {
-        let status = response.status
         var fields: [UInt8] = []
         fields.reserveCapacity(64 + response.headers.count * 40)
-        fields.append(contentsOf: statusLine(status))
+        appendStatusAndFields(response, to: &fields)
+        var contentLength: [UInt8] = []
+        appendContentLength(response, to: &contentLength)
+        return HTTPResponse.PreparedHead(statusAndFields: fields, contentLength: contentLength)
+    }
+
+    /// The status line and the responder's fields, except the server-owned `Content-Length`, `Date`,
+    /// `Connection` and `Transfer-Encoding`; CR and LF in values become spaces.
+    private static func appendStatusAndFields(_ response: HTTPResponse, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: statusLine(response.status))
         for field in response.headers {
             if HTTPHeaders.namesEqual(field.name, "content-length") || HTTPHeaders.namesEqual(field.name, "date")
                 || HTTPHeaders.namesEqual(field.name, "connection") || HTTPHeaders.namesEqual(field.name, "transfer-encoding")
             {
                 continue
             }
-            fields.append(contentsOf: field.name.utf8)
-            fields.append(contentsOf: colonSpace)
-            appendSanitized(field.value, to: &fields)
-            fields.append(contentsOf: crlf)
+            buffer.append(contentsOf: field.name.utf8)
+            buffer.append(contentsOf: colonSpace)
+            appendSanitized(field.value, to: &buffer)
+            buffer.append(contentsOf: crlf)
         }
-        var contentLength: [UInt8] = []
-        if status != 204 && !(status >= 100 && status < 200) {
-            contentLength.append(contentsOf: contentLengthName)
-            appendDecimal(response.body.count, to: &contentLength)
-            contentLength.append(contentsOf: crlf)
-        }
-        return HTTPResponse.PreparedHead(statusAndFields: fields, contentLength: contentLength)
+    }
+
+    /// `Content-Length: N\r\n` with the body's length, except for 1xx and 204, which have none.
+    private static func appendContentLength(_ response: HTTPResponse, to buffer: inout [UInt8]) {
+        let status = response.status
+        guard status != 204 && !(status >= 100 && status < 200) else { return }
+        buffer.append(contentsOf: contentLengthName)
+        appendDecimal(response.body.count, to: &buffer)
+        buffer.append(contentsOf: crlf)
     }
 
     /// Whether a response with `status` may carry a body (RFC 9110 §6.4.1).

@@ -92,6 +92,15 @@ public final class HelmCertService: Sendable {
     private let directorySource: DirectorySource?
     private let housekeeping: PeriodicTask
 
+    /// The Kubernetes API is used (source or `--kube-auth`): libcurl must load, or there is no point starting.
+    private static func loadKubernetesTransport() throws(ServiceError) {
+        do {
+            try KubernetesClient.loadTransport()
+        } catch {
+            throw ServiceError("the Kubernetes API cannot be reached without libcurl: \(error)")
+        }
+    }
+
     /// Builds everything and checks what can be checked before serving: the token file parses, the TLS
     /// files load, the Kubernetes configuration is complete.
     public init(configuration: ServiceConfiguration, logger: Logger) throws {
@@ -131,6 +140,11 @@ public final class HelmCertService: Sendable {
         let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
         self.store = store
 
+        if case .kubernetes = configuration.source {
+            try Self.loadKubernetesTransport()
+        } else if configuration.kubeAuth != nil {
+            try Self.loadKubernetesTransport()
+        }
         switch configuration.source {
         case .kubernetes(let kube, let namespace, let secret):
             let client = KubernetesClient(configuration: kube, logger: logger)

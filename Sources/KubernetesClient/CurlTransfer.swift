@@ -27,12 +27,17 @@ struct CurlTransfer {
         case curl(code: Int, message: String, httpStatus: Int)
     }
 
-    /// Why libcurl could not be loaded (nil once it is): `cshim_curl_load` opens `libcurl.so.4` on the first
-    /// transfer, so a server that never talks to the API never maps libcurl and the libraries it pulls in.
-    private static let loadFailure: String? = {
+    /// Why libcurl could not be loaded (nil once it is): `cshim_curl_load` opens `libcurl.so.4` on first use,
+    /// so a server that never talks to the API never maps libcurl and the libraries it pulls in.
+    static let loadFailure: String? = {
         var reason = [CChar](repeating: 0, count: 512)
-        guard cshim_curl_load(&reason, reason.count) != 0 else { return nil }
-        return String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let result = cshim_curl_load(&reason, reason.count)
+        guard result != Int32(CSHIM_CURL_LOADED) else { return nil }
+        let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if result == Int32(CSHIM_CURL_NOT_FOUND) {
+            return "libcurl could not be loaded (\(text)); install Debian's libcurl4 package"
+        }
+        return "libcurl could not be used (\(text))"
     }()
 
     /// Performs `request`.
@@ -46,12 +51,7 @@ struct CurlTransfer {
         shouldAbort: @escaping () -> Bool = { false },
         onBody: @escaping (Int, UnsafeRawBufferPointer) -> Bool
     ) -> Result<Int, Failure> {
-        if let loadFailure {
-            return .failure(.curl(
-                code: -1,
-                message: "libcurl could not be loaded (\(loadFailure)); install Debian's libcurl4 package",
-                httpStatus: 0))
-        }
+        if let loadFailure { return .failure(.curl(code: -1, message: loadFailure, httpStatus: 0)) }
         guard let handle = cshim_curl_easy_init() else {
             return .failure(.curl(code: -1, message: "curl_easy_init failed (out of memory?)", httpStatus: 0))
         }

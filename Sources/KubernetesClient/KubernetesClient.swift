@@ -14,6 +14,14 @@ public final class KubernetesClient: Sendable {
     /// - Parameters:
     ///   - configuration: API server URL, token file, CA file and timeouts.
     ///   - logger: where requests are logged at `debug` (method, path, status; never the token).
+    /// Loads libcurl now (it is loaded on first use otherwise), so that a server configured to use the API can
+    /// refuse to start when it cannot, instead of failing every request.
+    ///
+    /// - Throws: ``KubernetesError/transport(_:)`` saying why, e.g. that Debian's libcurl4 is not installed.
+    public static func loadTransport() throws(KubernetesError) {
+        if let failure = CurlTransfer.loadFailure { throw .transport(failure) }
+    }
+
     public init(configuration: KubernetesConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger

@@ -16,8 +16,10 @@ struct HTTPResponseWriterTests {
     func layout() {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/plain")
-        let out = text(HTTPResponse(status: 200, headers: headers, body: Array("hi".utf8)))
-        #expect(out == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 2\r\n\r\nhi")
+        let response = HTTPResponse(status: 200, headers: headers, body: Array("hi".utf8))
+        let expected = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 2\r\n\r\nhi"
+        #expect(text(response) == expected)
+        #expect(text(response.prepared()) == expected)
     }
 
     @Test("HEAD gets the same headers (with the body's length) and no body")
@@ -83,6 +85,19 @@ struct HTTPResponseWriterTests {
         var body = base
         body.body = [1]
         #expect(text(body).contains("Content-Length: 1\r\n"))
+    }
+
+    @Test("header names compare ASCII case-insensitively, and only whole names")
+    func headerNames() {
+        #expect(HTTPHeaders.namesEqual("Authorization", "authorization"))
+        #expect(HTTPHeaders.namesEqual("IF-NONE-MATCH", "If-None-Match"))
+        #expect(!HTTPHeaders.namesEqual("Authorization", "Authorizatio"))
+        #expect(!HTTPHeaders.namesEqual("Content-Length", "Content_Length"))
+        #expect(!HTTPHeaders.namesEqual("a", "\u{41}\u{301}"))
+        #expect(HTTPHeaders.namesEqual("", ""))
+        let headers = HTTPHeaders([("Host", "h"), ("authorization", "Bearer x")])
+        #expect(headers["Authorization"] == "Bearer x")
+        #expect(headers["Authorization2"] == nil)
     }
 
     @Test("HTTPDate formats IMF-fixdate")

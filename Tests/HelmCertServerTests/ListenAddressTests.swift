@@ -36,7 +36,7 @@ struct RequestHeaderTests {
         #expect(HelmCertResponder.bearerToken(header).map(String.init) == token)
     }
 
-    @Test("other schemes and empty tokens are not bearer tokens", arguments: ["Basic YWJj", "Bearer", "Bearer ", "Bearerabc", "Bearer a b", "Token abc"])
+    @Test("other schemes and empty tokens are not bearer tokens", arguments: ["Basic YWJj", "Bearer", "Bearer ", "Bearer    ", "Bearerabc", "Bearer a b", "Token abc", ""])
     func notBearer(header: String) {
         #expect(HelmCertResponder.bearerToken(header) == nil)
     }

@@ -66,7 +66,6 @@ public final class ServiceProcess: @unchecked Sendable {
     public var stdoutText: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
     /// Everything written to standard error so far (JSON log lines).
     public var stderrText: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
-    /// The JSON log lines so far, decoded.
     /// The files the running process has mapped (`/proc/PID/maps`): which shared libraries it loaded.
     public var mappedFiles: Set<String> {
         // Read to the end of file: procfs reports a size of 0, which size-based readers take at its word.
@@ -79,6 +78,7 @@ public final class ServiceProcess: @unchecked Sendable {
         })
     }
 
+    /// The JSON log lines so far, decoded.
     public var logLines: [[String: String]] {
         stderrText.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String]

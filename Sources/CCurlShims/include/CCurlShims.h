@@ -15,9 +15,22 @@ typedef size_t (*cshim_curl_write_callback)(char *ptr, size_t size, size_t nmemb
 typedef int (*cshim_curl_xferinfo_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
                                             curl_off_t ultotal, curl_off_t ulnow);
 
-/// Loads libcurl and runs `curl_global_init(CURL_GLOBAL_ALL)`, once per process. Returns 0 on success;
-/// otherwise -1, with the reason (dlerror's text, or the missing symbol) copied into `error` (NUL-terminated,
-/// at most `error_size` bytes). Later calls return the first call's result and reason.
+/// What `cshim_curl_load` found.
+enum {
+    CSHIM_CURL_LOADED = 0,
+    /// Not tried yet (never returned by `cshim_curl_load`).
+    CSHIM_CURL_NOT_LOADED = -1,
+    /// `dlopen("libcurl.so.4")` failed: the library is not installed (or not loadable).
+    CSHIM_CURL_NOT_FOUND = -2,
+    /// The library lacks a function this program calls (not libcurl 4?).
+    CSHIM_CURL_SYMBOL_MISSING = -3,
+    /// `curl_global_init` failed.
+    CSHIM_CURL_INIT_FAILED = -4,
+};
+
+/// Loads libcurl and runs `curl_global_init(CURL_GLOBAL_ALL)`, once per process. Returns `CSHIM_CURL_LOADED`,
+/// or one of the failures above with the reason (dlerror's text, the missing symbol, curl's error) copied into
+/// `error` (NUL-terminated, at most `error_size` bytes). Later calls return the first call's result and reason.
 int cshim_curl_load(char *error, size_t error_size);
 
 CURL *cshim_curl_easy_init(void);
