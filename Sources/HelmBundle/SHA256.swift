@@ -3,6 +3,9 @@ import CSSLShims
 
 /// SHA-256 through OpenSSL (its low-level `SHA256_*` functions, see `cshim_sha256`: this hashes the bearer token
 /// of every request, where `EVP_Digest` would cost about as much again as the hashing itself).
+///
+/// The low-level functions bypass OpenSSL's providers, so this never runs in a FIPS provider. It is used to
+/// compare bearer tokens in constant time and to name bundle versions (ETags, fingerprints), not to protect data.
 public enum SHA256 {
     /// The 32-byte digest of `bytes`.
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
