@@ -17,9 +17,9 @@ public final class KubernetesClient: Sendable {
     /// Loads libcurl now (it is loaded on first use otherwise), so that a server configured to use the API can
     /// refuse to start when it cannot, instead of failing every request.
     ///
-    /// - Throws: ``KubernetesError/transport(_:)`` saying why, e.g. that Debian's libcurl4 is not installed.
+    /// - Throws: ``KubernetesError/configuration(_:)`` saying why, e.g. that Debian's libcurl4 is not installed.
     public static func loadTransport() throws(KubernetesError) {
-        if let failure = CurlTransfer.loadFailure { throw .transport(failure) }
+        if let failure = CurlTransfer.loadFailure { throw .configuration(failure) }
     }
 
     public init(configuration: KubernetesConfiguration, logger: Logger) {
