@@ -8,6 +8,7 @@ import PackageDescription
 /// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see;
 ///   `CCurlShims` also loads libcurl on first use (`dlopen`), so a server that never calls the API never maps it.
 /// - `CEventShims`: epoll, eventfd and accept4, which Swift's Glibc module does not expose.
+/// - `FileContents`: reading a whole small file with POSIX calls (token files, mounted secret keys).
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
 /// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
@@ -34,19 +35,20 @@ let package = Package(
         .target(name: "CSSLShims", dependencies: ["CLibSSL"]),
         .target(name: "CCurlShims", dependencies: ["CLibCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CEventShims"),
+        .target(name: "FileContents"),
         .target(
             name: "HTTPServer",
             dependencies: ["CLibSSL", "CSSLShims", "CEventShims", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "KubernetesClient",
-            dependencies: ["CLibCurl", "CCurlShims", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLibCurl", "CCurlShims", "FileContents", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CZlib"]),
+        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CZlib", "FileContents"]),
         .target(
             name: "HelmCertServer",
             dependencies: [
-                "HTTPServer", "KubernetesClient", "HelmBundle", "CLibSSL",
+                "HTTPServer", "KubernetesClient", "HelmBundle", "FileContents", "CLibSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -55,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "helm-cert-server",
             dependencies: [
-                "HelmCertServer",
+                "HelmCertServer", "FileContents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -66,7 +68,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
-        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
+        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "FileContents", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
     ]

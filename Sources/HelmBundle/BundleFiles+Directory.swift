@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import FileContents
+
 extension BundleFiles {
     /// A bundle from files named by the secret's keys in `directory` — a mounted secret volume, whose files
     /// hold the raw bytes (not base64).
@@ -31,43 +33,18 @@ extension BundleFiles {
         _ directory: String, kyma: String, fallback: String
     ) throws(BundleError) -> (String, [UInt8]) {
         for key in [kyma, fallback] {
-            switch readFile("\(directory)/\(key)") {
-            case .success(let bytes): return (key, bytes)
-            case .failure(let error) where error.code == ENOENT: continue
-            case .failure(let error):
+            do {
+                return (key, try readFileContents("\(directory)/\(key)", limit: .max))
+            } catch where error.errno == ENOENT {
+                continue
+            } catch {
                 throw BundleError(
                     key: key,
-                    reason: "could not be read from \(directory): \(error); check the volume mount and the file's permissions.")
+                    reason: "could not be read from \(directory): \(error.call) failed: \(error.reason); check the volume mount and the file's permissions.")
             }
         }
         throw BundleError(
             key: kyma,
             reason: "is missing from \(directory) (and so is \(fallback)); mount the secret that holds global.helm.ca.crt, global.helm.tls.crt and global.helm.tls.key (or ca.crt, tls.crt, tls.key) there.")
     }
-}
-
-/// Reads a whole file, following symlinks (secret volumes are symlinks into `..data/`).
-/// Returns the `errno` of the failing call on failure.
-func readFile(_ path: String) -> Result<[UInt8], SystemCallError> {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return .failure(SystemCallError(call: "open", code: errno)) }
-    defer { close(descriptor) }
-    var contents: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return .failure(SystemCallError(call: "read", code: errno))
-        }
-        if count == 0 { return .success(contents) }
-        contents.append(contentsOf: chunk[0..<count])
-    }
-}
-
-/// A failed system call and its `errno`.
-struct SystemCallError: Error, CustomStringConvertible {
-    var call: String
-    var code: Int32
-    var description: String { "\(call) failed: \(String(cString: strerror(code)))" }
 }

@@ -1,3 +1,4 @@
+import FileContents
 import FoundationEssentials
 import HTTPServer
 import HelmBundle

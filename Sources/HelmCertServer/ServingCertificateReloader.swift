@@ -1,3 +1,4 @@
+import FileContents
 import HTTPServer
 import Logging
 import Synchronization

@@ -1,3 +1,4 @@
+import FileContents
 import Logging
 import Synchronization
 

@@ -1,3 +1,4 @@
+import FileContents
 import Glibc
 import Synchronization
 
@@ -36,25 +37,11 @@ final class BearerTokenSource: Sendable {
     }
 }
 
-/// Reads a whole (small) file with plain POSIX calls (no Foundation in the service).
+/// Reads a whole (small) file; failures are configuration errors naming `what` the file is.
 func readFile(_ path: String, what: String) throws(KubernetesError) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-        let reason = String(cString: strerror(errno))
-        throw .configuration("cannot open \(what) \(path): \(reason)")
+    do {
+        return try readFileContents(path, limit: .max)
+    } catch {
+        throw .configuration("cannot \(error.call) \(what) \(path): \(error.reason)")
     }
-    defer { close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n == 0 { break }
-        if n < 0 {
-            if errno == EINTR { continue }
-            let reason = String(cString: strerror(errno))
-            throw .configuration("cannot read \(what) \(path): \(reason)")
-        }
-        result.append(contentsOf: buffer[0..<n])
-    }
-    return result
 }

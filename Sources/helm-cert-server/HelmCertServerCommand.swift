@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileContents
 import HTTPServer
 import HelmBundle
 import HelmCertServer

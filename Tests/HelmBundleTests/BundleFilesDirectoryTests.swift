@@ -37,6 +37,28 @@ struct BundleFilesDirectoryTests {
         #expect(error.reason.contains("missing from \(directory.path)"))
     }
 
+    @Test("names the key, the failing call and the reason when a file is there but cannot be read")
+    func unreadableFile() throws {
+        let files = try PKIFixtures.goodBundle()
+        let directory = try mount(files, keys: .kyma)
+        defer { directory.remove() }
+        // A directory where the key file should be: open succeeds, read fails with EISDIR (even for root).
+        try FileManager.default.removeItem(atPath: directory.file("global.helm.tls.key"))
+        try FileManager.default.createDirectory(atPath: directory.file("global.helm.tls.key"), withIntermediateDirectories: false)
+        let error = try #require(throws: BundleError.self) { try BundleFiles(directory: directory.path) }
+        #expect(error.key == "global.helm.tls.key")
+        #expect(error.reason == "could not be read from \(directory.path): read failed: Is a directory; check the volume mount and the file's permissions.")
+    }
+
+    @Test("reads files larger than a token file's 1 MiB limit: a volume's files are what the secret holds")
+    func noSizeLimit() throws {
+        let files = try PKIFixtures.goodBundle()
+        let padded = files.certificate + Array(repeating: UInt8(ascii: "\n"), count: 1 << 21)
+        let directory = try mount(BundleFiles(ca: files.ca, certificate: padded, key: files.key), keys: .kyma)
+        defer { directory.remove() }
+        #expect(try BundleFiles(directory: directory.path).certificate == padded)
+    }
+
     @Test("checks PEM contents like the secret decoder does")
     func checksPEM() throws {
         let files = try PKIFixtures.goodBundle()
