@@ -3,7 +3,8 @@
 # Both stages are Debian 12 (bookworm), so the shared libraries the binary was linked against (OpenSSL 3,
 # zlib) and libcurl 4, which it loads with dlopen when it first talks to the Kubernetes API, have the same
 # sonames at run time. scripts/check-runtime-libraries proves, without a Docker engine, that the runtime stage
-# installs every library `ldd` lists for this build, and libcurl with everything it links.
+# installs every library `ldd` lists for this build, and libcurl with everything it links. The release link
+# (Package.swift: lld, packed DT_RELR relocations) needs glibc 2.36, which bookworm has.
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
