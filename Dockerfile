@@ -23,7 +23,7 @@ RUN swift build -c release --static-swift-stdlib --product helm-cert-server \
 FROM debian:bookworm-slim AS runtime
 # Only what the binary loads (see scripts/check-runtime-libraries) and the CA roots for the API server's TLS.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libssl3 libcurl4 zlib1g libstdc++6 ca-certificates \
+ && apt-get install -y --no-install-recommends libssl3 libcurl4 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/bin/helm-cert-server /usr/local/bin/helm-cert-server
 # distroless's "nonroot" ids: numeric, so that Kubernetes' runAsNonRoot can check them.

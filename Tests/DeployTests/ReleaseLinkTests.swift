@@ -3,11 +3,12 @@ import Testing
 import TestSupport
 
 /// The release binary (the Dockerfile's build) is linked as Package.swift's `releaseLinkLayout` describes, and
-/// the list of functions it packs first, Sources/helm-cert-server/hot-functions.txt, is what the server runs.
+/// the list of functions it packs first, Sources/helm-cert-server/link/hot-functions.txt, is what the server runs.
 @Suite struct ReleaseLinkTests {
-    static let hotFunctionsFile = "\(packageRoot)/Sources/helm-cert-server/hot-functions.txt"
+    static let hotFunctionsFile = "\(packageRoot)/Sources/helm-cert-server/link/hot-functions.txt"
 
-    /// Relative relocations packed (DT_RELR), no dynamic symbol table of our own, the hot functions first.
+    /// Relative relocations packed (DT_RELR), libstdc++ static, no dynamic symbol table of our own, the hot
+    /// functions first.
     @Test(.timeLimit(.minutes(30)))
     func releaseBinaryIsLaidOutForASmallResidentSet() throws {
         let binary = try buildReleaseBinary()
@@ -16,6 +17,8 @@ import TestSupport
         let relaBytes = dynamic.split(separator: "\n").first { $0.contains("(RELASZ)") }
             .flatMap { line in line.split(separator: " ").dropLast().last.flatMap { Int($0) } }
         #expect((relaBytes ?? 0) < 16_384, "RELA holds only what RELR cannot: \(relaBytes ?? -1) bytes")
+        let needed = dynamic.split(separator: "\n").filter { $0.contains("(NEEDED)") }.joined(separator: "\n")
+        #expect(needed.contains("[libc.so.6]") && !needed.contains("libstdc++"), "libstdc++ is linked statically: \(needed)")
         let exported = try runCommand(["nm", "--dynamic", "--defined-only", binary]).stdoutText
         #expect(exported.isEmpty, "the binary exports no symbols of its own: \(exported.prefix(300))")
 
