@@ -91,6 +91,42 @@ struct HTTPServerTests {
         #expect(try fixture.curl([fixture.httpsURL + "/after"]).stdoutText.hasPrefix("path=/after"))
     }
 
+    /// OpenSSL reads ahead: one read(2) can bring many TLS records, which then wait inside OpenSSL where epoll
+    /// cannot see them. 600 requests, each its own record (Nagle packs them into shared segments), some
+    /// deferred to another thread, must all be answered in order on the one connection.
+    @Test("pipelined requests in separate TLS records, read ahead together, are all answered in order")
+    func pipelinedTLSRecords() throws {
+        let fixture = try TestServer(responder: DeferringResponder())
+        defer { fixture.stop() }
+        let client = #"""
+            import socket, ssl, sys
+            port, cafile, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+            context = ssl.create_default_context(cafile=cafile)
+            context.check_hostname = False
+            paths = [f"/defer/5/{i}" if i % 100 == 7 else f"/{i}" for i in range(count)]
+            with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10)) as tls:
+                for path in paths:
+                    tls.sendall(f"GET {path} HTTP/1.1\r\nHost: h\r\n\r\n".encode())  # one record each
+                buffer, answered = b"", []
+                while len(answered) < count:
+                    data = tls.recv(65536)
+                    if not data:
+                        break
+                    buffer += data
+                    while (end := buffer.find(b"\r\n\r\n")) >= 0:
+                        head = buffer[:end].decode()
+                        length = int(next(line.split(":")[1] for line in head.split("\r\n")
+                                          if line.lower().startswith("content-length:")))
+                        if len(buffer) < end + 4 + length:
+                            break
+                        answered.append(buffer[end + 4:end + 4 + length].split(b" ")[0].decode())
+                        buffer = buffer[end + 4 + length:]
+            print(len(answered), "in order" if answered == [f"path={p}" for p in paths] else f"out of order: {answered[:5]}")
+            """#
+        let result = try runCommand(["timeout", "30", "python3", "-c", client, "\(fixture.port)", fixture.ca.certificate, "600"])
+        #expect(result.stdoutText == "600 in order\n", "\(result.stdoutText) \(result.stderrText)")
+    }
+
     @Test("TLS 1.1 is refused; TLS 1.2 negotiates an ECDHE AEAD cipher; TLS 1.3 works")
     func protocolVersions() throws {
         let fixture = try TestServer()
