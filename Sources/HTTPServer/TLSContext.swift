@@ -35,7 +35,7 @@ final class TLSContext: @unchecked Sendable {
             ctx, cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE)
         _ = cshim_SSL_CTX_set_mode(ctx, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
         // Read whole socket buffers, not a 5-byte record header and then its body: half the read(2) calls (a
-        // full handshake plus one request took 9 reads, now 4; nginx sets the same). Records read ahead wait in
+        // full handshake plus one request took 9.3 reads, now 3.5; nginx sets the same). Records read ahead wait in
         // OpenSSL, where epoll cannot see them; `HTTPConnection.drive` reads until SSL_read wants more, and a
         // connection that stops early (read budget) is driven again without waiting for epoll.
         _ = cshim_SSL_CTX_set_read_ahead(ctx, 1)

@@ -62,6 +62,18 @@ public final class ServiceProcess: @unchecked Sendable {
         throw ServiceProcessError(message: "helm-cert-server did not start listening", output: stdoutText + stderrText)
     }
 
+    /// Waits (up to `timeout`) until standard output holds `text`, and says whether it does. What the service
+    /// prints once it listens (the `--dev` welcome) can arrive after the "listening" log line `init` waits for.
+    @discardableResult
+    public func waitForStandardOutput(containing text: String, timeout: Duration = .seconds(10)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if stdoutText.contains(text) { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return stdoutText.contains(text)
+    }
+
     /// Everything written to standard output so far (the `--dev` welcome text, audit lines).
     public var stdoutText: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
     /// Everything written to standard error so far (JSON log lines).
