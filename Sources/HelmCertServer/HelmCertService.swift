@@ -58,6 +58,12 @@ public struct ServiceConfiguration: Sendable {
         self.limits = limits
         self.bundleName = bundleName
     }
+
+    /// Whether the service talks to the Kubernetes API: the secret is its source, or `--kube-auth` is on.
+    var usesKubernetesAPI: Bool {
+        if case .kubernetes = source { return true }
+        return kubeAuth != nil
+    }
 }
 
 /// `--kube-auth`: who to ask, and what callers must be allowed.
@@ -93,7 +99,8 @@ public final class HelmCertService: Sendable {
     private let directorySource: DirectorySource?
     private let housekeeping: PeriodicTask
 
-    /// The Kubernetes API is used (source or `--kube-auth`): libcurl must load, or there is no point starting.
+    /// The Kubernetes API is used (``ServiceConfiguration/usesKubernetesAPI``): libcurl must load, or there is
+    /// no point starting.
     private static func loadKubernetesTransport() throws(ServiceError) {
         do {
             try KubernetesClient.loadTransport()
@@ -141,11 +148,7 @@ public final class HelmCertService: Sendable {
         let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
         self.store = store
 
-        if case .kubernetes = configuration.source {
-            try Self.loadKubernetesTransport()
-        } else if configuration.kubeAuth != nil {
-            try Self.loadKubernetesTransport()
-        }
+        if configuration.usesKubernetesAPI { try Self.loadKubernetesTransport() }
         switch configuration.source {
         case .kubernetes(let kube, let namespace, let secret):
             let client = KubernetesClient(configuration: kube, logger: logger)

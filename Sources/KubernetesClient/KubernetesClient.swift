@@ -10,10 +10,6 @@ public final class KubernetesClient: Sendable {
     let logger: Logger
     let tokens: BearerTokenSource
 
-    /// Creates a client. No request is made until a method is called.
-    /// - Parameters:
-    ///   - configuration: API server URL, token file, CA file and timeouts.
-    ///   - logger: where requests are logged at `debug` (method, path, status; never the token).
     /// Loads libcurl now (it is loaded on first use otherwise), so that a server configured to use the API can
     /// refuse to start when it cannot, instead of failing every request.
     ///
@@ -22,6 +18,10 @@ public final class KubernetesClient: Sendable {
         if let failure = CurlTransfer.loadFailure { throw .configuration(failure) }
     }
 
+    /// Creates a client. No request is made until a method is called.
+    /// - Parameters:
+    ///   - configuration: API server URL, token file, CA file and timeouts.
+    ///   - logger: where requests are logged at `debug` (method, path, status; never the token).
     public init(configuration: KubernetesConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
