@@ -95,7 +95,8 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
-        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "FileContents", "TestSupport"]),
+        .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
+        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
     ]
