@@ -93,17 +93,12 @@ struct HotFunctionDrift: CustomStringConvertible {
     }
 }
 
-/// Builds the release binary as the Dockerfile does, into .build-release (SwiftPM serialises concurrent builds
-/// of one scratch path), and returns its path.
+/// Builds the release binary as the Dockerfile does (scripts/build-release, into .build-release; SwiftPM
+/// serialises concurrent builds of one scratch path), and returns its path.
 func buildReleaseBinary() throws -> String {
-    let build = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "helm-cert-server",
-                 "--scratch-path", ".build-release"]
-    let result = try runCommand(build, directory: packageRoot)
+    let result = try runCommand(["\(packageRoot)/scripts/build-release"], directory: packageRoot)
     try #require(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
-    let binPath = try runCommand(build.filter { $0 != "--product" && $0 != "helm-cert-server" } + ["--show-bin-path"],
-                                 directory: packageRoot)
-    let directory = binPath.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
-    return "\(directory)/helm-cert-server"
+    return try #require(result.stdoutText.split(separator: "\n").last.map(String.init))
 }
 
 /// Where .text starts in an ELF file, from `readelf --section-headers`.

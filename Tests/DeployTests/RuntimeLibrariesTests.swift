@@ -15,7 +15,7 @@ import TestSupport
             #expect(result.stdoutText.contains("ok   \(library)"), "the binary loads \(library)")
         }
         // libcurl is not linked but loaded with dlopen: ldd does not list it, the check still does.
-        let binary = "\(packageRoot)/.build-release/release/helm-cert-server"
+        let binary = try buildReleaseBinary()
         let ldd = try runCommand(["ldd", binary])
         #expect(!ldd.stdoutText.contains("libcurl"), "libcurl is loaded on first use, not linked")
         let directory = try TemporaryDirectory("deploy-dockerfile-dlopen")
