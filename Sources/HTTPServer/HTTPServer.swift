@@ -41,7 +41,10 @@ public final class HTTPServer: Sendable {
     ///     headers or bodies.
     /// - Throws: ``HTTPServerError`` when the TLS files can't be loaded or don't match.
     public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder, logger: Logger) throws {
-        let tls = try configuration.tls.map { configuration throws(HTTPServerError) in try TLSContext(configuration) }
+        let tls = try configuration.tls.map { configuration throws(HTTPServerError) in
+            let keys = try SessionTicketKeys(rotation: configuration.ticketKeyRotation, lifetime: configuration.sessionLifetime)
+            return try TLSContext(configuration, ticketKeys: keys)
+        }
         state = ServerState(configuration: configuration, responder: responder, logger: logger, tls: tls)
     }
 
@@ -94,7 +97,11 @@ public final class HTTPServer: Sendable {
         guard let configuration = state.configuration.tls else {
             throw HTTPServerError(call: "reloadTLS()", message: "the server was configured without TLS")
         }
-        let context = try TLSContext(configuration)
+        // The same ticket keys: sessions made under the old certificate still resume.
+        guard let keys = state.tlsContext.withLock({ $0?.ticketKeys }) else {
+            throw HTTPServerError(call: "reloadTLS()", message: "the server has no TLS context to replace")
+        }
+        let context = try TLSContext(configuration, ticketKeys: keys)
         state.tlsContext.withLock { $0 = context }
         state.logger.info("TLS certificate reloaded", metadata: ["certificate": "\(configuration.certificateChainFile)"])
     }

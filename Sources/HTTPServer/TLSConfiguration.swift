@@ -2,7 +2,7 @@
 ///
 /// The server allows TLS 1.2 and 1.3 only, ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2
 /// (OpenSSL's TLS 1.3 defaults), server cipher preference, no compression or renegotiation,
-/// session tickets and a server-side session cache.
+/// session tickets (under keys rotated every ``ticketKeyRotation``) and a server-side session cache.
 public struct TLSConfiguration: Sendable {
     /// PEM file with the certificate chain, leaf first.
     public var certificateChainFile: String
@@ -13,11 +13,23 @@ public struct TLSConfiguration: Sendable {
     /// ``HTTPRequest/clientCertificateSubjectCN``. A client certificate that fails verification fails
     /// the handshake.
     public var clientCAFile: String?
+    /// How long a TLS session can be resumed: the TLS 1.3 ticket lifetime and the TLS 1.2 session cache
+    /// timeout. Two hours, OpenSSL's default.
+    public var sessionLifetime: Duration
+    /// How often the key that encrypts new session tickets is replaced; older keys still decrypt tickets
+    /// for ``sessionLifetime`` after they were replaced. One hour: no key makes tickets for longer, so a key
+    /// read from this process's memory opens at most three hours of tickets.
+    public var ticketKeyRotation: Duration
 
     /// A TLS configuration from file paths.
-    public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+    public init(
+        certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil,
+        sessionLifetime: Duration = .seconds(2 * 3600), ticketKeyRotation: Duration = .seconds(3600)
+    ) {
         self.certificateChainFile = certificateChainFile
         self.privateKeyFile = privateKeyFile
         self.clientCAFile = clientCAFile
+        self.sessionLifetime = sessionLifetime
+        self.ticketKeyRotation = ticketKeyRotation
     }
 }

@@ -9,21 +9,25 @@ final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Whether client certificates are requested and verified.
     let verifiesClients: Bool
+    /// The ring the context encrypts session tickets with; kept alive as long as the context.
+    let ticketKeys: SessionTicketKeys
 
     /// The TLS 1.2 cipher list; TLS 1.3 keeps OpenSSL's defaults (all AEAD).
     static let tls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
-    /// Loads certificate chain, key (checked to match) and optional client CA from `configuration`.
+    /// Loads certificate chain, key (checked to match) and optional client CA from `configuration`; session
+    /// tickets are encrypted with `ticketKeys`.
     ///
     /// - Throws: ``HTTPServerError`` naming the file and OpenSSL's reason, e.g.
     ///   `could not load certificate chain from /tls/tls.crt: …`.
-    init(_ configuration: TLSConfiguration) throws(HTTPServerError) {
+    init(_ configuration: TLSConfiguration, ticketKeys: SessionTicketKeys) throws(HTTPServerError) {
         ERR_clear_error()
         guard let ctx = SSL_CTX_new(TLS_server_method()) else {
             throw Self.error("SSL_CTX_new", "could not create a TLS context")
         }
         pointer = ctx
         verifiesClients = configuration.clientCAFile != nil
+        self.ticketKeys = ticketKeys
         // From here on, `deinit` frees `ctx` if we throw.
         guard cshim_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 else {
             throw Self.error("SSL_CTX_set_min_proto_version", "could not require TLS 1.2")
@@ -41,6 +45,9 @@ final class TLSContext: @unchecked Sendable {
         _ = cshim_SSL_CTX_set_read_ahead(ctx, 1)
         _ = cshim_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER))
         _ = cshim_SSL_CTX_sess_set_cache_size(ctx, 20_480)
+        guard cshim_SSL_CTX_use_ticket_keys(ctx, ticketKeys.pointer) == 1 else {
+            throw Self.error("SSL_CTX_set_tlsext_ticket_key_evp_cb", "could not set the session ticket keys")
+        }
         let sessionContext: [UInt8] = Array("helm-cert-server".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
 

@@ -127,6 +127,48 @@ struct HTTPServerTests {
         #expect(result.stdoutText == "600 in order\n", "\(result.stdoutText) \(result.stderrText)")
     }
 
+    @Test("a TLS 1.3 session made before reloadTLS resumes after it: the ticket keys stay")
+    func ticketsOutliveReload() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let session = fixture.pki.directory.file("session.pem")
+        let request = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        // Read until the server closes, so the tickets that follow the handshake are in the saved session.
+        let first = try fixture.sClient(["-tls1_3", "-sess_out", session], input: request, untilServerCloses: true)
+        #expect(first.stdoutText.contains("New, TLSv1.3"), "\(first.stdoutText)")
+        try fixture.server.reloadTLS()
+        let again = try fixture.sClient(["-tls1_3", "-sess_in", session], input: request, untilServerCloses: true)
+        #expect(again.stdoutText.contains("Reused, TLSv1.3"), "\(again.stdoutText)")
+    }
+
+    @Test("ticket keys rotate: new tickets get the new key, older ones resume and are renewed, expired ones don't")
+    func ticketKeyRotation() throws {
+        let fixture = try TestServer(sessionLifetime: .seconds(3), ticketKeyRotation: .seconds(1))
+        defer { fixture.stop() }
+        let directory = fixture.pki.directory
+        let madeA = ContinuousClock.now
+        let first = try fixture.sClient(["-tls1_2", "-sess_out", directory.file("a.pem")])
+        #expect(first.stdoutText.contains("New, TLSv1.2"), "\(first.stdoutText)")
+        let keyA = try ticketKeyName(in: first.stdoutText)
+
+        usleep(1_300_000)  // past the rotation period: the next ticket is made with a new key
+        let second = try fixture.sClient(["-tls1_2", "-sess_out", directory.file("b.pem")])
+        #expect(second.stdoutText.contains("New, TLSv1.2"), "\(second.stdoutText)")
+        let keyB = try ticketKeyName(in: second.stdoutText)
+        #expect(keyA != keyB, "the ticket key did not change after the rotation period")
+
+        let resumed = try fixture.sClient(["-tls1_2", "-sess_in", directory.file("a.pem")])
+        #expect(resumed.stdoutText.contains("Reused, TLSv1.2"), "\(resumed.stdoutText)")
+        #expect(try ticketKeyName(in: resumed.stdoutText) == keyB, "the resumed session's ticket was not renewed under the current key")
+
+        let expires = madeA + .seconds(3)
+        #expect(ContinuousClock.now < expires, "the machine was too slow for this test's timing")
+        let wait = expires - ContinuousClock.now + .milliseconds(600)
+        usleep(UInt32(wait.components.seconds * 1_000_000 + wait.components.attoseconds / 1_000_000_000_000))
+        let expired = try fixture.sClient(["-tls1_2", "-sess_in", directory.file("a.pem")])
+        #expect(expired.stdoutText.contains("New, TLSv1.2"), "a session older than sessionLifetime resumed: \(expired.stdoutText)")
+    }
+
     @Test("TLS 1.1 is refused; TLS 1.2 negotiates an ECDHE AEAD cipher; TLS 1.3 works")
     func protocolVersions() throws {
         let fixture = try TestServer()
@@ -400,4 +442,19 @@ struct HTTPServerTests {
         let refused = try fixture.curl(["--cert", foreign.certificate, "--key", foreign.key, fixture.httpsURL + "/me"])
         #expect(!refused.stdoutText.contains("cn=intruder"))
     }
+}
+
+/// The 16-byte key name that starts the session ticket in the session `openssl s_client` prints, in hex.
+private func ticketKeyName(in text: String) throws -> String {
+    let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard let start = lines.firstIndex(of: "TLS session ticket:"), start + 1 < lines.count,
+        lines[start + 1].hasPrefix("0000 - ")
+    else { throw TicketDumpError(text: text) }
+    let hex = lines[start + 1].dropFirst("0000 - ".count).prefix(16 * 3 + 1)
+    return hex.filter { $0.isHexDigit }.lowercased()
+}
+
+private struct TicketDumpError: Error, CustomStringConvertible {
+    let text: String
+    var description: String { "no session ticket in `openssl s_client` output:\n\(text)" }
 }

@@ -30,10 +30,11 @@ final class TestServer: Sendable {
     var port: Int { server.localPort }
 
     /// Starts a server (TLS unless `tls` is false; verifying client certs against `clientCA` when asked)
-    /// with `eventLoopCount` loops.
+    /// with `eventLoopCount` loops, and the given session lifetime and ticket key rotation.
     init(
         tls: Bool = true, clientCA: Bool = false, limits: HTTPServerLimits = HTTPServerLimits(),
-        responder: any HTTPResponder = EchoResponder(), eventLoopCount: Int = 2
+        responder: any HTTPResponder = EchoResponder(), eventLoopCount: Int = 2,
+        sessionLifetime: Duration = .seconds(7200), ticketKeyRotation: Duration = .seconds(3600)
     ) throws {
         pki = try TestPKI()
         ca = try pki.makeCA("test-ca")
@@ -41,7 +42,8 @@ final class TestServer: Sendable {
         let tlsConfiguration = tls
             ? TLSConfiguration(
                 certificateChainFile: serverCertificate.certificate, privateKeyFile: serverCertificate.key,
-                clientCAFile: clientCA ? ca.certificate : nil)
+                clientCAFile: clientCA ? ca.certificate : nil, sessionLifetime: sessionLifetime,
+                ticketKeyRotation: ticketKeyRotation)
             : nil
         var logger = Logger(label: "http-server-test")
         logger.logLevel = .warning

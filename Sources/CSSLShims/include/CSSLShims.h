@@ -5,4 +5,5 @@
 #include "tls_shims.h"
 #include "x509_shims.h"
 #include "digest_shims.h"
+#include "ticket_keys.h"
 #endif
