@@ -17,8 +17,8 @@ public struct TLSConfiguration: Sendable {
     /// timeout. Two hours, OpenSSL's default.
     public var sessionLifetime: Duration
     /// How often the key that encrypts new session tickets is replaced; older keys still decrypt tickets
-    /// for ``sessionLifetime`` after they were replaced. One hour: no key makes tickets for longer, so a key
-    /// read from this process's memory opens at most three hours of tickets.
+    /// for ``sessionLifetime`` after they were replaced. One hour: a key read from this process's memory opens
+    /// only the tickets made in its hour, and none once they have expired.
     public var ticketKeyRotation: Duration
 
     /// A TLS configuration from file paths.
