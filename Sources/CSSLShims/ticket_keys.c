@@ -109,8 +109,8 @@ static int init_hmac(EVP_MAC_CTX *mac, unsigned char *key) {
     return EVP_MAC_CTX_set_params(mac, params);
 }
 
-/// OpenSSL's ticket callback (`SSL_CTX_set_tlsext_ticket_key_evp_cb`): 1 key set up, 2 key set up and the
-/// ticket should be renewed, 0 unknown key (full handshake), -1 error.
+/// OpenSSL's ticket callback (`SSL_CTX_set_tlsext_ticket_key_evp_cb`): 1 key set up, 2 key set up and a new
+/// ticket is to be sent, 0 unknown key (full handshake), -1 error.
 static int ticket_callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
                            EVP_MAC_CTX *mac, int encrypt) {
     cshim_ticket_keys *ring = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ring_index);
@@ -142,7 +142,10 @@ static int ticket_callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP
             if (init_hmac(mac, key->hmac) != 1 || EVP_DecryptInit_ex(cipher, ring->cipher, NULL, key->aes, iv) != 1) {
                 result = -1;
             } else {
-                result = i == 0 ? 1 : 2;
+                // TLS 1.3 tickets are for one use (RFC 8446, C.4): every resumption gets a new one, as with
+                // OpenSSL's own keys (1 would send none, and a client that resumes again would have only the
+                // used ticket). TLS 1.2 tickets are renewed when their key is no longer the current one.
+                result = i == 0 && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
             }
             break;
         }

@@ -9,7 +9,9 @@ final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Whether client certificates are requested and verified.
     let verifiesClients: Bool
-    /// The ring the context encrypts session tickets with; kept alive as long as the context.
+    /// The ring the context encrypts session tickets with. The `SSL_CTX` only points at it: connections still
+    /// open on a replaced context rely on the current context (which every loop's state holds) keeping the same
+    /// ring alive, as `reloadTLS` makes sure.
     let ticketKeys: SessionTicketKeys
 
     /// The TLS 1.2 cipher list; TLS 1.3 keeps OpenSSL's defaults (all AEAD).

@@ -141,6 +141,24 @@ struct HTTPServerTests {
         #expect(again.stdoutText.contains("Reused, TLSv1.3"), "\(again.stdoutText)")
     }
 
+    @Test("TLS 1.3: every resumption brings a new ticket, and that one resumes too")
+    func ticketsRenewedOnResumption() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let directory = fixture.pki.directory
+        let request = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        let first = try fixture.sClient(["-tls1_3", "-sess_out", directory.file("1.pem")], input: request, untilServerCloses: true)
+        #expect(first.stdoutText.contains("New, TLSv1.3"), "\(first.stdoutText)")
+        for generation in 1...3 {
+            // s_client writes -sess_out only when a new ticket arrives.
+            let resumed = try fixture.sClient(
+                ["-tls1_3", "-sess_in", directory.file("\(generation).pem"), "-sess_out", directory.file("\(generation + 1).pem")],
+                input: request, untilServerCloses: true)
+            #expect(resumed.stdoutText.contains("Reused, TLSv1.3"), "resumption \(generation): \(resumed.stdoutText)")
+            #expect(FileManager.default.fileExists(atPath: directory.file("\(generation + 1).pem")), "no new ticket after resumption \(generation)")
+        }
+    }
+
     @Test("ticket keys rotate: new tickets get the new key, older ones resume and are renewed, expired ones don't")
     func ticketKeyRotation() throws {
         let fixture = try TestServer(sessionLifetime: .seconds(3), ticketKeyRotation: .seconds(1))
