@@ -12,6 +12,11 @@ the clients over processes. To see the server's own cost, bench/run also reads t
 /proc) over the same interval and divides by the resumed connections.
 
 Prints "RESUMED connections=N reused=N full=N failed=N seconds=S rate=R" (rate = reused per second).
+
+With --full the client never offers a session: every connection is a full handshake, and it prints
+"FULL connections=N reused=N full=N failed=N seconds=S rate=R" (rate = full handshakes per second). wrk can't
+measure those: it keeps its SSL object across reconnects (`SSL_clear`), so its `Connection: close` connections
+resume their TLS session.
 """
 
 import argparse
@@ -68,7 +73,8 @@ def client(args, results):
             reused += 1
         else:
             full += 1
-        session = new_session or session
+        if not args.full:
+            session = new_session or session
     results.put((connections, reused, full, failed, time.monotonic() - started))
 
 
@@ -81,6 +87,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--tls12", action="store_true", help="cap at TLS 1.2 (session IDs/tickets of 1.2)")
+    parser.add_argument("--full", action="store_true", help="never offer a session: full handshakes only")
     args = parser.parse_args()
 
     results = multiprocessing.Queue()
@@ -92,11 +99,11 @@ def main():
     for _ in workers:
         c, r, f, x, elapsed = results.get(timeout=args.seconds + 30)
         connections, reused, full, failed = connections + c, reused + r, full + f, failed + x
-        rate += r / elapsed               # each client's own rate, then summed: start-up is not counted
+        rate += (f if args.full else r) / elapsed  # each client's own rate, summed: start-up is not counted
         seconds = max(seconds, elapsed)
     for worker in workers:
         worker.join(timeout=10)
-    print(f"RESUMED connections={connections} reused={reused} full={full} failed={failed} "
+    print(f"{'FULL' if args.full else 'RESUMED'} connections={connections} reused={reused} full={full} failed={failed} "
           f"seconds={seconds:.3f} rate={rate:.1f}", flush=True)
     if connections == 0:
         sys.exit("resumed_handshakes: no connection succeeded")

@@ -15,7 +15,7 @@ import TestSupport
         #expect(result.status == 0, "\(output)")
         let rows = [
             "keep-alive req/s, bundle.tar.gz", "keep-alive req/s, key.pem", "`Connection: close` req/s",
-            "resumed handshakes/s", "p99 latency at", "peak RSS under load", "RSS at idle",
+            "full handshakes/s", "resumed handshakes/s", "p99 latency at", "peak RSS under load", "RSS at idle",
             "idle TLS keep-alive connections: accepted", "process start to first `/readyz` 200",
         ]
         let lines = output.split(separator: "\n")
