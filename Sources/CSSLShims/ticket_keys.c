@@ -24,7 +24,6 @@ struct cshim_ticket_keys {
     /// keys[0] is the current one, then older ones, newest first.
     ticket_key keys[MAX_KEYS];
     int count;
-    uint64_t generation;
     EVP_CIPHER *cipher;
 };
 
@@ -62,7 +61,6 @@ static int rotate(cshim_ticket_keys *ring, int64_t now) {
     ring->keys[0] = fresh;
     OPENSSL_cleanse(&fresh, sizeof fresh);
     ring->count = kept + 1;
-    ring->generation += 1;
     return 1;
 }
 
@@ -90,13 +88,6 @@ void cshim_ticket_keys_free(cshim_ticket_keys *ring) {
     pthread_rwlock_destroy(&ring->lock);
     EVP_CIPHER_free(ring->cipher);
     OPENSSL_secure_clear_free(ring, sizeof(cshim_ticket_keys));
-}
-
-uint64_t cshim_ticket_keys_generation(cshim_ticket_keys *ring) {
-    pthread_rwlock_rdlock(&ring->lock);
-    uint64_t generation = ring->generation;
-    pthread_rwlock_unlock(&ring->lock);
-    return generation;
 }
 
 /// Sets up `mac` for HMAC-SHA256 with `key`.

@@ -26,7 +26,4 @@ final class SessionTicketKeys: @unchecked Sendable {
     }
 
     deinit { cshim_ticket_keys_free(pointer) }
-
-    /// How many keys have been made so far: 1 at first, one more per rotation.
-    var generation: UInt64 { cshim_ticket_keys_generation(pointer) }
 }

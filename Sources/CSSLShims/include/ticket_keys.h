@@ -24,7 +24,4 @@ void cshim_ticket_keys_free(cshim_ticket_keys *keys);
 /// Makes `ctx` encrypt and decrypt session tickets with `keys`, and sets its session lifetime (the TLS 1.2
 /// session cache timeout and the TLS 1.3 ticket lifetime) to the ring's. Returns 1, or 0 on failure.
 int cshim_SSL_CTX_use_ticket_keys(SSL_CTX *ctx, cshim_ticket_keys *keys);
-
-/// How many keys the ring has made so far (1 at first), for tests and metrics.
-uint64_t cshim_ticket_keys_generation(cshim_ticket_keys *keys);
 #endif
