@@ -4,8 +4,8 @@ import CSSLShims
 /// the same ring, so a certificate reload does not cost clients their sessions.
 ///
 /// New tickets are encrypted with a key replaced every ``TLSConfiguration/ticketKeyRotation``; a ticket is
-/// accepted while its key could have made it within ``TLSConfiguration/sessionLifetime`` (and renewed when
-/// its key is no longer the current one). Keys are random, live only in this process's memory and are never
+/// accepted while its key could have made it within ``TLSConfiguration/sessionLifetime``, and replaced by a new
+/// one at every TLS 1.3 resumption (for TLS 1.2: when its key is no longer the current one). Keys are random, live only in this process's memory and are never
 /// logged, so another replica or a restart means a full handshake. See `ticket_keys.h`.
 final class SessionTicketKeys: @unchecked Sendable {
     let pointer: OpaquePointer
