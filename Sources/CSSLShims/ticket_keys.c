@@ -38,6 +38,12 @@ static int64_t monotonic_seconds(void) {
     return (int64_t)now.tv_sec;
 }
 
+/// Whether `keys[i]` can no longer have made a live ticket: it stopped encrypting when its successor was made,
+/// and tickets live `lifetime` longer. The current key (`i == 0`) never has.
+static int key_expired(const cshim_ticket_keys *ring, int i, int64_t now) {
+    return i > 0 && ring->keys[i - 1].made + ring->lifetime < now;
+}
+
 /// Puts a new current key in front and drops keys no ticket may still use. Call with the write lock held.
 static int rotate(cshim_ticket_keys *ring, int64_t now) {
     ticket_key fresh;
@@ -48,10 +54,8 @@ static int rotate(cshim_ticket_keys *ring, int64_t now) {
     }
     fresh.made = now;
     int kept = ring->count < MAX_KEYS ? ring->count : MAX_KEYS - 1;
-    // A key stopped encrypting when its successor was made; tickets it made live `lifetime` longer.
-    for (int i = 0; i < kept; i++) {
-        int64_t retired = i == 0 ? now : ring->keys[i - 1].made;
-        if (retired + ring->lifetime < now) {
+    for (int i = 1; i < kept; i++) {
+        if (key_expired(ring, i, now)) {
             kept = i;
             break;
         }
@@ -128,8 +132,7 @@ static int ticket_callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP
         for (int i = 0; i < ring->count; i++) {
             ticket_key *key = &ring->keys[i];
             if (memcmp(name, key->name, sizeof key->name) != 0) continue;
-            int64_t retired = i == 0 ? INT64_MAX : ring->keys[i - 1].made;
-            if (i > 0 && retired + ring->lifetime < now) break;  // too old to have made a live ticket
+            if (key_expired(ring, i, now)) break;
             if (init_hmac(mac, key->hmac) != 1 || EVP_DecryptInit_ex(cipher, ring->cipher, NULL, key->aes, iv) != 1) {
                 result = -1;
             } else {

@@ -8,8 +8,8 @@
 /// OpenSSL's own ticket keys are made once per `SSL_CTX` and kept for its life, so one stolen key would
 /// decrypt every ticket of the process's lifetime, and reloading the certificate makes every client do a full
 /// handshake again. A key ring instead encrypts new tickets with a key that is replaced every
-/// `rotation_seconds`, and accepts a ticket as long as its key could still have been used within the session
-/// lifetime (`rotation_seconds + lifetime_seconds` after the key was made). A TLS 1.3 resumption always gets
+/// `rotation_seconds`, and accepts a ticket as long as its key could still have made a live one: until
+/// `lifetime_seconds` after the key's successor was made (so at least `rotation_seconds + lifetime_seconds`). A TLS 1.3 resumption always gets
 /// a new ticket (as with OpenSSL's own keys); a TLS 1.2 ticket under an older key than the current one is
 /// replaced by a new one. Keys (16-byte name, 32-byte AES-256-CBC key,
 /// 32-byte HMAC-SHA256 key, from `RAND_bytes`) live only in this process's memory. Safe to use from several
