@@ -205,6 +205,41 @@ struct HTTPServerTests {
         #expect(cbc.status != 0, "a CBC cipher was accepted")
     }
 
+    @Test("the server prefers AES-128-GCM in TLS 1.3 and 1.2; a client offering only another AEAD gets that")
+    func cipherPreference() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        // (s_client arguments, the cipher the server must pick). OpenSSL's client offers AES-256-GCM first.
+        let cases: [([String], String)] = [
+            (["-tls1_3"], "TLS_AES_128_GCM_SHA256"),
+            (["-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"], "TLS_AES_256_GCM_SHA384"),
+            (["-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"], "TLS_CHACHA20_POLY1305_SHA256"),
+            (["-tls1_2"], "ECDHE-ECDSA-AES128-GCM-SHA256"),
+            (["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"], "ECDHE-ECDSA-AES256-GCM-SHA384"),
+            (["-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"], "ECDHE-ECDSA-CHACHA20-POLY1305"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try fixture.sClient(arguments + ["-brief"])
+            #expect(result.status == 0, "\(arguments): \(result.stderrText)")
+            #expect(result.stderrText.contains("Ciphersuite: \(expected)\n"), "\(arguments): \(result.stderrText)")
+        }
+    }
+
+    @Test("TLS 1.3: a full handshake brings one session ticket, and so does a resumption")
+    func oneTicketPerHandshake() throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let session = fixture.pki.directory.file("session.pem")
+        let request = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        // Read until the server closes: every ticket the server sends is in the -msg trace by then.
+        let full = try fixture.sClient(["-tls1_3", "-msg", "-sess_out", session], input: request, untilServerCloses: true)
+        #expect(full.stdoutText.contains("New, TLSv1.3"), "\(full.stdoutText)")
+        #expect(newSessionTickets(in: full.stdoutText) == 1, "\(full.stdoutText)")
+        let resumed = try fixture.sClient(["-tls1_3", "-msg", "-sess_in", session], input: request, untilServerCloses: true)
+        #expect(resumed.stdoutText.contains("Reused, TLSv1.3"), "\(resumed.stdoutText)")
+        #expect(newSessionTickets(in: resumed.stdoutText) == 1, "\(resumed.stdoutText)")
+    }
+
     @Test("TLS sessions resume (tickets and cache on the shared context)")
     func sessionResumption() throws {
         let fixture = try TestServer()
@@ -462,6 +497,11 @@ struct HTTPServerTests {
         let refused = try fixture.curl(["--cert", foreign.certificate, "--key", foreign.key, fixture.httpsURL + "/me"])
         #expect(!refused.stdoutText.contains("cn=intruder"))
     }
+}
+
+/// How many NewSessionTicket messages the server sent, from `openssl s_client -msg` output.
+private func newSessionTickets(in text: String) -> Int {
+    text.split(separator: "\n").filter { $0.hasPrefix("<<< TLS 1.3, Handshake") && $0.hasSuffix(", NewSessionTicket") }.count
 }
 
 /// The 16-byte key name that starts the session ticket in the session `openssl s_client` prints, in hex.
