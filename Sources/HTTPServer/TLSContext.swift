@@ -26,16 +26,18 @@ final class TLSContext: @unchecked Sendable {
     /// The TLS 1.3 cipher suites, in the server's order of preference: OpenSSL's three defaults with
     /// AES-128-GCM-SHA256 first (OpenSSL's own order puts AES-256-GCM-SHA384 first), as Mozilla's
     /// "intermediate" configuration and Go's TLS stack order them. SHA-256 drives the handshake's transcript
-    /// hash and key schedule, and this CPU computes it in hardware (SHA-NI) where SHA-384 is software:
-    /// measured in memory with OpenSSL 3.0 on the benchmark machine, a full handshake costs the server 7 %
-    /// less CPU. Clients that offer only AES-256-GCM or ChaCha20 get those.
+    /// hash and key schedule, and CPUs with SHA extensions (SHA-NI) compute it in hardware where SHA-384 is
+    /// software: `bench/handshake_cost` on the benchmark machine (OpenSSL 3.0) measured 8–10 % less server
+    /// CPU per full handshake and 10–12 % per resumed one. Clients that offer only AES-256-GCM or ChaCha20
+    /// get those.
     static let tls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     /// TLS 1.3 session tickets sent after a full handshake (a resumption always gets one). OpenSSL sends two
-    /// by default, so that a client can open two connections that each resume; Go's TLS server sends one,
-    /// and this service's clients keep one per server anyway (curl's session cache, Go's
-    /// `ClientSessionCache` in Helm), each resumption bringing a fresh ticket. The second ticket cost the
-    /// server 5–7 % of a full handshake's CPU.
+    /// by default, so that a client can open two connections that each resume; Go's TLS server sends one.
+    /// The clients of this service keep one session per server anyway (curl 7.88's session cache keeps the
+    /// newest per host, Go's `tls.LRUClientSessionCache` one per server name), and each resumption brings a
+    /// fresh ticket. The second ticket cost the server 4–7 % of a full handshake's CPU
+    /// (`bench/handshake_cost openssl tickets=1`).
     static let ticketsPerFullHandshake = 1
 
     /// Loads certificate chain, key (checked to match) and optional client CA from `configuration`; session

@@ -31,4 +31,38 @@ import TestSupport
         }
         #expect(lines.contains { $0.hasPrefix("| Kubernetes API requests during 10,000 bundle requests | 0 |") }, "bundle requests called the Kubernetes API")
     }
+
+    @Test("bench/handshake_cost builds, completes full and resumed handshakes and prints its summary")
+    func handshakeCostRuns() throws {
+        for mode in [[], ["--resumed"]] {
+            let result = try runCommand(
+                ["\(packageRoot)/bench/handshake_cost", "--rounds", "1", "--handshakes", "5"] + mode + ["openssl", "service"],
+                directory: packageRoot)
+            #expect(result.status == 0, "\(result.stdoutText) \(result.stderrText)")
+            let summary = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("HANDSHAKE_COST ") }
+            let fields = Dictionary(
+                (summary ?? "").split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
+                    let parts = field.split(separator: "=", maxSplits: 1)
+                    return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+                }, uniquingKeysWith: { first, _ in first })
+            #expect(fields["mode"] == (mode.isEmpty ? "full" : "resumed"), "\(result.stdoutText)")
+            for key in ["a_us", "b_us", "ratio"] {
+                #expect((Double(fields[key] ?? "") ?? 0) > 0, "\(key) in \(result.stdoutText)")
+            }
+        }
+    }
+
+    @Test("bench/handshake_cost's \"service\" configuration is the one TLSContext sets")
+    func handshakeCostServiceMatchesTLSContext() throws {
+        let swift = try String(contentsOfFile: "\(packageRoot)/Sources/HTTPServer/TLSContext.swift", encoding: .utf8)
+        let c = try String(contentsOfFile: "\(packageRoot)/bench/handshake_cost.c", encoding: .utf8)
+        func value(after marker: String, in text: String, until end: Character) -> String? {
+            guard let range = text.range(of: marker) else { return nil }
+            return String(text[range.upperBound...].prefix { $0 != end })
+        }
+        let suites = value(after: "static let tls13Ciphersuites = \"", in: swift, until: "\"")
+        #expect(suites != nil && suites == value(after: "#define SERVICE_SUITES \"", in: c, until: "\""))
+        let tickets = value(after: "static let ticketsPerFullHandshake = ", in: swift, until: "\n")
+        #expect(tickets != nil && tickets == value(after: "#define SERVICE_TICKETS ", in: c, until: "\n"))
+    }
 }
