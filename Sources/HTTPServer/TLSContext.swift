@@ -15,8 +15,8 @@ final class TLSContext: @unchecked Sendable {
     let ticketKeys: SessionTicketKeys
 
     /// The TLS 1.2 ciphers, in the server's order of preference: ECDHE with AES-GCM or ChaCha20-Poly1305
-    /// (ECDSA and RSA certificates), AES-128-GCM first. The same list and order as Mozilla's "intermediate"
-    /// configuration.
+    /// (ECDSA and RSA certificates), AES-128-GCM first: Mozilla's "intermediate" configuration (guidelines 5.4)
+    /// in its order, without its two DHE-RSA ciphers (key exchange is ECDHE only).
     static let tls12Ciphers = [
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
         "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
@@ -25,7 +25,8 @@ final class TLSContext: @unchecked Sendable {
 
     /// The TLS 1.3 cipher suites, in the server's order of preference: OpenSSL's three defaults with
     /// AES-128-GCM-SHA256 first (OpenSSL's own order puts AES-256-GCM-SHA384 first), as Mozilla's
-    /// "intermediate" configuration and Go's TLS stack order them. SHA-256 drives the handshake's transcript
+    /// "intermediate" configuration orders them (Go's TLS stack, too, puts AES-128-GCM first on CPUs with AES
+    /// instructions). SHA-256 drives the handshake's transcript
     /// hash and key schedule, and CPUs with SHA extensions (SHA-NI) compute it in hardware where SHA-384 is
     /// software: `bench/handshake_cost` on the benchmark machine (OpenSSL 3.0) measured 8–10 % less server
     /// CPU per full handshake and 10–12 % per resumed one. Clients that offer only AES-256-GCM or ChaCha20
