@@ -26,11 +26,10 @@ final class TLSContext: @unchecked Sendable {
     /// The TLS 1.3 cipher suites, in the server's order of preference: OpenSSL's three defaults with
     /// AES-128-GCM-SHA256 first (OpenSSL's own order puts AES-256-GCM-SHA384 first), as Mozilla's
     /// "intermediate" configuration orders them (Go's TLS stack, too, puts AES-128-GCM first on CPUs with AES
-    /// instructions). SHA-256 drives the handshake's transcript
-    /// hash and key schedule, and CPUs with SHA extensions (SHA-NI) compute it in hardware where SHA-384 is
-    /// software: `bench/handshake_cost` on the benchmark machine (OpenSSL 3.0) measured 8–10 % less server
-    /// CPU per full handshake and 10–12 % per resumed one. Clients that offer only AES-256-GCM or ChaCha20
-    /// get those.
+    /// instructions). SHA-256 drives the handshake's transcript hash and key schedule, and CPUs with SHA
+    /// extensions (SHA-NI) compute it in hardware where SHA-384 is software: `bench/handshake_cost` on the
+    /// benchmark machine (OpenSSL 3.0) measured 8–10 % less server CPU per full handshake and 10–12 % per
+    /// resumed one. Clients that offer only AES-256-GCM or ChaCha20 get those.
     static let tls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     /// TLS 1.3 session tickets sent after a full handshake (a resumption always gets one). OpenSSL sends two
