@@ -3,6 +3,7 @@
 const uint64_t cshim_SSL_OP_NO_COMPRESSION = SSL_OP_NO_COMPRESSION;
 const uint64_t cshim_SSL_OP_NO_RENEGOTIATION = SSL_OP_NO_RENEGOTIATION;
 const uint64_t cshim_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVER_PREFERENCE;
+const uint64_t cshim_SSL_OP_PRIORITIZE_CHACHA = SSL_OP_PRIORITIZE_CHACHA;
 const uint64_t cshim_SSL_OP_NO_TICKET = SSL_OP_NO_TICKET;
 
 int cshim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {

@@ -1,7 +1,8 @@
 /// The server's certificate and key, and optionally a CA to verify client certificates against.
 ///
 /// The server allows TLS 1.2 and 1.3 only: ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2, OpenSSL's
-/// three TLS 1.3 suites, AES-128-GCM preferred by the server in both (Mozilla's "intermediate" order); no
+/// three TLS 1.3 suites, AES-128-GCM preferred by the server in both (Mozilla's "intermediate" order) unless
+/// the client lists ChaCha20-Poly1305 first; no
 /// compression or renegotiation; one session ticket per TLS 1.3 handshake (under keys rotated every
 /// ``ticketKeyRotation``) and a server-side session cache for TLS 1.2 session IDs.
 public struct TLSConfiguration: Sendable {

@@ -28,16 +28,17 @@ final class TLSContext: @unchecked Sendable {
     /// "intermediate" configuration orders them (Go's TLS stack, too, puts AES-128-GCM first on CPUs with AES
     /// instructions). SHA-256 drives the handshake's transcript hash and key schedule, and CPUs with SHA
     /// extensions (SHA-NI) compute it in hardware where SHA-384 is software: `bench/handshake_cost` on the
-    /// benchmark machine (OpenSSL 3.0) measured 8–10 % less server CPU per full handshake and 10–12 % per
-    /// resumed one. Clients that offer only AES-256-GCM or ChaCha20 get those.
+    /// benchmark machine (OpenSSL 3.0) measured 9–10 % less server CPU per full handshake and 10–18 % per
+    /// resumed one. Clients that offer only AES-256-GCM or ChaCha20 get those, and so do clients that list
+    /// ChaCha20 first (`SSL_OP_PRIORITIZE_CHACHA`).
     static let tls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     /// TLS 1.3 session tickets sent after a full handshake (a resumption always gets one). OpenSSL sends two
     /// by default, so that a client can open two connections that each resume; Go's TLS server sends one.
     /// The clients of this service keep one session per server anyway (curl 7.88's session cache keeps the
     /// newest per host, Go's `tls.LRUClientSessionCache` one per server name), and each resumption brings a
-    /// fresh ticket. The second ticket cost the server 4–7 % of a full handshake's CPU
-    /// (`bench/handshake_cost openssl tickets=1`).
+    /// fresh ticket. The second ticket cost the server about 7 % of a full handshake's CPU
+    /// (`bench/handshake_cost`, 25 rounds; see docs/benchmark.md).
     static let ticketsPerFullHandshake = 1
 
     /// Loads certificate chain, key (checked to match) and optional client CA from `configuration`; session
@@ -66,8 +67,12 @@ final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_set_num_tickets(ctx, Self.ticketsPerFullHandshake) == 1 else {
             throw Self.error("SSL_CTX_set_num_tickets", "could not set the number of session tickets")
         }
+        // Server preference, except that a client listing ChaCha20-Poly1305 first (one without AES instructions,
+        // typically) gets it, as Go's server does.
         _ = SSL_CTX_set_options(
-            ctx, cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE)
+            ctx,
+            cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE
+                | cshim_SSL_OP_PRIORITIZE_CHACHA)
         _ = cshim_SSL_CTX_set_mode(ctx, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
         // Read whole socket buffers, not a 5-byte record header and then its body: half the read(2) calls (a
         // full handshake plus one request took 9.3 reads, now 3.5; nginx sets the same). Records read ahead wait in

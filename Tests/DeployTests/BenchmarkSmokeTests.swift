@@ -52,7 +52,7 @@ import TestSupport
         }
     }
 
-    @Test("bench/handshake_cost's \"service\" configuration is the one TLSContext sets")
+    @Test("bench/handshake_cost's \"service\" configuration has the suites and ticket count TLSContext sets")
     func handshakeCostServiceMatchesTLSContext() throws {
         let swift = try String(contentsOfFile: "\(packageRoot)/Sources/HTTPServer/TLSContext.swift", encoding: .utf8)
         let c = try String(contentsOfFile: "\(packageRoot)/bench/handshake_cost.c", encoding: .utf8)

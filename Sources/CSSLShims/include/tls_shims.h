@@ -7,6 +7,7 @@
 extern const uint64_t cshim_SSL_OP_NO_COMPRESSION;
 extern const uint64_t cshim_SSL_OP_NO_RENEGOTIATION;
 extern const uint64_t cshim_SSL_OP_CIPHER_SERVER_PREFERENCE;
+extern const uint64_t cshim_SSL_OP_PRIORITIZE_CHACHA;
 extern const uint64_t cshim_SSL_OP_NO_TICKET;
 
 int cshim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
