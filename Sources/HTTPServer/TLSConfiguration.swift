@@ -2,9 +2,9 @@
 ///
 /// The server allows TLS 1.2 and 1.3 only: ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2, OpenSSL's
 /// three TLS 1.3 suites, AES-128-GCM preferred by the server in both (Mozilla's "intermediate" order) unless
-/// the client lists ChaCha20-Poly1305 first; no
-/// compression or renegotiation; one session ticket per TLS 1.3 handshake (under keys rotated every
-/// ``ticketKeyRotation``) and a server-side session cache for TLS 1.2 session IDs.
+/// the client lists ChaCha20-Poly1305 first; no compression or renegotiation; one session ticket per TLS 1.3
+/// handshake (under keys rotated every ``ticketKeyRotation``) and a server-side session cache for TLS 1.2
+/// session IDs.
 public struct TLSConfiguration: Sendable {
     /// PEM file with the certificate chain, leaf first.
     public var certificateChainFile: String
@@ -23,10 +23,15 @@ public struct TLSConfiguration: Sendable {
     /// only the tickets made in its hour, and none once they have expired.
     public var ticketKeyRotation: Duration
 
+    /// The default ``sessionLifetime``: two hours.
+    public static let defaultSessionLifetime: Duration = .seconds(2 * 3600)
+    /// The default ``ticketKeyRotation``: one hour.
+    public static let defaultTicketKeyRotation: Duration = .seconds(3600)
+
     /// A TLS configuration from file paths.
     public init(
         certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil,
-        sessionLifetime: Duration = .seconds(2 * 3600), ticketKeyRotation: Duration = .seconds(3600)
+        sessionLifetime: Duration = defaultSessionLifetime, ticketKeyRotation: Duration = defaultTicketKeyRotation
     ) {
         self.certificateChainFile = certificateChainFile
         self.privateKeyFile = privateKeyFile

@@ -132,12 +132,11 @@ struct HTTPServerTests {
         let fixture = try TestServer()
         defer { fixture.stop() }
         let session = fixture.pki.directory.file("session.pem")
-        let request = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
         // Read until the server closes, so the tickets that follow the handshake are in the saved session.
-        let first = try fixture.sClient(["-tls1_3", "-sess_out", session], input: request, untilServerCloses: true)
+        let first = try fixture.sClient(["-tls1_3", "-sess_out", session], input: closingRequest, untilServerCloses: true)
         #expect(first.stdoutText.contains("New, TLSv1.3"), "\(first.stdoutText)")
         try fixture.server.reloadTLS()
-        let again = try fixture.sClient(["-tls1_3", "-sess_in", session], input: request, untilServerCloses: true)
+        let again = try fixture.sClient(["-tls1_3", "-sess_in", session], input: closingRequest, untilServerCloses: true)
         #expect(again.stdoutText.contains("Reused, TLSv1.3"), "\(again.stdoutText)")
     }
 
@@ -146,14 +145,13 @@ struct HTTPServerTests {
         let fixture = try TestServer()
         defer { fixture.stop() }
         let directory = fixture.pki.directory
-        let request = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
-        let first = try fixture.sClient(["-tls1_3", "-sess_out", directory.file("1.pem")], input: request, untilServerCloses: true)
+        let first = try fixture.sClient(["-tls1_3", "-sess_out", directory.file("1.pem")], input: closingRequest, untilServerCloses: true)
         #expect(first.stdoutText.contains("New, TLSv1.3"), "\(first.stdoutText)")
         for generation in 1...3 {
             // s_client writes -sess_out only when a new ticket arrives.
             let resumed = try fixture.sClient(
                 ["-tls1_3", "-sess_in", directory.file("\(generation).pem"), "-sess_out", directory.file("\(generation + 1).pem")],
-                input: request, untilServerCloses: true)
+                input: closingRequest, untilServerCloses: true)
             #expect(resumed.stdoutText.contains("Reused, TLSv1.3"), "resumption \(generation): \(resumed.stdoutText)")
             #expect(FileManager.default.fileExists(atPath: directory.file("\(generation + 1).pem")), "no new ticket after resumption \(generation)")
         }
@@ -233,13 +231,12 @@ struct HTTPServerTests {
         let fixture = try TestServer()
         defer { fixture.stop() }
         let session = fixture.pki.directory.file("session.pem")
-        let request = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
         // Read until the server closes: every ticket the server sends is in the -msg trace by then.
-        let full = try fixture.sClient(["-tls1_3", "-msg", "-sess_out", session], input: request, untilServerCloses: true)
+        let full = try fixture.sClient(["-tls1_3", "-msg", "-sess_out", session], input: closingRequest, untilServerCloses: true)
         #expect(full.stdoutText.contains("New, TLSv1.3"), "\(full.stdoutText)")
         #expect(newSessionTickets(in: full.stdoutText) == 1, "\(full.stdoutText)")
         // OpenSSL sends one ticket after a resumption whatever the setting; this half checks none is lost.
-        let resumed = try fixture.sClient(["-tls1_3", "-msg", "-sess_in", session], input: request, untilServerCloses: true)
+        let resumed = try fixture.sClient(["-tls1_3", "-msg", "-sess_in", session], input: closingRequest, untilServerCloses: true)
         #expect(resumed.stdoutText.contains("Reused, TLSv1.3"), "\(resumed.stdoutText)")
         #expect(newSessionTickets(in: resumed.stdoutText) == 1, "\(resumed.stdoutText)")
     }
@@ -502,6 +499,10 @@ struct HTTPServerTests {
         #expect(!refused.stdoutText.contains("cn=intruder"))
     }
 }
+
+/// One request that asks the server to close afterwards: `sClient(…, untilServerCloses: true)` then reads every
+/// session ticket the server sends before it ends.
+private let closingRequest = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
 
 /// How many NewSessionTicket messages the server sent, from `openssl s_client -msg` output.
 private func newSessionTickets(in text: String) -> Int {

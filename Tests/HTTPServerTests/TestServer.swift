@@ -34,7 +34,8 @@ final class TestServer: Sendable {
     init(
         tls: Bool = true, clientCA: Bool = false, limits: HTTPServerLimits = HTTPServerLimits(),
         responder: any HTTPResponder = EchoResponder(), eventLoopCount: Int = 2,
-        sessionLifetime: Duration = .seconds(7200), ticketKeyRotation: Duration = .seconds(3600)
+        sessionLifetime: Duration = TLSConfiguration.defaultSessionLifetime,
+        ticketKeyRotation: Duration = TLSConfiguration.defaultTicketKeyRotation
     ) throws {
         pki = try TestPKI()
         ca = try pki.makeCA("test-ca")
