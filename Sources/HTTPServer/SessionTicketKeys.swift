@@ -5,8 +5,9 @@ import CSSLShims
 ///
 /// New tickets are encrypted with a key replaced every ``TLSConfiguration/ticketKeyRotation``; a ticket is
 /// accepted while its key could have made it within ``TLSConfiguration/sessionLifetime``, and replaced by a new
-/// one at every TLS 1.3 resumption (for TLS 1.2: when its key is no longer the current one). Keys are random, live only in this process's memory and are never
-/// logged, so another replica or a restart means a full handshake. See `ticket_keys.h`.
+/// one at every TLS 1.3 resumption (for TLS 1.2: when its key is no longer the current one). Keys are random,
+/// live only in this process's memory and are never logged, so another replica or a restart means a full
+/// handshake. See `ticket_keys.h`.
 final class SessionTicketKeys: @unchecked Sendable {
     let pointer: OpaquePointer
 
