@@ -159,7 +159,8 @@ struct HTTPServerTests {
 
     @Test("ticket keys rotate: new tickets get the new key, older ones resume and are renewed, expired ones don't")
     func ticketKeyRotation() throws {
-        let fixture = try TestServer(sessionLifetime: .seconds(3), ticketKeyRotation: .seconds(1))
+        let lifetime: Int64 = 4
+        let fixture = try TestServer(sessionLifetime: .seconds(lifetime), ticketKeyRotation: .seconds(1))
         defer { fixture.stop() }
         let directory = fixture.pki.directory
         let madeA = ContinuousClock.now
@@ -167,21 +168,28 @@ struct HTTPServerTests {
         #expect(first.stdoutText.contains("New, TLSv1.2"), "\(first.stdoutText)")
         let keyA = try ticketKeyName(in: first.stdoutText)
 
-        usleep(1_300_000)  // past the rotation period: the next ticket is made with a new key
+        // The ring rotates at whole seconds of CLOCK_MONOTONIC. Start just after one begins: the next ticket is
+        // made with a new key (B), and the resumption below most likely falls within B's second too.
+        let secondOfB = waitForNextMonotonicSecond()
         let second = try fixture.sClient(["-tls1_2", "-sess_out", directory.file("b.pem")])
+        let madeB = ContinuousClock.now
         #expect(second.stdoutText.contains("New, TLSv1.2"), "\(second.stdoutText)")
         let keyB = try ticketKeyName(in: second.stdoutText)
         #expect(keyA != keyB, "the ticket key did not change after the rotation period")
 
         let resumed = try fixture.sClient(["-tls1_2", "-sess_in", directory.file("a.pem")])
         #expect(resumed.stdoutText.contains("Reused, TLSv1.2"), "\(resumed.stdoutText)")
-        #expect(try ticketKeyName(in: resumed.stdoutText) == keyB, "the resumed session's ticket was not renewed under the current key")
+        let renewed = try ticketKeyName(in: resumed.stdoutText)
+        #expect(renewed != keyA, "the resumed session's ticket was not renewed")
+        // A slow machine may have crossed into the next second, where the ring makes a key this test can't name.
+        if monotonicSecond() == secondOfB {
+            #expect(renewed == keyB, "the resumed session's ticket was not renewed under the current key")
+        }
+        #expect(ContinuousClock.now < madeA + .seconds(lifetime - 1), "the machine was too slow for this test's timing")
 
-        let expires = madeA + .seconds(3)
-        #expect(ContinuousClock.now < expires, "the machine was too slow for this test's timing")
         // Past every bound, with room for whole-second clocks: OpenSSL keeps a session until its start (whole
         // seconds) plus the lifetime, the ring keeps A's key until its successor was made (B) plus the lifetime.
-        let wait = madeA + .seconds(6) - ContinuousClock.now
+        let wait = max(madeA + .seconds(lifetime + 2), madeB + .seconds(lifetime + 1)) - ContinuousClock.now
         usleep(UInt32(wait.components.seconds * 1_000_000 + wait.components.attoseconds / 1_000_000_000_000))
         let expired = try fixture.sClient(["-tls1_2", "-sess_in", directory.file("a.pem")])
         #expect(expired.stdoutText.contains("New, TLSv1.2"), "a session older than sessionLifetime resumed: \(expired.stdoutText)")
@@ -503,6 +511,21 @@ struct HTTPServerTests {
 /// One request that asks the server to close afterwards: `sClient(…, untilServerCloses: true)` then reads every
 /// session ticket the server sends before it ends.
 private let closingRequest = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+
+/// The whole seconds of CLOCK_MONOTONIC, the clock the session-ticket key ring rotates by.
+private func monotonicSecond() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec
+}
+
+/// Sleeps until 20 ms into the next whole second of CLOCK_MONOTONIC, and returns that second.
+private func waitForNextMonotonicSecond() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    usleep(UInt32((1_000_000_000 - now.tv_nsec) / 1000 + 20_000))
+    return now.tv_sec + 1
+}
 
 /// How many NewSessionTicket messages the server sent, from `openssl s_client -msg` output.
 private func newSessionTickets(in text: String) -> Int {
