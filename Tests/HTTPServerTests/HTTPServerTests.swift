@@ -190,7 +190,7 @@ struct HTTPServerTests {
         // Past every bound, with room for whole-second clocks: OpenSSL keeps a session until its start (whole
         // seconds) plus the lifetime, the ring keeps A's key until its successor was made (B) plus the lifetime.
         let wait = max(madeA + .seconds(lifetime + 2), madeB + .seconds(lifetime + 1)) - ContinuousClock.now
-        usleep(UInt32(wait.components.seconds * 1_000_000 + wait.components.attoseconds / 1_000_000_000_000))
+        Thread.sleep(forTimeInterval: wait.timeInterval)
         let expired = try fixture.sClient(["-tls1_2", "-sess_in", directory.file("a.pem")])
         #expect(expired.stdoutText.contains("New, TLSv1.2"), "a session older than sessionLifetime resumed: \(expired.stdoutText)")
     }
@@ -512,17 +512,19 @@ struct HTTPServerTests {
 /// session ticket the server sends before it ends.
 private let closingRequest = "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
 
-/// The whole seconds of CLOCK_MONOTONIC, the clock the session-ticket key ring rotates by.
-private func monotonicSecond() -> Int {
+/// CLOCK_MONOTONIC, the clock the session-ticket key ring rotates by (in whole seconds).
+private func monotonicNow() -> timespec {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
-    return now.tv_sec
+    return now
 }
+
+/// The whole second of CLOCK_MONOTONIC it is now.
+private func monotonicSecond() -> Int { monotonicNow().tv_sec }
 
 /// Sleeps until 20 ms into the next whole second of CLOCK_MONOTONIC, and returns that second.
 private func waitForNextMonotonicSecond() -> Int {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
+    let now = monotonicNow()
     usleep(UInt32((1_000_000_000 - now.tv_nsec) / 1000 + 20_000))
     return now.tv_sec + 1
 }

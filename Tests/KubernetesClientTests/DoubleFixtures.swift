@@ -61,7 +61,7 @@ final class EventRecorder: @unchecked Sendable {
     /// Waits until an event after index `from` matches; returns it and when it arrived.
     func next(after from: Int = 0, within timeout: Duration = .seconds(5),
               where matches: (SecretWatcher.Event) -> Bool) -> (index: Int, event: SecretWatcher.Event, at: ContinuousClock.Instant)? {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        let deadline = Date().addingTimeInterval(timeout.timeInterval)
         condition.lock()
         defer { condition.unlock() }
         var checked = from
