@@ -32,6 +32,7 @@ by --seconds or a fixed deadline; every socket it opens is closed before it exit
 """
 
 import argparse
+import multiprocessing
 import resource
 import select
 import socket
@@ -110,17 +111,31 @@ class Sampler(threading.Thread):
             self.stop.wait(0.05)
 
 
-class Polite(threading.Thread):
-    """A well-behaved client: --polite-rate requests a second, each timed from connect (or send) to full answer."""
+FORK = multiprocessing.get_context("fork")
+
+
+class Polite(FORK.Process):
+    """A well-behaved client: --polite-rate requests a second, each timed from connect (or send) to full answer.
+
+    Its own process, so the attack's Python (one interpreter lock) never delays it: what it measures is the
+    server. `start()` returns once it is ready (for keep-alive: connected); `finish()` stops it and returns its
+    figures."""
 
     def __init__(self, target, args, keep_alive=False):
         super().__init__(daemon=True)
         self.target, self.args, self.keep_alive = target, args, keep_alive
+        self.stop_event = FORK.Event()
+        self.results, self.report = FORK.Pipe(duplex=False)
         self.latencies, self.failed, self.errors = [], 0, {}
-        self.stop = threading.Event()
         self.connection = None
-        if keep_alive:
-            self.connection = target.connect(args.polite_source, timeout=args.polite_timeout)
+
+    def start(self):
+        super().start()
+        if not self.results.poll(self.args.polite_timeout + 5):
+            raise SystemExit("attack: the polite client did not get ready")
+        ready = self.results.recv()
+        if ready != "ready":
+            raise SystemExit(f"attack: the polite client could not start: {ready}")
 
     def one(self):
         if self.keep_alive:
@@ -133,9 +148,16 @@ class Polite(threading.Thread):
             return read_response(connection)
 
     def run(self):
+        try:
+            if self.keep_alive:
+                self.connection = self.target.connect(self.args.polite_source, timeout=self.args.polite_timeout)
+        except (OSError, ssl.SSLError) as error:
+            self.report.send(f"{type(error).__name__}: {error}")
+            return
+        self.report.send("ready")
         interval = 1.0 / self.args.polite_rate
         next_at = time.monotonic()
-        while not self.stop.is_set():
+        while not self.stop_event.is_set():
             started = time.monotonic()
             try:
                 status = self.one()
@@ -154,11 +176,21 @@ class Polite(threading.Thread):
                     self.connection.close()
                     self.connection = None
             next_at = max(next_at + interval, time.monotonic())
-            self.stop.wait(next_at - time.monotonic())
+            self.stop_event.wait(next_at - time.monotonic())
         if self.connection is not None:
             self.connection.close()
+        self.report.send((self.latencies, self.failed, self.errors))
 
-    def fields(self):
+    def finish(self):
+        """Stops the client (after the request in flight) and returns its fields."""
+        self.stop_event.set()
+        if self.results.poll(self.args.polite_timeout + 5):
+            self.latencies, self.failed, self.errors = self.results.recv()
+        else:
+            print("attack: the polite client did not report", file=sys.stderr, flush=True)
+        self.join(5)
+        if self.is_alive():
+            self.kill()
         ordered = sorted(self.latencies)
         p99 = ordered[max(0, -(-len(ordered) * 99 // 100) - 1)] if ordered else None   # nearest rank
         for error, count in sorted(self.errors.items(), key=lambda item: -item[1])[:3]:
@@ -225,7 +257,8 @@ def attack_pipeline(target, args):
     unsent = sum(len(data) for data in left.values()) + refused
     sent = len(connections) * len(blob) - unsent
     close_all(connections)
-    return {"connections": len(connections), "requests_sent": sent // len(request_bytes(args.pipeline_path)),
+    return {"connections": len(connections), "requests": args.requests,
+            "requests_sent": sent // len(request_bytes(args.pipeline_path)),
             "open_s": f"{opened - (deadline - args.open_seconds):.1f}"}
 
 
@@ -261,7 +294,7 @@ def attack_crlf_stream(target, args):
             else:
                 sent += taken
     close_all(connections)
-    return {"mib_sent": f"{sent / 1048576:.1f}", "reopened": reopened}
+    return {"connections": args.connections, "mib_sent": f"{sent / 1048576:.1f}", "reopened": reopened}
 
 
 def attack_crlf_prefix(target, args):
@@ -453,11 +486,11 @@ def main():
     try:
         fields = function(target, args)
     finally:
-        polite.stop.set()
-        polite.join(args.polite_timeout + 5)
+        polite_fields = polite.finish()
         sampler.stop.set()
         sampler.join(5)
-    fields = {"name": args.attack, "peak_rss_kib": sampler.peak, **polite.fields(), **fields}
+    fields = {"name": args.attack, "seconds": f"{args.seconds:g}", "peak_rss_kib": sampler.peak, **polite_fields,
+              **fields}
     print("ATTACK " + " ".join(f"{key}={value}" for key, value in fields.items()), flush=True)
 
 
