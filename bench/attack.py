@@ -473,6 +473,8 @@ def main():
     function, defaults = ATTACKS[args.attack]
     args.connections = args.connections if args.connections is not None else defaults["connections"]
     args.seconds = args.seconds if args.seconds is not None else defaults["seconds"]
+    if args.connections > 900:
+        sys.exit("attack: at most 900 connections (select() takes descriptors below 1024)")
     for address in (args.host, args.polite_source, args.attack_source):
         if not address.startswith(LOOPBACK):
             sys.exit(f"attack: {address} is not a loopback address; this tool only attacks loopback")
