@@ -20,7 +20,8 @@ The attacks (issue 12's table, plus the slow and silent clients a server must cl
   slowloris        N (20) connections that finish the handshake, then send a request head a byte every
                    --trickle seconds (1)
 
-Meanwhile the polite client makes --polite-rate (10) requests a second for `GET --path`, each on a new connection
+Attacking connections come from 127.0.1.1, 127.0.1.2, … (100 from each: see PER_SOURCE), per-client's from
+--attack-source. Meanwhile the polite client makes --polite-rate (10) requests a second for `GET --path`, each on a new connection
 from --polite-source (127.0.0.1); for fd-exhaustion on one keep-alive connection opened before the attack (no new
 connection can be accepted then, by design). A request that fails or takes longer than --polite-timeout (5 s)
 counts as failed, with the timeout as its latency. RSS is the summed VmRSS of PID and its descendants
@@ -45,6 +46,15 @@ from idle_connections import raise_file_limit, read_response
 from proc_usage import cpu_us, descendants, status_kib
 
 LOOPBACK = ("127.", "::1")
+# Attacking connections other than per-client's come from 127.0.1.1, 127.0.1.2, … (the polite client's default
+# 127.0.0.1 is none of them), at most this many from each: under a per-client cap (issue 12: 256 by default), so
+# each attack measures what it is meant to (backpressure, the head limit, …), not the cap.
+PER_SOURCE = 100
+
+
+def spread(index):
+    """The source address of the index-th attacking connection."""
+    return f"127.0.1.{index // PER_SOURCE + 1}"
 
 
 def client_context():
@@ -230,11 +240,11 @@ def attack_pipeline(target, args):
     blob = request_bytes(args.pipeline_path) * args.requests
     connections, left, refused = [], {}, 0
     deadline = time.monotonic() + args.open_seconds
-    for _ in range(args.connections):
+    for index in range(args.connections):
         if time.monotonic() > deadline:
             break
         try:
-            connection = target.connect(rcvbuf=args.rcvbuf)
+            connection = target.connect(spread(index), rcvbuf=args.rcvbuf)
         except (OSError, ssl.SSLError):
             continue
         connection.setblocking(False)
@@ -268,14 +278,14 @@ def attack_crlf_stream(target, args):
     connections, sent, reopened = [], 0, 0
     end = time.monotonic() + args.seconds
 
-    def open_one():
-        connection = target.connect(timeout=2.0)
+    def open_one(index):
+        connection = target.connect(spread(index), timeout=2.0)
         connection.setblocking(False)
         return connection
 
-    for _ in range(args.connections):
+    for index in range(args.connections):
         try:
-            connections.append(open_one())
+            connections.append(open_one(index))
         except (OSError, ssl.SSLError):
             pass
     while connections and time.monotonic() < end:
@@ -287,7 +297,7 @@ def attack_crlf_stream(target, args):
                 connection.close()
                 if time.monotonic() < end:
                     try:
-                        connections.append(open_one())
+                        connections.append(open_one(reopened % args.connections))
                         reopened += 1
                     except (OSError, ssl.SSLError):
                         pass
@@ -300,7 +310,7 @@ def attack_crlf_stream(target, args):
 def attack_crlf_prefix(target, args):
     """status: the status code answered to 1 MiB of `\\r\\n` followed by `GET --path`, or `none` if the server
     closed without answering; sent_kib: how much of it the server took before that."""
-    connection = target.connect(timeout=10.0)
+    connection = target.connect(spread(0), timeout=10.0)
     payload = b"\r\n" * (512 * 1024) + request_bytes(args.path, keep_alive=False)
     sent = [0]
 
@@ -332,9 +342,9 @@ def attack_fd_exhaustion(target, args):
         _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (args.nofile, hard))
     connections = []
-    for _ in range(args.connections):
+    for index in range(args.connections):
         try:
-            connections.append(target.tcp(timeout=2.0))
+            connections.append(target.tcp(spread(index), timeout=2.0))
         except OSError:
             break
     time.sleep(0.2)   # the accepts the limit allows happen now; the window measures what follows
@@ -397,12 +407,12 @@ def attack_slow(target, args, kind):
     server closed it (from connect; for slowloris from the end of the handshake, when the head timeout starts)."""
     connections, opened_at, closed_after = [], {}, {}
     head = request_bytes(args.path)[:-2] + b"X-Padding: " + b"a" * 4096
-    for _ in range(args.connections):
+    for index in range(args.connections):
         try:
             if kind == "slowloris":
-                connection = target.connect(timeout=5.0)
+                connection = target.connect(spread(index), timeout=5.0)
             else:
-                connection = target.tcp(timeout=5.0)
+                connection = target.tcp(spread(index), timeout=5.0)
                 if kind == "no-client-hello":
                     # A TLS handshake record header announcing 512 bytes, and the start of a ClientHello.
                     connection.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]))

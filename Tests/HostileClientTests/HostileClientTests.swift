@@ -7,7 +7,7 @@ import TestSupport
 /// second. Every attack is bounded in connections and seconds. The bounds are the issue's: the server's RSS
 /// (VmRSS from /proc/PID/status, sampled every 50 ms) stays at most 100 MiB (the chart's pod limit is 128 MiB),
 /// and the polite client is answered every time (within 5 s), with a p99 under a second except while 300
-/// clients fill their pipelines (there nginx's own p99 was 0.6–1.7 s on these 2 shared cores: docs/benchmark.md,
+/// clients fill their pipelines (there nginx's own p99 was 0.6–2.4 s on these 2 shared cores: docs/benchmark.md,
 /// "Under attack"; the bound would measure the machine).
 ///
 /// Serialized: each attack loads both cores; two at once would measure each other.
