@@ -99,5 +99,7 @@ let package = Package(
         .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
+        // The release binary under hostile clients (bench/attack.py), issue 12.
+        .testTarget(name: "HostileClientTests", dependencies: ["TestSupport"]),
     ]
 )

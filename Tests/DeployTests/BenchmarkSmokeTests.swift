@@ -1,9 +1,9 @@
 import Testing
 import TestSupport
 
-/// `bench/run --smoke` (one round, one-second rows) so the benchmark cannot rot. It asserts no timing: only
-/// that the script runs to the end, fills every cell for both servers, and that bundle requests made no
-/// Kubernetes API calls (a functional property, not a speed).
+/// `bench/run --smoke` (one round, one-second rows, small attacks) so the benchmark cannot rot. It asserts no
+/// timing: only that the script runs to the end, fills every cell for both servers (the "under attack" rows
+/// included), and that bundle requests made no Kubernetes API calls (a functional property, not a speed).
 @Suite struct BenchmarkSmokeTests {
     @Test(.timeLimit(.minutes(30)))
     func smokeRunPrintsEveryRowForBothServers() throws {
@@ -30,6 +30,19 @@ import TestSupport
             }
         }
         #expect(lines.contains { $0.hasPrefix("| Kubernetes API requests during 10,000 bundle requests | 0 |") }, "bundle requests called the Kubernetes API")
+        // Under attack (bench/attack.py): | attack | service RSS | p99 | nginx RSS | p99 | …, all four numbers.
+        let attacks = [
+            "pipelining `GET /openapi.yaml`", "streaming `\\r\\n`", "1 MiB of `\\r\\n`", "`RLIMIT_NOFILE` 64",
+            "connections from one address", "TCP connections sending nothing", "stopping inside the ClientHello",
+            "sending a head a byte a second",
+        ]
+        for attack in attacks {
+            let line = lines.first { $0.hasPrefix("| ") && $0.contains(attack) }
+            #expect(line != nil, "attack row \(attack) is missing")
+            let cells = (line ?? "").split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let figures = cells.dropFirst().prefix(4).map { Double($0.replacingOccurrences(of: ",", with: "")) }
+            #expect(figures.count == 4 && figures.allSatisfy { $0 != nil }, "\(line.map(String.init) ?? attack)")
+        }
     }
 
     @Test("bench/handshake_cost builds, completes full and resumed handshakes and prints its summary")

@@ -93,14 +93,6 @@ struct HotFunctionDrift: CustomStringConvertible {
     }
 }
 
-/// Builds the release binary as the Dockerfile does (scripts/build-release, into .build-release; SwiftPM
-/// serialises concurrent builds of one scratch path), and returns its path.
-func buildReleaseBinary() throws -> String {
-    let result = try runCommand(["\(packageRoot)/scripts/build-release"], directory: packageRoot)
-    try #require(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
-    return try #require(result.stdoutText.split(separator: "\n").last.map(String.init))
-}
-
 /// Where .text starts in an ELF file, from `readelf --section-headers`.
 func textSection(of binary: String) throws -> (start: Int, size: Int) {
     let headers = try runCommand(["readelf", "--section-headers", "--wide", binary]).stdoutText

@@ -27,9 +27,13 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Starts the service with `arguments` and waits (up to `timeout`) until it listens.
     ///
+    /// - Parameter binary: the executable to start; by default the build `swift test` used (``binaryPath``).
     /// - Throws: `ServiceProcessError` with everything the process printed if it exits or never listens.
-    public init(arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20)) throws {
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+    public init(
+        arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(20),
+        binary: String = ServiceProcess.binaryPath
+    ) throws {
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
@@ -106,6 +110,9 @@ public final class ServiceProcess: @unchecked Sendable {
         } while ContinuousClock.now < deadline
         return false
     }
+
+    /// The process id (for `/proc/PID`).
+    public var processIdentifier: Int32 { process.processIdentifier }
 
     /// Whether the process is still running.
     public var isRunning: Bool { process.isRunning }
