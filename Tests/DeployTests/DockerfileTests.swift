@@ -67,6 +67,23 @@ import TestSupport
         #expect(stages.joined().allSatisfy { $0.cmd != "HEALTHCHECK" }, "probes live in the chart")
     }
 
+    /// An offline builder (buildah here, a registry mirror elsewhere) needs only the two base images: no
+    /// `# syntax=` line that makes BuildKit fetch a frontend image first.
+    @Test func needsNoFrontendImage() throws {
+        let dockerfile = try String(contentsOfFile: "\(packageRoot)/Dockerfile", encoding: .utf8)
+        #expect(!dockerfile.lowercased().contains("# syntax="), "the first line fetches a frontend")
+    }
+
+    /// The binary is stripped as it is installed, and the runtime stage keeps no package downloads or lists.
+    @Test func shipsAStrippedBinaryAndNoAptLeftovers() throws {
+        let stages = try Self.stages()
+        let build = try #require(stages.first).filter { $0.cmd == "RUN" }.map { $0.value.joined(separator: " ") }
+        #expect(build.contains { $0.contains("install -D -s ") && $0.contains("/out/usr/local/bin/helm-cert-server") })
+        let runtime = try #require(stages.last).filter { $0.cmd == "RUN" }.map { $0.value.joined(separator: " ") }
+        let apt = try #require(runtime.first { $0.contains("apt-get install") })
+        #expect(apt.contains("apt-get clean") && apt.contains("rm -rf /var/lib/apt/lists/*"))
+    }
+
     @Test func dockerignoreKeepsBuildOutputToolsAndHistoryOut() throws {
         let ignored = try String(contentsOfFile: "\(packageRoot)/.dockerignore", encoding: .utf8)
             .split(separator: "\n").map(String.init)
