@@ -56,6 +56,9 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Kubernetes API server URL (default: in-cluster, https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).", valueName: "url"))
     var kubeApi: String?
 
+    @Flag(help: "Accept an http:// --kube-api URL. The service-account token then crosses the network in clear text: only for tests or a local proxy (kubectl proxy) on the same host.")
+    var kubeApiInsecureHttp = false
+
     @Option(help: ArgumentHelp("Bearer token file for the Kubernetes API, re-read every minute and after a 401 (default: the pod's service-account token).", valueName: "file"))
     var kubeTokenFile: String?
 
@@ -213,6 +216,12 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if let kubeTokenFile { configuration.tokenFile = kubeTokenFile }
         if let kubeCaFile { configuration.caFile = kubeCaFile }
+        configuration.allowsInsecureHTTP = kubeApiInsecureHttp
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("--kube-api: \(error)")
+        }
         return configuration
     }
 }
