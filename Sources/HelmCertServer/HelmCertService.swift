@@ -33,6 +33,8 @@ public struct ServiceConfiguration: Sendable {
     public var bundleName: String
     /// Where audit lines go (`--audit-log`); nil is standard output.
     public var auditLogPath: String?
+    /// The most audit lines waiting to be written before `/v1` requests are refused with 503.
+    public var auditQueueCapacity = AuditLog.defaultQueueCapacity
     /// `--kube-auth`: check unknown bearer tokens with TokenReview + SubjectAccessReview through this API.
     public var kubeAuth: KubeAuthConfiguration?
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
@@ -166,7 +168,11 @@ public final class HelmCertService: Sendable {
             }
         }
 
-        let audit = try configuration.auditLogPath.map { path throws(ServiceError) in try AuditLog(path: path) } ?? AuditLog()
+        let audit = if let path = configuration.auditLogPath {
+            try AuditLog(path: path, queueCapacity: configuration.auditQueueCapacity)
+        } else {
+            try AuditLog(queueCapacity: configuration.auditQueueCapacity)
+        }
         let serverSlot = ServerSlot()
         let reviewer = configuration.kubeAuth.map { kubeAuth in
             KubernetesTokenReviewer(
