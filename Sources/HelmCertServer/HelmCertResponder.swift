@@ -126,7 +126,7 @@ public struct HelmCertResponder: HTTPResponder {
                 finish(request, route: route, decision: cached, answer: answer)
                 return nil
             }
-            reviewer.review(token: String(token)) { decision in
+            reviewer.review(token: String(token), from: request.remoteAddress) { decision in
                 self.finish(request, route: route, decision: decision, answer: answer)
             }
         }
