@@ -75,10 +75,13 @@ public struct KubeAuthConfiguration: Sendable {
     public var namespace: String
     /// The virtual resource's API group (`--kube-auth-group`).
     public var group: String
-    public init(api: KubernetesConfiguration, namespace: String, group: String) {
+    /// The audiences a token must have been minted for (`--kube-auth-audience`); empty: the API server's own.
+    public var audiences: [String]
+    public init(api: KubernetesConfiguration, namespace: String, group: String, audiences: [String] = []) {
         self.api = api
         self.namespace = namespace
         self.group = group
+        self.audiences = audiences
     }
 }
 
@@ -178,7 +181,7 @@ public final class HelmCertService: Sendable {
             KubernetesTokenReviewer(
                 client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
                 permission: .init(namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName),
-                logger: logger)
+                audiences: kubeAuth.audiences, logger: logger)
         }
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,

@@ -62,6 +62,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
 
     private let client: KubernetesClient
     private let permission: Permission
+    private let audiences: [String]
     private let logger: Logger
     private let limits: Limits
     private let state: Mutex<State>
@@ -72,11 +73,18 @@ public final class KubernetesTokenReviewer: TokenReviewer {
     ///   - client: the API client, authenticated as the server's service account (which needs
     ///     `system:auth-delegator`).
     ///   - permission: what callers must be allowed.
+    ///   - audiences: the audiences a token must have been minted for (TokenReview `spec.audiences`,
+    ///     `--kube-auth-audience`); empty accepts tokens for the API server's own audience, which every pod's
+    ///     default token has, so a token lent to any other service would work here too.
     ///   - logger: where API failures are logged (never a token).
     ///   - limits: cache sizes and lifetimes, concurrency and queue shares.
-    public init(client: KubernetesClient, permission: Permission, logger: Logger, limits: Limits = Limits()) {
+    public init(
+        client: KubernetesClient, permission: Permission, audiences: [String] = [], logger: Logger,
+        limits: Limits = Limits()
+    ) {
         self.client = client
         self.permission = permission
+        self.audiences = audiences
         self.logger = logger
         self.limits = limits
         state = Mutex(State(
@@ -145,12 +153,20 @@ public final class KubernetesTokenReviewer: TokenReviewer {
     func decide(_ token: String) -> TokenDecision {
         let review: TokenReviewResult
         do {
-            review = try client.reviewToken(token)
+            review = try client.reviewToken(token, audiences: audiences.isEmpty ? nil : audiences)
         } catch {
             logger.error("TokenReview failed: \(error)")
             return .unavailable("cannot check the token with the Kubernetes API (TokenReview failed: \(error)); retry shortly")
         }
         guard review.authenticated, let user = review.user, let username = user.username else {
+            return .unknownToken
+        }
+        // An authenticator that ignores spec.audiences answers without status.audiences: the token may have been
+        // minted for anyone, so it is not taken (as the TokenReview API's documentation asks of its clients).
+        if !audiences.isEmpty && !(review.audiences ?? []).contains(where: audiences.contains) {
+            logger.warning(
+                "TokenReview authenticated a token without any of the audiences asked for; refusing it (is the API server's authenticator audience-aware?)",
+                metadata: ["user": "\(username)", "asked": "\(audiences)", "answered": "\(review.audiences ?? [])"])
             return .unknownToken
         }
         let caller = Caller(user: username, method: "kubernetes", groups: user.groups ?? [])

@@ -5,8 +5,8 @@ import Testing
 @testable import HelmCertServer
 import TestSupport
 
-/// `KubernetesTokenReviewer` against the Kubernetes API double: its caches and its queue shares.
-@Suite("Kubernetes token reviews: caches and queue shares")
+/// `KubernetesTokenReviewer` against the Kubernetes API double: audiences, its caches and its queue shares.
+@Suite("Kubernetes token reviews: audiences, caches and queue shares")
 struct KubernetesTokenReviewerTests {
     static let runner = "system:serviceaccount:ci:runner"
     static let runnerToken = "runner-token"
@@ -20,7 +20,7 @@ struct KubernetesTokenReviewerTests {
     }
 
     static func reviewer(for api: KubernetesAPIDouble, limits: KubernetesTokenReviewer.Limits,
-                         requestTimeout: Duration = .seconds(15)) -> KubernetesTokenReviewer {
+                         audiences: [String] = [], requestTimeout: Duration = .seconds(15)) -> KubernetesTokenReviewer {
         var configuration = KubernetesConfiguration(apiServer: api.url, tokenFile: api.tokenFile, caFile: api.caFile)
         configuration.requestTimeout = requestTimeout
         var logger = Logger(label: "reviewer-tests")
@@ -28,7 +28,7 @@ struct KubernetesTokenReviewerTests {
         return KubernetesTokenReviewer(
             client: KubernetesClient(configuration: configuration, logger: logger),
             permission: .init(namespace: "kyma-installer", group: "helm-cert-server.kyma-project.io", name: "helm"),
-            logger: logger, limits: limits)
+            audiences: audiences, logger: logger, limits: limits)
     }
 
     /// One review's decision, once it comes; `immediate` tells whether it came before `review` returned.
@@ -132,5 +132,22 @@ struct KubernetesTokenReviewerTests {
             Issue.record("the second review was not allowed")
             return
         }
+    }
+
+    @Test("with an audience, only tokens minted for it are allowed; the API server's own tokens are unknown")
+    func audience() throws {
+        let api = try Self.startDouble()
+        defer { api.stop() }
+        try api.addReviewToken("projected", username: Self.runner, audiences: ["helm-cert-server"])
+        let reviewer = Self.reviewer(for: api, limits: .init(), audiences: ["helm-cert-server"])
+        guard case .allowed(let caller) = Outcome.review(reviewer, "projected", from: "10.0.0.1:1").wait() else {
+            Issue.record("the token minted for helm-cert-server was not allowed")
+            return
+        }
+        #expect(caller.user == Self.runner)
+        #expect(Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1").wait() == .unknownToken,
+                "a token for the API server's audience (any pod's default token) is refused")
+        let asked = try api.requestLog().filter { $0.path.hasSuffix("tokenreviews") }.map(\.reviewAudiences)
+        #expect(asked == [["helm-cert-server"], ["helm-cert-server"]])
     }
 }
