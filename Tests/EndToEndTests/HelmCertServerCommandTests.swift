@@ -24,4 +24,18 @@ struct HelmCertServerCommandTests {
         defer { allowed.stop() }
         #expect(allowed.isRunning)
     }
+
+    @Test("--kube-auth-audience without --kube-auth, or empty, is a usage error", arguments: [
+        (["--kube-auth-audience", "helm-cert-server"], "only applies with --kube-auth"),
+        (["--kube-auth", "--kube-auth-audience", ""], "must not be empty"),
+    ])
+    func kubeAuthAudienceUsage(arguments: [String], message: String) throws {
+        let dir = try TemporaryDirectory("kube-auth-audience")
+        defer { dir.remove() }
+        try dir.write("tokens.csv", "token,alice,1\n")
+        let result = try runCommand(["timeout", "20", ServiceProcess.binaryPath, "--listen", "127.0.0.1:0",
+                                     "--insecure-http", "--token-file", dir.file("tokens.csv")] + arguments)
+        #expect(result.status == 64, "\(result.stderrText)")
+        #expect(result.stderrText.contains(message), "\(result.stderrText)")
+    }
 }
