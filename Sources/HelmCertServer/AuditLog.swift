@@ -143,9 +143,8 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// The queue and the thread that empties it.
-    private final class Writer: @unchecked Sendable {
-        // Safety: `fd` is only written to by the writer thread; `state` is behind its mutex.
+    /// The queue and the thread that empties it (the only one that writes to `fd`).
+    private final class Writer: Sendable {
         private struct Pending {
             var line: [UInt8]
             var completion: @Sendable (Bool) -> Void
@@ -182,14 +181,17 @@ public final class AuditLog: Sendable {
             pthread_detach(thread)
         }
 
+        /// Queues a line unless `capacity` lines wait. The writer takes every waiting line each time it wakes,
+        /// so only the first line into an empty queue needs to wake it.
         func enqueue(_ line: [UInt8], completion: @escaping @Sendable (Bool) -> Void) -> Bool {
-            let queued = state.withLock { state in
-                guard state.queue.count < capacity, !state.finishing else { return false }
+            enum Outcome { case refused, queued, queuedFirst }
+            let outcome = state.withLock { state -> Outcome in
+                guard state.queue.count < capacity, !state.finishing else { return .refused }
                 state.queue.append(Pending(line: line, completion: completion))
-                return true
+                return state.queue.count == 1 ? .queuedFirst : .queued
             }
-            if queued { wake.signal() }
-            return queued
+            if outcome == .queuedFirst { wake.signal() }
+            return outcome != .refused
         }
 
         func finish() {

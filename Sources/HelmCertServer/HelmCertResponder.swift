@@ -184,12 +184,11 @@ public struct HelmCertResponder: HTTPResponder {
             metrics.countRequest(route: routeLabel, status: released.status)
             answer(released)
         }
-        guard queued else {
+        if !queued {
             metrics.countAuditFailure(.queueFull)
             metrics.countRequest(route: routeLabel, status: 503)
             answer(Self.auditRefusal(
                 "the audit log (\(destination)) is not keeping up (\(audit.queueCapacity) lines waiting), so nothing is handed out; retry shortly, and the operator must check the audit destination"))
-            return
         }
     }
 
