@@ -8,18 +8,48 @@ import TestSupport
 /// The whole service in this process (fixed bundle, plain HTTP on loopback), driven by the real `curl`.
 @Suite("The service, wired together")
 struct HelmCertServiceTests {
+    static func configuration(auditLogPath: String) throws -> ServiceConfiguration {
+        ServiceConfiguration(
+            listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, source: .fixed(try PKIFixtures.goodBundle()),
+            tokenFile: nil, fixedTokens: try TokenFile(parsing: Array("s3cret,alice,1\n".utf8)), eventLoopCount: 1,
+            limits: HTTPServerLimits(responseTimeout: .seconds(3)), auditLogPath: auditLogPath)
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "service-tests")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    @Test("an anonymous GET of a 15 KB path is refused and audited in one line of at most 4096 bytes")
+    func longPathAuditLine() throws {
+        let dir = try TemporaryDirectory("service-audit")
+        defer { dir.remove() }
+        let service = try HelmCertService(configuration: Self.configuration(auditLogPath: dir.file("audit.log")),
+                                          logger: Self.quietLogger)
+        try service.start()
+        defer {
+            service.shutdown(gracePeriod: .seconds(1))
+            service.waitUntilStopped()
+        }
+        let path = "/v1/" + String(repeating: "A", count: 15_000)
+        #expect(try curl("http://127.0.0.1:\(service.localPort)\(path)").status == 401)
+        let lines = try dir.read("audit.log").split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count == 1)
+        let line = try #require(lines.first)
+        #expect(line.count + 1 <= 4096, "\(line.count + 1) bytes")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+        #expect((object["path"] as? String)?.hasSuffix("...[cut: 15004 bytes in all]") == true)
+        #expect(object["status"] as? Int == 401)
+    }
+
     @Test("a stalled audit destination: key.pem is refused with 503 at once, never handed out; /healthz keeps being served")
     func stalledAuditDestination() throws {
         let fifo = try StalledFIFO()
         defer { fifo.close() }
-        var configuration = ServiceConfiguration(
-            listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, source: .fixed(try PKIFixtures.goodBundle()),
-            tokenFile: nil, fixedTokens: try TokenFile(parsing: Array("s3cret,alice,1\n".utf8)), eventLoopCount: 1,
-            limits: HTTPServerLimits(responseTimeout: .seconds(3)), auditLogPath: fifo.path)
+        var configuration = try Self.configuration(auditLogPath: fifo.path)
         configuration.auditQueueCapacity = 2
-        var logger = Logger(label: "service-tests")
-        logger.logLevel = .critical
-        let service = try HelmCertService(configuration: configuration, logger: logger)
+        let service = try HelmCertService(configuration: configuration, logger: Self.quietLogger)
         try service.start()
         defer {
             fifo.drain(for: 0.5)   // lets the blocked writer finish before the read end closes
