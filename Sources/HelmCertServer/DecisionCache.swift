@@ -34,6 +34,9 @@ struct DecisionCache: Sendable {
     /// How many decisions are kept now (stale ones not yet dropped included).
     var count: Int { entries.count }
 
+    /// How many slots the store order holds, outdated ones included (at most 2 × `capacity` + 1).
+    var orderSlots: Int { order.count - head }
+
     /// The decision stored for `key`, unless it has expired by `now`.
     mutating func decision(for key: [UInt8], now: ContinuousClock.Instant) -> TokenDecision? {
         guard let entry = entries[key] else { return nil }

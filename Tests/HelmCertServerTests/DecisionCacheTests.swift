@@ -49,13 +49,18 @@ struct DecisionCacheTests {
         #expect(cache.decision(for: Self.key(3), now: Self.start + .seconds(3)) == .unknownToken)
     }
 
-    @Test("one key stored over and over keeps one decision, and the cache stays usable")
+    @Test("one key stored over and over keeps one decision and a bounded store order, and the cache stays usable")
     func manyRestores() {
         var cache = DecisionCache(capacity: 4, timeToLive: .seconds(60))
-        for n in 0..<10_000 { cache.store(.unknownToken, for: Self.key(1), now: Self.start + .milliseconds(n)) }
-        #expect(cache.count == 1)
+        cache.store(Self.allowed, for: Self.key(0), now: Self.start)   // stays current at the front of the order
+        for n in 0..<10_000 {
+            cache.store(.unknownToken, for: Self.key(1), now: Self.start + .milliseconds(n))
+            #expect(cache.orderSlots <= 2 * 4 + 1)
+        }
+        #expect(cache.count == 2)
         for n in 2..<6 { cache.store(.unknownToken, for: Self.key(n), now: Self.start + .seconds(11)) }
         #expect(cache.count == 4)
-        #expect(cache.decision(for: Self.key(1), now: Self.start + .seconds(11)) == nil, "the oldest made room")
+        #expect(cache.decision(for: Self.key(0), now: Self.start + .seconds(11)) == nil, "the oldest made room")
+        #expect(cache.decision(for: Self.key(1), now: Self.start + .seconds(11)) == nil, "then the next oldest")
     }
 }
