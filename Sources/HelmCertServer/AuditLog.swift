@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -25,78 +26,234 @@ public struct AuditEntry: Sendable {
     public var etag: String?
 }
 
-/// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file.
+/// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file, written
+/// by one thread of its own so that a slow or stalled destination never blocks an event loop.
 ///
-/// Each line is written with a single `write(2)` (appends are atomic for a line this size), so lines from
-/// different event loops never interleave. `record` reports failure, and the caller then refuses the
-/// request: the key is never handed out unrecorded.
+/// - ``record(_:then:)`` encodes the line on the caller's thread and queues it; the writer thread writes it and
+///   only then calls the completion, which releases the answer: nothing is handed out before its line is
+///   written, and a line that cannot be written turns the answer into a refusal.
+/// - At most `queueCapacity` lines wait (default ``defaultQueueCapacity``); when they all do, `record` says no
+///   and the caller refuses the request at once: a stalled destination refuses keys, never hands them out
+///   unrecorded, and never holds more than `queueCapacity` × ``maxLineBytes`` of lines.
+/// - Every line is at most ``maxLineBytes`` (4096 bytes, `PIPE_BUF`), and lines are written in chunks of at most
+///   that many bytes, each with one `write(2)`: a pipe shared with other writers never gets a line torn apart.
+///   Long fields are cut to fit and end with a marker (``AuditEntry/Limits``).
 public final class AuditLog: Sendable {
-    private let fd: Int32
-    private let ownsDescriptor: Bool
+    /// The most lines waiting to be written, unless told otherwise.
+    public static let defaultQueueCapacity = 1024
+    /// The longest line, newline included: `PIPE_BUF` on Linux, the most one `write(2)` to a pipe writes whole.
+    public static let maxLineBytes = 4096
+
     /// Where lines go, for messages.
     public let destination: String
+    /// The most lines waiting to be written.
+    public let queueCapacity: Int
+    private let writer: Writer
 
     /// Audits to standard output.
-    public init() {
-        fd = 1
-        ownsDescriptor = false
+    /// - Parameter queueCapacity: the most lines waiting to be written.
+    /// - Throws: `ServiceError` when the writer thread cannot be started.
+    public init(queueCapacity: Int = AuditLog.defaultQueueCapacity) throws(ServiceError) {
         destination = "standard output"
+        self.queueCapacity = queueCapacity
+        writer = try Writer(fd: 1, ownsDescriptor: false, capacity: queueCapacity)
     }
 
-    /// Audits to `path`, appending (created with mode 0600).
-    /// - Throws: `ServiceError` naming the file and the reason.
-    public init(path: String) throws(ServiceError) {
+    /// Audits to `path`, appending (created with mode 0600). Opening a FIFO waits for its reader, as a shell's
+    /// redirection does.
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - queueCapacity: the most lines waiting to be written.
+    /// - Throws: `ServiceError` naming the file and the reason, or saying the writer thread cannot be started.
+    public init(path: String, queueCapacity: Int = AuditLog.defaultQueueCapacity) throws(ServiceError) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw ServiceError("--audit-log \(path): cannot open for appending: \(String(cString: strerror(errno)))")
         }
-        self.fd = fd
-        ownsDescriptor = true
         destination = path
+        self.queueCapacity = queueCapacity
+        writer = try Writer(fd: fd, ownsDescriptor: true, capacity: queueCapacity)
     }
 
-    deinit { if ownsDescriptor { close(fd) } }
+    /// Lets the writer finish the queued lines, then ends its thread (and closes a file it opened).
+    deinit { writer.finish() }
 
-    /// Writes one line; false if it could not be written whole.
-    public func record(_ entry: AuditEntry) -> Bool {
+    /// Queues `entry`'s line; `completion` runs on the writer thread once the line is written (true) or could
+    /// not be (false).
+    /// - Returns: false, without calling `completion`, when ``queueCapacity`` lines are already waiting.
+    public func record(_ entry: AuditEntry, then completion: @escaping @Sendable (Bool) -> Void) -> Bool {
+        writer.enqueue(Self.line(for: entry), completion: completion)
+    }
+
+    /// The JSON line for `entry`, newline included, at most ``maxLineBytes`` long.
+    static func line(for entry: AuditEntry) -> [UInt8] {
         // Built as bytes in one buffer: this runs on every /v1 request.
+        typealias Limits = AuditEntry.Limits
         var line: [UInt8] = []
         line.reserveCapacity(384)
         line.appendLiteral(#"{"time":""#)
         appendRFC3339Now(to: &line)
         line.appendLiteral(#"","audit":true,"user":"#)
-        appendJSONString(entry.user, to: &line)
+        appendJSONString(entry.user, to: &line, cutAt: Limits.user)
         line.appendLiteral(#","authMethod":"#)
-        appendJSONString(entry.authMethod, to: &line)
+        appendJSONString(entry.authMethod, to: &line, cutAt: Limits.short)
         line.appendLiteral(#","groups":["#)
-        for (i, group) in entry.groups.enumerated() {
-            if i > 0 { line.append(UInt8(ascii: ",")) }
-            appendJSONString(group, to: &line)
-        }
+        appendGroups(entry.groups, to: &line)
         line.appendLiteral(#"],"method":"#)
-        appendJSONString(entry.method, to: &line)
+        appendJSONString(entry.method, to: &line, cutAt: Limits.short)
         line.appendLiteral(#","path":"#)
-        appendJSONString(entry.path, to: &line)
+        appendJSONString(entry.path, to: &line, cutAt: Limits.path)
         if let bundle = entry.bundle {
             line.appendLiteral(#","bundle":"#)
-            appendJSONString(bundle, to: &line)
+            appendJSONString(bundle, to: &line, cutAt: Limits.name)
         }
         if let file = entry.file {
             line.appendLiteral(#","file":"#)
-            appendJSONString(file, to: &line)
+            appendJSONString(file, to: &line, cutAt: Limits.short)
         }
         line.appendLiteral(#","status":"#)
         appendDecimal(entry.status, to: &line)
         line.appendLiteral(#","remoteAddress":"#)
-        appendJSONString(entry.remoteAddress, to: &line)
+        appendJSONString(entry.remoteAddress, to: &line, cutAt: Limits.name)
         line.appendLiteral(#","bytes":"#)
         appendDecimal(entry.bytes, to: &line)
         if let etag = entry.etag {
             line.appendLiteral(#","etag":"#)
-            appendJSONString(etag, to: &line)
+            appendJSONString(etag, to: &line, cutAt: Limits.name)
         }
         line.appendLiteral("}\n")
-        return writeAll(fd, line)
+        assert(line.count <= maxLineBytes, "the field limits add up to more than one audit line")
+        return line
+    }
+
+    /// The groups, each cut at ``AuditEntry/Limits/group``, until ``AuditEntry/Limits/groups`` bytes are used;
+    /// the rest are counted in a last element `...[N more groups cut]`.
+    private static func appendGroups(_ groups: [String], to line: inout [UInt8]) {
+        let start = line.count
+        for (index, group) in groups.enumerated() {
+            var element: [UInt8] = []
+            appendJSONString(group, to: &element, cutAt: AuditEntry.Limits.group)
+            guard line.count - start + element.count + 1 <= AuditEntry.Limits.groups else {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                appendJSONString("...[\(groups.count - index) more groups cut]", to: &line)
+                return
+            }
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            line.append(contentsOf: element)
+        }
+    }
+
+    /// The queue and the thread that empties it (the only one that writes to `fd`).
+    private final class Writer: Sendable {
+        private struct Pending {
+            var line: [UInt8]
+            var completion: @Sendable (Bool) -> Void
+        }
+
+        private struct State {
+            var queue: [Pending] = []
+            var finishing = false
+        }
+
+        private let fd: Int32
+        private let ownsDescriptor: Bool
+        private let capacity: Int
+        private let state = Mutex(State())
+        private let wake = DispatchSemaphore(value: 0)
+
+        /// Starts the writer thread: a thread of its own (not one of Dispatch's pool), since a stalled
+        /// destination blocks it in `write(2)` for as long as the stall lasts.
+        init(fd: Int32, ownsDescriptor: Bool, capacity: Int) throws(ServiceError) {
+            self.fd = fd
+            self.ownsDescriptor = ownsDescriptor
+            self.capacity = capacity
+            let retained = Unmanaged.passRetained(self)
+            var thread = pthread_t()
+            let result = pthread_create(&thread, nil, { raw in
+                Unmanaged<Writer>.fromOpaque(raw!).takeRetainedValue().run()
+                return nil
+            }, retained.toOpaque())
+            guard result == 0 else {
+                retained.release()
+                if ownsDescriptor { close(fd) }
+                throw ServiceError("cannot start the audit writer thread: \(String(cString: strerror(result)))")
+            }
+            pthread_detach(thread)
+        }
+
+        /// Queues a line unless `capacity` lines wait. The writer takes every waiting line each time it wakes,
+        /// so only the first line into an empty queue needs to wake it.
+        func enqueue(_ line: [UInt8], completion: @escaping @Sendable (Bool) -> Void) -> Bool {
+            enum Outcome { case refused, queued, queuedFirst }
+            let outcome = state.withLock { state -> Outcome in
+                guard state.queue.count < capacity, !state.finishing else { return .refused }
+                state.queue.append(Pending(line: line, completion: completion))
+                return state.queue.count == 1 ? .queuedFirst : .queued
+            }
+            if outcome == .queuedFirst { wake.signal() }
+            return outcome != .refused
+        }
+
+        func finish() {
+            state.withLock { $0.finishing = true }
+            wake.signal()
+        }
+
+        private func run() {
+            while true {
+                wake.wait()
+                let (batch, finishing) = state.withLock { state in
+                    defer { state.queue.removeAll(keepingCapacity: true) }
+                    return (state.queue, state.finishing)
+                }
+                write(batch)
+                if finishing && state.withLock({ $0.queue.isEmpty }) { break }
+            }
+            if ownsDescriptor { close(fd) }
+        }
+
+        /// Writes the lines in chunks of whole lines of at most `maxLineBytes`, calling each line's completion
+        /// as soon as its chunk is out (or has failed).
+        private func write(_ batch: [Pending]) {
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(AuditLog.maxLineBytes)
+            var first = 0
+            for index in batch.indices {
+                if chunk.count + batch[index].line.count > AuditLog.maxLineBytes {
+                    flush(&chunk, batch[first..<index])
+                    first = index
+                }
+                chunk.append(contentsOf: batch[index].line)
+            }
+            flush(&chunk, batch[first...])
+        }
+
+        private func flush(_ chunk: inout [UInt8], _ lines: ArraySlice<Pending>) {
+            guard !lines.isEmpty else { return }
+            let written = writeAll(fd, chunk)
+            chunk.removeAll(keepingCapacity: true)
+            for pending in lines { pending.completion(written) }
+        }
+    }
+}
+
+extension AuditEntry {
+    /// The most bytes a field takes in a line, as escaped JSON without its quotes; a longer value is cut to fit
+    /// and ends with `...[cut: N bytes in all]`. With the line's fixed parts they add up to less than
+    /// ``AuditLog/maxLineBytes``.
+    enum Limits {
+        /// The request path: a 15 KB path is cut to its first kilobyte.
+        static let path = 1024
+        /// The user name (a certificate CN, a token-file name, a Kubernetes user).
+        static let user = 256
+        /// Each group.
+        static let group = 256
+        /// All groups together, with their quotes and commas.
+        static let groups = 1024
+        /// The bundle name, the remote address, the ETag.
+        static let name = 128
+        /// The method, the authentication method, the file.
+        static let short = 32
     }
 }
 

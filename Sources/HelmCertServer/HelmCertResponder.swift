@@ -1,4 +1,6 @@
+import Dispatch
 import HTTPServer
+import Synchronization
 
 /// Who made a request, once authenticated.
 public struct Caller: Sendable, Equatable {
@@ -81,16 +83,30 @@ public struct HelmCertResponder: HTTPResponder {
         openAPIResponse = HTTPResponse(status: 200, headers: headers, body: Array(openAPIDocument.utf8)).prepared()
     }
 
+    /// Answers on the calling thread, waiting for the audit writer (for callers without a server, such as tests;
+    /// the server always calls ``respond(to:promise:)``). Without a promise a Kubernetes review cannot wait:
+    /// tokens that would need one are refused as unknown.
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        // Without a promise a Kubernetes review cannot wait: tokens that would need one are refused as unknown.
-        respond(to: request, deferral: nil)!
+        let answered = Mutex<HTTPResponse?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let now = respond(to: request, reviews: false) { response in
+            answered.withLock { $0 = response }
+            done.signal()
+        }
+        if let now { return now }
+        done.wait()
+        return answered.withLock { $0 }!
     }
 
+    /// Answers public paths at once; a `/v1` answer comes through `promise` once its audit line is written.
     public func respond(to request: HTTPRequest, promise: HTTPResponsePromise) -> HTTPResponse? {
-        respond(to: request, deferral: promise)
+        respond(to: request, reviews: true, answer: promise.succeed)
     }
 
-    private func respond(to request: HTTPRequest, deferral: HTTPResponsePromise?) -> HTTPResponse? {
+    /// A public path's response, or nil when `answer` will get the `/v1` response (from another thread).
+    private func respond(
+        to request: HTTPRequest, reviews: Bool, answer: @escaping @Sendable (HTTPResponse) -> Void
+    ) -> HTTPResponse? {
         let isAPI = request.path == "/v1" || request.path.hasPrefix("/v1/")
         let route = routes[request.path]
         guard isAPI else {
@@ -100,23 +116,29 @@ public struct HelmCertResponder: HTTPResponder {
         }
         switch authenticate(request) {
         case .decided(let decision):
-            return finish(request, route: route, decision: decision)
+            finish(request, route: route, decision: decision, answer: answer)
         case .needsReview(let token):
-            guard let reviewer, let deferral else {
-                return finish(request, route: route, decision: .unknownToken)
+            guard let reviewer, reviews else {
+                finish(request, route: route, decision: .unknownToken, answer: answer)
+                return nil
             }
             if let cached = reviewer.cachedDecision(forToken: token) {
-                return finish(request, route: route, decision: cached)
+                finish(request, route: route, decision: cached, answer: answer)
+                return nil
             }
-            reviewer.review(token: String(token)) { decision in
-                deferral.succeed(self.finish(request, route: route, decision: decision))
+            reviewer.review(token: String(token), from: request.remoteAddress) { decision in
+                self.finish(request, route: route, decision: decision, answer: answer)
             }
-            return nil
         }
+        return nil
     }
 
-    /// Answers an authenticated (or refused) `/v1` request, audits it and counts it.
-    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision) -> HTTPResponse {
+    /// Answers an authenticated (or refused) `/v1` request: audits it, and once the line is written counts it
+    /// and hands the response to `answer`. A line that cannot be written or queued turns it into a 503.
+    private func finish(
+        _ request: HTTPRequest, route: Route?, decision: TokenDecision,
+        answer: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
@@ -153,15 +175,26 @@ public struct HelmCertResponder: HTTPResponder {
             file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue }, status: response.status,
             remoteAddress: request.remoteAddress, bytes: request.method == "HEAD" ? 0 : response.body.count,
             etag: response.status == 200 || response.status == 304 ? etag : nil)
-        guard audit.record(entry) else {
-            metrics.countRequest(route: route?.metricLabel ?? "unknown", status: 503)
-            return ProblemDetails(
-                status: 503, title: "Service Unavailable",
-                detail: "the audit log (\(audit.destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination"
-            ).response(headers: [("Retry-After", "5")])
+        let routeLabel = route?.metricLabel ?? "unknown"
+        let (metrics, destination) = (self.metrics, audit.destination)
+        let queued = audit.record(entry) { written in
+            if !written { metrics.countAuditFailure(.writeFailed) }
+            let released = written ? response : Self.auditRefusal(
+                "the audit log (\(destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination")
+            metrics.countRequest(route: routeLabel, status: released.status)
+            answer(released)
         }
-        metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
-        return response
+        if !queued {
+            metrics.countAuditFailure(.queueFull)
+            metrics.countRequest(route: routeLabel, status: 503)
+            answer(Self.auditRefusal(
+                "the audit log (\(destination)) is not keeping up (\(audit.queueCapacity) lines waiting), so nothing is handed out; retry shortly, and the operator must check the audit destination"))
+        }
+    }
+
+    /// The 503 for a request whose audit line cannot be written.
+    private static func auditRefusal(_ detail: String) -> HTTPResponse {
+        ProblemDetails(status: 503, title: "Service Unavailable", detail: detail).response(headers: [("Retry-After", "5")])
     }
 
     /// Paths outside `/v1`: no authentication.

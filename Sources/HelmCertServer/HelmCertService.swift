@@ -33,6 +33,8 @@ public struct ServiceConfiguration: Sendable {
     public var bundleName: String
     /// Where audit lines go (`--audit-log`); nil is standard output.
     public var auditLogPath: String?
+    /// The most audit lines waiting to be written before `/v1` requests are refused with 503.
+    public var auditQueueCapacity = AuditLog.defaultQueueCapacity
     /// `--kube-auth`: check unknown bearer tokens with TokenReview + SubjectAccessReview through this API.
     public var kubeAuth: KubeAuthConfiguration?
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
@@ -73,10 +75,13 @@ public struct KubeAuthConfiguration: Sendable {
     public var namespace: String
     /// The virtual resource's API group (`--kube-auth-group`).
     public var group: String
-    public init(api: KubernetesConfiguration, namespace: String, group: String) {
+    /// The audiences a token must have been minted for (`--kube-auth-audience`); empty: the API server's own.
+    public var audiences: [String]
+    public init(api: KubernetesConfiguration, namespace: String, group: String, audiences: [String] = []) {
         self.api = api
         self.namespace = namespace
         self.group = group
+        self.audiences = audiences
     }
 }
 
@@ -166,13 +171,17 @@ public final class HelmCertService: Sendable {
             }
         }
 
-        let audit = try configuration.auditLogPath.map { path throws(ServiceError) in try AuditLog(path: path) } ?? AuditLog()
+        let audit = if let path = configuration.auditLogPath {
+            try AuditLog(path: path, queueCapacity: configuration.auditQueueCapacity)
+        } else {
+            try AuditLog(queueCapacity: configuration.auditQueueCapacity)
+        }
         let serverSlot = ServerSlot()
         let reviewer = configuration.kubeAuth.map { kubeAuth in
             KubernetesTokenReviewer(
                 client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
                 permission: .init(namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName),
-                logger: logger)
+                audiences: kubeAuth.audiences, logger: logger)
         }
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,

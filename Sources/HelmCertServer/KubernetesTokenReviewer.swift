@@ -9,11 +9,13 @@ import Synchronization
 /// a TokenReview (who is this?) and then a SubjectAccessReview (may they `get` the virtual resource
 /// `bundles.<group>` named after the bundle, in the server's namespace?).
 ///
-/// - Decisions are cached by the token's SHA-256 (never the token itself): allowed for `allowedTTL`, refused for
-///   the shorter `refusedTTL`, at most `capacity` entries (expired ones go first, then the oldest).
+/// - Decisions are cached by the token's SHA-256 (never the token itself), allowed and refused ones apart, each
+///   bounded (``Limits``): allowed ones for `allowedTTL`, refusals for the shorter `refusedTTL`. A stream of
+///   made-up tokens fills only the refusal cache, so it never evicts an allowed decision.
 /// - Reviews run on a queue of their own, at most `concurrency` at a time; concurrent requests with the same
-///   token share one review. With more than `maxPending` reviews waiting, new ones are refused as unavailable
-///   (503) instead of queueing without bound behind a slow API server.
+///   token share one review. At most `maxPending` reviews wait or run, and at most `maxPendingPerClient` of them
+///   for one client address (``ClientAddress``), so one client cannot take every place; beyond either, new
+///   reviews are refused as unavailable (503) instead of queueing without bound behind a slow API server.
 /// - API failures are not cached.
 public final class KubernetesTokenReviewer: TokenReviewer {
     /// What a caller must be allowed, as RBAC sees it.
@@ -30,27 +32,40 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         }
     }
 
-    private struct Entry: Sendable {
-        var decision: TokenDecision
-        var expires: ContinuousClock.Instant
-        var inserted: UInt64
+    /// How much the reviewer keeps and lets wait.
+    public struct Limits: Sendable {
+        /// How long an allowed decision is reused (default 60 s).
+        public var allowedTTL: Duration = .seconds(60)
+        /// How long a refusal (unknown token, forbidden) is reused (default 10 s).
+        public var refusedTTL: Duration = .seconds(10)
+        /// The most allowed decisions cached (default 1024).
+        public var allowedCapacity = 1024
+        /// The most refusals cached (default 4096).
+        public var refusedCapacity = 4096
+        /// The most reviews in flight against the API at once (default 4).
+        public var concurrency = 4
+        /// The most reviews waiting or in flight (default 256).
+        public var maxPending = 256
+        /// The most of those for one client address (default 16).
+        public var maxPendingPerClient = 16
+
+        public init() {}
     }
 
     private struct State: Sendable {
-        var cache: [[UInt8]: Entry] = [:]
+        var allowed: DecisionCache
+        var refused: DecisionCache
         var waiting: [[UInt8]: [@Sendable (TokenDecision) -> Void]] = [:]
         var pending = 0
-        var insertions: UInt64 = 0
+        var pendingByClient: [ClientAddress: Int] = [:]
     }
 
     private let client: KubernetesClient
     private let permission: Permission
+    private let audiences: [String]
     private let logger: Logger
-    private let allowedTTL: Duration
-    private let refusedTTL: Duration
-    private let capacity: Int
-    private let maxPending: Int
-    private let state = Mutex(State())
+    private let limits: Limits
+    private let state: Mutex<State>
     private let queue = DispatchQueue(label: "helm-cert-server.kube-auth", attributes: .concurrent)
     private let slots: DispatchSemaphore
 
@@ -58,103 +73,100 @@ public final class KubernetesTokenReviewer: TokenReviewer {
     ///   - client: the API client, authenticated as the server's service account (which needs
     ///     `system:auth-delegator`).
     ///   - permission: what callers must be allowed.
-    ///   - allowedTTL: how long an allowed decision is reused.
-    ///   - refusedTTL: how long a refusal (unknown token, forbidden) is reused.
-    ///   - capacity: the most cached decisions.
-    ///   - concurrency: the most reviews in flight against the API at once.
-    ///   - maxPending: the most reviews waiting or in flight before new ones are refused.
+    ///   - audiences: the audiences a token must have been minted for (TokenReview `spec.audiences`,
+    ///     `--kube-auth-audience`); empty accepts tokens for the API server's own audience, which every pod's
+    ///     default token has, so a token lent to any other service would work here too.
+    ///   - logger: where API failures are logged (never a token).
+    ///   - limits: cache sizes and lifetimes, concurrency and queue shares.
     public init(
-        client: KubernetesClient, permission: Permission, logger: Logger, allowedTTL: Duration = .seconds(60),
-        refusedTTL: Duration = .seconds(10), capacity: Int = 4096, concurrency: Int = 4, maxPending: Int = 256
+        client: KubernetesClient, permission: Permission, audiences: [String] = [], logger: Logger,
+        limits: Limits = Limits()
     ) {
         self.client = client
         self.permission = permission
+        self.audiences = audiences
         self.logger = logger
-        self.allowedTTL = allowedTTL
-        self.refusedTTL = refusedTTL
-        self.capacity = capacity
-        self.maxPending = maxPending
-        slots = DispatchSemaphore(value: concurrency)
+        self.limits = limits
+        state = Mutex(State(
+            allowed: DecisionCache(capacity: limits.allowedCapacity, timeToLive: limits.allowedTTL),
+            refused: DecisionCache(capacity: limits.refusedCapacity, timeToLive: limits.refusedTTL)))
+        slots = DispatchSemaphore(value: limits.concurrency)
     }
 
     public func cachedDecision(forToken token: Substring) -> TokenDecision? {
         let key = SHA256.digest(utf8: token)
         let now = ContinuousClock.now
         return state.withLock { state in
-            guard let entry = state.cache[key] else { return nil }
-            guard entry.expires > now else {
-                state.cache[key] = nil
-                return nil
-            }
-            return entry.decision
+            state.allowed.decision(for: key, now: now) ?? state.refused.decision(for: key, now: now)
         }
     }
 
-    public func review(token: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
+    public func review(token: String, from remoteAddress: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
         let key = SHA256.digest(utf8: token)
-        enum Plan { case start, joined, refuse }
+        let client = ClientAddress(remoteAddress: remoteAddress)
+        enum Plan { case start, joined, refuse(String) }
         let plan = state.withLock { state -> Plan in
             if state.waiting[key] != nil {
                 state.waiting[key]!.append(completion)
                 return .joined
             }
-            guard state.pending < maxPending else { return .refuse }
+            guard state.pending < limits.maxPending else {
+                return .refuse("too many Kubernetes token reviews are waiting; retry shortly")
+            }
+            guard state.pendingByClient[client, default: 0] < limits.maxPendingPerClient else {
+                return .refuse("too many Kubernetes token reviews from \(client) are waiting; retry shortly")
+            }
             state.pending += 1
+            state.pendingByClient[client, default: 0] += 1
             state.waiting[key] = [completion]
             return .start
         }
         switch plan {
         case .joined:
             return
-        case .refuse:
-            completion(.unavailable("too many Kubernetes token reviews are waiting; retry shortly"))
+        case .refuse(let reason):
+            completion(.unavailable(reason))
             return
         case .start:
             queue.async { [self] in
                 slots.wait()
                 let decision = decide(token)
                 slots.signal()
+                let now = ContinuousClock.now
                 let waiters = state.withLock { state -> [@Sendable (TokenDecision) -> Void] in
                     state.pending -= 1
-                    let waiters = state.waiting.removeValue(forKey: key) ?? []
-                    if let ttl = ttl(for: decision) { store(decision, key: key, ttl: ttl, in: &state) }
-                    return waiters
+                    state.pendingByClient[client]! -= 1
+                    if state.pendingByClient[client] == 0 { state.pendingByClient[client] = nil }
+                    switch decision {
+                    case .allowed: state.allowed.store(decision, for: key, now: now)
+                    case .unknownToken, .forbidden: state.refused.store(decision, for: key, now: now)
+                    case .unavailable, .missing, .malformed: break  // API failures are asked again next time
+                    }
+                    return state.waiting.removeValue(forKey: key) ?? []
                 }
                 for waiter in waiters { waiter(decision) }
             }
         }
     }
 
-    private func ttl(for decision: TokenDecision) -> Duration? {
-        switch decision {
-        case .allowed: allowedTTL
-        case .unknownToken, .forbidden: refusedTTL
-        case .unavailable, .missing, .malformed: nil
-        }
-    }
-
-    private func store(_ decision: TokenDecision, key: [UInt8], ttl: Duration, in state: inout State) {
-        let now = ContinuousClock.now
-        if state.cache.count >= capacity {
-            state.cache = state.cache.filter { $0.value.expires > now }
-            if state.cache.count >= capacity, let oldest = state.cache.min(by: { $0.value.inserted < $1.value.inserted }) {
-                state.cache[oldest.key] = nil
-            }
-        }
-        state.insertions += 1
-        state.cache[key] = Entry(decision: decision, expires: now + ttl, inserted: state.insertions)
-    }
-
     /// TokenReview, then SubjectAccessReview. Runs on the review queue.
     func decide(_ token: String) -> TokenDecision {
         let review: TokenReviewResult
         do {
-            review = try client.reviewToken(token)
+            review = try client.reviewToken(token, audiences: audiences.isEmpty ? nil : audiences)
         } catch {
             logger.error("TokenReview failed: \(error)")
             return .unavailable("cannot check the token with the Kubernetes API (TokenReview failed: \(error)); retry shortly")
         }
         guard review.authenticated, let user = review.user, let username = user.username else {
+            return .unknownToken
+        }
+        // An authenticator that ignores spec.audiences answers without status.audiences: the token may have been
+        // minted for anyone, so it is not taken (as the TokenReview API's documentation asks of its clients).
+        if !audiences.isEmpty && !(review.audiences ?? []).contains(where: audiences.contains) {
+            logger.warning(
+                "TokenReview authenticated a token without any of the audiences asked for; refusing it (is the API server's authenticator audience-aware?)",
+                metadata: ["user": "\(username)", "asked": "\(audiences)", "answered": "\(review.audiences ?? [])"])
             return .unknownToken
         }
         let caller = Caller(user: username, method: "kubernetes", groups: user.groups ?? [])

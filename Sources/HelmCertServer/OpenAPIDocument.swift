@@ -727,7 +727,7 @@ components:
           schema:
             type: string
     Unavailable:
-      description: No valid bundle has been read yet (or the last one was deleted); try again later.
+      description: No valid bundle has been read yet (or the last one was deleted), the Kubernetes API cannot check the token (`--kube-auth`), or the audit log cannot record the request (the answer is never given unrecorded); try again later.
       headers:
         Retry-After:
           $ref: '#/components/headers/RetryAfter'
@@ -746,7 +746,7 @@ components:
         WWW-Authenticate:
           $ref: '#/components/headers/WWWAuthenticate'
     HeadUnavailable:
-      description: No valid bundle yet; no body.
+      description: No valid bundle yet, the token cannot be checked, or the audit log cannot record the request; no body.
       headers:
         Retry-After:
           $ref: '#/components/headers/RetryAfter'

@@ -50,6 +50,40 @@ func appendJSONString(_ text: String, to buffer: inout [UInt8]) {
     buffer.append(UInt8(ascii: "\""))
 }
 
+/// Appends `text` as a JSON string literal of at most `limit` bytes between its quotes: a longer one is cut at a
+/// character boundary and ends with `...[cut: N bytes in all]` (N: `text`'s UTF-8 length), so an audit line
+/// keeps a bounded length whatever a client sends.
+func appendJSONString(_ text: String, to buffer: inout [UInt8], cutAt limit: Int) {
+    let utf8 = text.utf8
+    // Escaping makes a byte at most 6 (`\u001f`): short values, nearly all of them, need no counting.
+    if utf8.count * 6 <= limit { return appendJSONString(text, to: &buffer) }
+    var escapedLength = 0
+    for byte in utf8 { escapedLength += jsonEscapedLength(byte) }
+    if escapedLength <= limit { return appendJSONString(text, to: &buffer) }
+    let marker = Array("...[cut: \(utf8.count) bytes in all]".utf8)
+    let budget = limit - marker.count
+    var used = 0
+    var end = utf8.startIndex  // where the kept prefix ends: always at the start of a character
+    var index = utf8.startIndex
+    while index != utf8.endIndex {
+        used += jsonEscapedLength(utf8[index])
+        if used > budget { break }
+        index = utf8.index(after: index)
+        if index == utf8.endIndex || utf8[index] & 0xC0 != 0x80 { end = index }
+    }
+    appendJSONString(String(text[..<end]), to: &buffer)
+    buffer.insert(contentsOf: marker, at: buffer.count - 1)
+}
+
+/// How many bytes `byte` takes once escaped by `appendJSONString`.
+private func jsonEscapedLength(_ byte: UInt8) -> Int {
+    switch byte {
+    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): 2
+    case 0..<0x20: 6
+    default: 1
+    }
+}
+
 private func appendJSONEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
     var start = 0
     for index in 0..<bytes.count {

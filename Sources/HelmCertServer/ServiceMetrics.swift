@@ -11,6 +11,7 @@ import Synchronization
 /// | `helm_cert_server_auth_failures_total` | counter | `reason` (`missing`, `malformed`, `invalid_token`, `forbidden`, `unavailable`) |
 /// | `helm_cert_server_source_errors_total` | counter | `kind` (`api`, `invalid_bundle`, `withdrawn`) |
 /// | `helm_cert_server_watch_restarts_total` | counter | watch streams ended and begun again (timeout, cut, 410) |
+/// | `helm_cert_server_audit_failures_total` | counter | `reason` (`queue_full`, `write_failed`): requests refused (503) because their audit line could not be written |
 /// | `helm_cert_server_bundle_generation` | gauge | |
 /// | `helm_cert_server_bundle_ready` | gauge | 1 while a bundle is served |
 /// | `helm_cert_server_seconds_since_last_sync` | gauge | time since a source last delivered a valid bundle |
@@ -28,6 +29,7 @@ public final class ServiceMetrics: Sendable {
     private let authFailures: [String: CoreMetrics.Counter]
     private let sourceErrors: [String: CoreMetrics.Counter]
     private let watchRestarts: CoreMetrics.Counter
+    private let auditFailures: [AuditFailure: CoreMetrics.Counter]
     private let generation: CoreMetrics.Gauge
     private let ready: CoreMetrics.Gauge
     private let sinceSync: CoreMetrics.Gauge
@@ -69,6 +71,12 @@ public final class ServiceMetrics: Sendable {
         }
         sourceErrors = source
         watchRestarts = CoreMetrics.Counter(label: "helm_cert_server_watch_restarts_total", factory: factory)
+        var audit: [AuditFailure: CoreMetrics.Counter] = [:]
+        for reason in AuditFailure.allCases {
+            audit[reason] = CoreMetrics.Counter(
+                label: "helm_cert_server_audit_failures_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        auditFailures = audit
         generation = CoreMetrics.Gauge(label: "helm_cert_server_bundle_generation", factory: factory)
         ready = CoreMetrics.Gauge(label: "helm_cert_server_bundle_ready", factory: factory)
         sinceSync = CoreMetrics.Gauge(label: "helm_cert_server_seconds_since_last_sync", factory: factory)
@@ -96,6 +104,17 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts one refused authentication.
     public func countAuthFailure(reason: String) { authFailures[reason]?.increment() }
+
+    /// Why a request's audit line was not written.
+    public enum AuditFailure: String, Sendable, CaseIterable {
+        /// ``AuditLog/queueCapacity`` lines were already waiting (the destination is slow or stalled).
+        case queueFull = "queue_full"
+        /// `write(2)` failed (disk full, closed pipe).
+        case writeFailed = "write_failed"
+    }
+
+    /// Counts one request refused because its audit line was not written.
+    public func countAuditFailure(_ reason: AuditFailure) { auditFailures[reason]?.increment() }
 
     /// Counts one watch restart.
     public func countWatchRestart() { watchRestarts.increment() }

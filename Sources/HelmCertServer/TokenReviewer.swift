@@ -19,5 +19,10 @@ public protocol TokenReviewer: Sendable {
     /// A recent decision for this token, if one is cached (called on an event loop: must not block).
     func cachedDecision(forToken token: Substring) -> TokenDecision?
     /// Decides about `token` on a thread of the reviewer's own and calls `completion` once, from any thread.
-    func review(token: String, completion: @escaping @Sendable (TokenDecision) -> Void)
+    /// - Parameters:
+    ///   - token: the bearer token.
+    ///   - remoteAddress: the peer that sent it (`1.2.3.4:5678`, `[::1]:5678`), whose share of the waiting
+    ///     reviews it uses.
+    ///   - completion: gets the decision.
+    func review(token: String, from remoteAddress: String, completion: @escaping @Sendable (TokenDecision) -> Void)
 }

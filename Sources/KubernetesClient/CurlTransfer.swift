@@ -52,18 +52,21 @@ struct CurlTransfer {
         onBody: @escaping (Int, UnsafeRawBufferPointer) -> Bool
     ) -> Result<Int, Failure> {
         if let loadFailure { return .failure(.curl(code: -1, message: loadFailure, httpStatus: 0)) }
+        // What the handle points at (the error buffer, the header list) is made before the handle and freed
+        // after `curl_easy_cleanup`: libcurl may still write to CURLOPT_ERRORBUFFER until then. (Deferred
+        // blocks run last-declared first, so the handle's cleanup is declared last.)
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        defer { errorBuffer.deallocate() }
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { cshim_curl_slist_free_all(headerList) }
+        for header in request.headers { headerList = cshim_curl_slist_append(headerList, header) }
         guard let handle = cshim_curl_easy_init() else {
             return .failure(.curl(code: -1, message: "curl_easy_init failed (out of memory?)", httpStatus: 0))
         }
         defer { cshim_curl_easy_cleanup(handle) }
         let context = Context(handle: handle, shouldAbort: shouldAbort, onBody: onBody)
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { cshim_curl_slist_free_all(headerList) }
-        for header in request.headers { headerList = cshim_curl_slist_append(headerList, header) }
-        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        defer { errorBuffer.deallocate() }
 
         var setup = CURLE_OK
         func set(_ code: CURLcode) { if setup == CURLE_OK { setup = code } }

@@ -26,8 +26,8 @@ extension KubernetesClient {
         let path = Self.secretsPath(namespace: namespace) + query
         var retried = false
         while true {
-            let token = try retried ? tokens.reload() : tokens.token()
-            let stream = WatchStream(onEvent: onEvent)
+            let token = try bearerToken(reread: retried)
+            let stream = WatchStream(maxEventBytes: configuration.maxWatchEventBytes, onEvent: onEvent)
             let timeout = Duration.seconds(configuration.watchTimeoutSeconds) + configuration.watchTimeoutSlack
             let result = CurlTransfer.perform(request(path: path, token: token, timeout: timeout),
                                               shouldAbort: shouldAbort, onBody: stream.consume)
@@ -60,14 +60,17 @@ extension KubernetesClient {
     /// Splits a watch body into events; keeps a refusal's body to decode its Status.
     private final class WatchStream {
         let onEvent: (WatchEvent) -> Bool
-        var splitter = LineSplitter()
+        var splitter: LineSplitter
         var status = 0
         var errorBody: [UInt8] = []
         var decodingError: KubernetesError?
         var stoppedByReceiver = false
         var hasPartialLine: Bool { splitter.hasPartialLine }
 
-        init(onEvent: @escaping (WatchEvent) -> Bool) { self.onEvent = onEvent }
+        init(maxEventBytes: Int, onEvent: @escaping (WatchEvent) -> Bool) {
+            self.onEvent = onEvent
+            splitter = LineSplitter(maxLineBytes: maxEventBytes)
+        }
 
         func consume(status: Int, bytes: UnsafeRawBufferPointer) -> Bool {
             self.status = status
@@ -75,7 +78,15 @@ extension KubernetesClient {
                 if errorBody.count < 65536 { errorBody.append(contentsOf: bytes) }
                 return true
             }
-            for line in splitter.append(bytes) {
+            let lines: [[UInt8]]
+            do {
+                lines = try splitter.append(bytes)
+            } catch {
+                decodingError = .decoding(
+                    "a watch event line is longer than \(error.maxLineBytes) bytes (a Secret is at most 1 MiB); the watch was ended")
+                return false
+            }
+            for line in lines {
                 do {
                     let event = try WatchEvent.decode(line: line)
                     if !onEvent(event) { stoppedByReceiver = true; return false }

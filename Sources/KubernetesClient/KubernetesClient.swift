@@ -63,15 +63,22 @@ public final class KubernetesClient: Sendable {
     func send(
         path: String, method: String = "GET", body: [UInt8]? = nil, shouldAbort: @escaping () -> Bool = { false }
     ) throws(KubernetesError) -> [UInt8] {
-        var token = try tokens.token()
+        var token = try bearerToken()
         var (status, answer) = try perform(path: path, method: method, body: body, token: token, shouldAbort: shouldAbort)
         if status == 401 {
             logger.info("Kubernetes API answered 401; re-reading the token file and retrying once")
-            token = try tokens.reload()
+            token = try bearerToken(reread: true)
             (status, answer) = try perform(path: path, method: method, body: body, token: token, shouldAbort: shouldAbort)
         }
         guard (200..<300).contains(status) else { throw .status(Self.status(from: answer, httpCode: status)) }
         return answer
+    }
+
+    /// The bearer token (re-read from its file with `reread`), only for a URL that will not carry it in clear.
+    /// - Throws: `.configuration` for a URL ``KubernetesConfiguration/validate()`` refuses or an unreadable token file.
+    func bearerToken(reread: Bool = false) throws(KubernetesError) -> String {
+        try configuration.validate()
+        return try reread ? tokens.reload() : tokens.token()
     }
 
     private func perform(

@@ -21,6 +21,13 @@ public struct KubernetesConfiguration: Sendable {
     public var watchTimeoutSlack: Duration = .seconds(30)
     /// How long a token read from `tokenFile` is used before reading the file again (default 60 s, as client-go).
     public var tokenMaxAge: Duration = .seconds(60)
+    /// The longest watch event line accepted (default 4 MiB). A Secret is at most 1 MiB of data, about 1.4 MiB
+    /// as base64 in JSON, so a real event fits with room for its metadata; a longer line ends the watch with
+    /// ``KubernetesError/decoding(_:)`` (the watcher backs off and re-lists) instead of being buffered without end.
+    public var maxWatchEventBytes: Int = 4 << 20
+    /// Whether an `http://` `apiServer` is accepted (`--kube-api-insecure-http`, default false): over plain HTTP
+    /// the service-account token crosses the network in clear text, so only `https://` is used otherwise.
+    public var allowsInsecureHTTP = false
 
     /// Creates a configuration.
     /// - Parameters:
@@ -51,6 +58,20 @@ public struct KubernetesConfiguration: Sendable {
         }
         let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return KubernetesConfiguration(apiServer: "https://\(hostPart):\(port)")
+    }
+
+    /// Checks that `apiServer` is an `https://` URL (or `http://` with `allowsInsecureHTTP`) before a token is sent
+    /// to it: libcurl would otherwise also speak plain HTTP, FILE, FTP and more.
+    /// - Throws: ``KubernetesError/configuration(_:)`` saying what to pass instead.
+    public func validate() throws(KubernetesError) {
+        let url = apiServer.lowercased()
+        if url.hasPrefix("https://") { return }
+        if url.hasPrefix("http://") {
+            if allowsInsecureHTTP { return }
+            throw .configuration(
+                "the Kubernetes API URL \(apiServer) is plain HTTP, which would send the service-account token in clear text: use https://, or pass --kube-api-insecure-http (tests and local proxies only)")
+        }
+        throw .configuration("the Kubernetes API URL \(apiServer) must start with https://")
     }
 
     /// `apiServer` without trailing slashes, ready to have a path appended.

@@ -56,6 +56,9 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Kubernetes API server URL (default: in-cluster, https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).", valueName: "url"))
     var kubeApi: String?
 
+    @Flag(help: "Accept an http:// --kube-api URL. The service-account token then crosses the network in clear text: only for tests or a local proxy (kubectl proxy) on the same host.")
+    var kubeApiInsecureHttp = false
+
     @Option(help: ArgumentHelp("Bearer token file for the Kubernetes API, re-read every minute and after a 401 (default: the pod's service-account token).", valueName: "file"))
     var kubeTokenFile: String?
 
@@ -80,6 +83,9 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("API group of the virtual resource 'bundles' that --kube-auth asks RBAC about.", valueName: "group"))
     var kubeAuthGroup = "helm-cert-server.kyma-project.io"
 
+    @Option(help: ArgumentHelp("Audience a Kubernetes token must have been minted for (TokenReview spec.audiences; repeat for several), e.g. a projected serviceAccountToken with this audience. Without it, tokens for the API server's own audience are accepted: any pod's default token.", valueName: "audience"))
+    var kubeAuthAudience: [String] = []
+
     @Option(help: ArgumentHelp("Namespace --kube-auth asks RBAC about (default: the pod's own namespace, else --namespace).", valueName: "namespace"))
     var kubeAuthNamespace: String?
 
@@ -102,6 +108,12 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if !dev && tokenFile == nil && !kubeAuth {
             throw ValidationError("pass --token-file FILE (CSV lines token,user,uid) and/or --kube-auth so callers can authenticate, or use --dev")
+        }
+        if !kubeAuth && !kubeAuthAudience.isEmpty {
+            throw ValidationError("--kube-auth-audience only applies with --kube-auth")
+        }
+        if kubeAuthAudience.contains(where: \.isEmpty) {
+            throw ValidationError("--kube-auth-audience must not be empty")
         }
         if !dev && source == .directory && sourceDir == nil {
             throw ValidationError("--source directory needs --source-dir DIR")
@@ -153,7 +165,7 @@ struct HelmCertServerCommand: ParsableCommand {
                 .map { String(decoding: $0.filter { $0 > 0x20 }, as: UTF8.self) }
             kubeAuthConfiguration = KubeAuthConfiguration(
                 api: try kubernetesConfiguration(), namespace: kubeAuthNamespace ?? podNamespace ?? namespace,
-                group: kubeAuthGroup)
+                group: kubeAuthGroup, audiences: kubeAuthAudience)
         }
         let configuration = ServiceConfiguration(
             listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
@@ -213,6 +225,12 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if let kubeTokenFile { configuration.tokenFile = kubeTokenFile }
         if let kubeCaFile { configuration.caFile = kubeCaFile }
+        configuration.allowsInsecureHTTP = kubeApiInsecureHttp
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("--kube-api: \(error)")
+        }
         return configuration
     }
 }

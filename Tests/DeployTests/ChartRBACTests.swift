@@ -63,6 +63,12 @@ import Testing
         }
     }
 
+    @Test func theKubeAuthAudienceCanBeSet() throws {
+        let rendered = try RenderedChart(kubeVersion: "1.30.0", set: ["kubeAuth.enabled=true", "kubeAuth.audience=helm-certs"])
+        let arguments = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
+        #expect(arguments.filter { $0.hasPrefix("--kube-auth-audience") } == ["--kube-auth-audience=helm-certs"])
+    }
+
     @Test(arguments: kubeVersions)
     func kubeAuthIsOffByDefault(kubeVersion: String) throws {
         let rendered = try ChartValues.defaults.render(kubeVersion: kubeVersion)
@@ -70,6 +76,7 @@ import Testing
         #expect(rendered.object("Role", named: "\(RenderedChart.fullname)-bundle-reader") == nil)
         let arguments = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
         #expect(!arguments.contains("--kube-auth"))
+        #expect(!arguments.contains { $0.hasPrefix("--kube-auth-audience") })
     }
 
     @Test(arguments: kubeVersions)
@@ -77,6 +84,8 @@ import Testing
         let rendered = try RenderedChart(kubeVersion: kubeVersion, set: ["kubeAuth.enabled=true"])
         let arguments = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
         #expect(arguments.contains("--kube-auth"))
+        #expect(arguments.contains("--kube-auth-audience=https://\(RenderedChart.fullname).\(RenderedChart.namespace).svc"),
+                "only tokens minted for this Service: \(arguments)")
         let delegation = try #require(rendered.only("ClusterRoleBinding"))
         #expect(delegation["roleRef"]["kind"].string == "ClusterRole")
         #expect(delegation["roleRef"]["name"].string == "system:auth-delegator")

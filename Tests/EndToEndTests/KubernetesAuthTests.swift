@@ -81,4 +81,24 @@ struct KubernetesAuthTests {
         #expect(["503", "200"].contains(status))
         #expect(cluster.service.isRunning)
     }
+
+    @Test("--kube-auth-audience: a projected token for that audience is allowed; a pod's default token is refused")
+    func audience() throws {
+        let cluster = try ClusterFixture(extraArguments: [
+            "--kube-auth", "--kube-auth-namespace", "kyma-installer", "--kube-auth-audience", "helm-cert-server",
+        ]) { double in
+            try double.addReviewToken("default-token", username: Self.runner)
+            try double.addReviewToken("projected-token", username: Self.runner, audiences: ["helm-cert-server"])
+            try double.grant(
+                user: Self.runner, verb: "get", apiGroup: Self.group, resource: "bundles", name: "helm",
+                namespace: "kyma-installer")
+        }
+        try cluster.waitUntil("ready") { try cluster.get("/readyz").status == 200 }
+        let projected = try cluster.get("/v1/bundles/helm/ca.pem", headers: ["Authorization: Bearer projected-token"])
+        #expect(projected.status == 200)
+        let lent = try cluster.get("/v1/bundles/helm/ca.pem", headers: ["Authorization: Bearer default-token"])
+        #expect(lent.status == 401)
+        let asked = try cluster.double.requestLog().filter { $0.path.hasSuffix("tokenreviews") }.map(\.reviewAudiences)
+        #expect(asked == [["helm-cert-server"], ["helm-cert-server"]])
+    }
 }

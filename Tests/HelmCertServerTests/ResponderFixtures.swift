@@ -14,14 +14,15 @@ struct ResponderFixture {
     let auditDirectory: TemporaryDirectory
     static let token = "fixture-token"
 
-    init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil) throws {
+    init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil,
+         auditQueueCapacity: Int = AuditLog.defaultQueueCapacity) throws {
         let files = try files ?? PKIFixtures.goodBundle()
         self.files = files
         metrics = ServiceMetrics()
         store = BundleStore(name: "helm", waitingReason: "waiting for the test", logger: Logger(label: "test"), metrics: metrics)
         if serve { store.offer(files, origin: "fixture") }
         auditDirectory = try TemporaryDirectory("audit")
-        let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"))
+        let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"), queueCapacity: auditQueueCapacity)
         let tokens = try TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
         responder = HelmCertResponder(
             store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit)

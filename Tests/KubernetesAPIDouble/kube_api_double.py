@@ -11,7 +11,8 @@ rotates the token by rewriting the file). Implements what helm-cert-server and k
               fieldSelector metadata.name=X, resourceVersion (a global counter), timeoutSeconds,
               allowWatchBookmarks; watch replays events after the given resourceVersion, or synthetic ADDED
               events for what exists when it is absent or "0"; answers a compacted one with ERROR 410 Expired.
-  reviews     POST /apis/authentication.k8s.io/v1/tokenreviews (201, status.authenticated/user/error/audiences)
+  reviews     POST /apis/authentication.k8s.io/v1/tokenreviews (201, status.authenticated/user/error/audiences;
+              spec.audiences, else the API server's own, must meet the token's audiences, as kube-apiserver checks)
               POST /apis/authorization.k8s.io/v1/subjectaccessreviews (201, status.allowed/reason), answered from
               the review-token registry and the grants below; 403 with the RBAC message when reviews are denied
               to the service account. Their request bodies are kept in the request log ("body").
@@ -28,7 +29,9 @@ Test control, JSON, no authentication, under /__double/:
   POST   bookmark               a BOOKMARK with the current resourceVersion to watches that allow bookmarks
   GET    watches                {"open": N}
   GET    requests               {"requests": [{"verb", "path", "query", "code", "body"?}…]}   (DELETE clears)
-  POST   review-tokens          {"token", "username", "uid", "groups": […]}   a token TokenReview authenticates
+  POST   review-tokens          {"token", "username", "uid", "groups": […], "audiences": […]}   a token TokenReview
+                                authenticates, for the audiences it was minted for (default: the API server's
+                                own, https://kubernetes.default.svc.cluster.local)
   POST   grants                 {"user" | "group", "verb", "apiGroup", "resource", "name"?, "namespace"?}
                                 what SubjectAccessReview allows ("*" matches any verb/apiGroup/resource; no
                                 name = any name; no namespace = every namespace)
@@ -53,6 +56,16 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+
+# The API server's own audiences (kube-apiserver --api-audiences): what a pod's default token is minted for, and
+# what a TokenReview without spec.audiences checks against.
+API_AUDIENCES = ["https://kubernetes.default.svc.cluster.local"]
+
+
+def go_quoted(strings):
+    """A []string as Go's %q prints it: ["a" "b"]."""
+    return "[" + " ".join(json.dumps(text) for text in strings) + "]"
 
 
 def status_object(code, reason, message, details=None):
@@ -526,13 +539,22 @@ class Handler(BaseHTTPRequestHandler):
                 return self._status(400, "token is required for TokenReview in authentication")
             with store.lock:
                 user = copy.deepcopy(store.review_tokens.get(token))
+            # As kube-apiserver: the audiences asked for, else the API server's own; a token is authenticated
+            # only for an audience it was minted for, and status.audiences is the intersection.
+            target = spec.get("audiences") or API_AUDIENCES
             if user is None:
                 answer["status"] = {"user": {}, "error": "[invalid bearer token, service account token has been "
                                                          "invalidated]"}
             else:
-                answer["status"] = {"authenticated": True, "user": {k: v for k, v in user.items() if v is not None},
-                                    "audiences": spec.get("audiences") or
-                                    ["https://kubernetes.default.svc.cluster.local"]}
+                minted = user.pop("audiences")
+                common = [audience for audience in target if audience in minted]
+                if not common:
+                    answer["status"] = {"user": {}, "error": f"[invalid bearer token, token audiences {go_quoted(minted)} "
+                                                             f"is invalid for the target audiences {go_quoted(target)}]"}
+                else:
+                    answer["status"] = {"authenticated": True,
+                                        "user": {k: v for k, v in user.items() if v is not None},
+                                        "audiences": common}
         else:
             if not spec.get("user") and not spec.get("groups"):
                 return self._status(422, f'{kind}.{group} "" is invalid: spec.user: Invalid value: "": at least '
@@ -718,7 +740,8 @@ class Handler(BaseHTTPRequestHandler):
             body = self._body()
             with store.lock:
                 store.review_tokens[body["token"]] = {"username": body.get("username"), "uid": body.get("uid"),
-                                                      "groups": body.get("groups")}
+                                                      "groups": body.get("groups"),
+                                                      "audiences": body.get("audiences") or API_AUDIENCES}
                 count = len(store.review_tokens)
             return self._send_json(200, {"tokens": count}, log=False)
         if path == "grants" and method == "POST":

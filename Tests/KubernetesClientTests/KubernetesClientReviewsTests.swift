@@ -40,13 +40,32 @@ import TestSupport
         #expect((body["spec"] as? [String: Any])?["audiences"] == nil, "no audiences asked for: none sent")
     }
 
-    @Test func theAudiencesAskedForAreSentAndReported() throws {
-        let api = try Self.startDoubleKnowingTheRunner()
+    @Test func theAudiencesAskedForAreSentAndTheOnesTheTokenHoldsAreReported() throws {
+        let api = try KubernetesAPIDouble.start()
+        defer { api.stop() }
+        try api.addReviewToken("projected", username: Self.runner.username!, audiences: ["helm-cert-server", "vault"])
+        let result = try makeClient(for: api).reviewToken("projected", audiences: ["other", "helm-cert-server"])
+        #expect(result.authenticated)
+        #expect(result.audiences == ["helm-cert-server"])
+        #expect(try api.requestLog().last?.reviewAudiences == ["other", "helm-cert-server"])
+    }
+
+    @Test func aTokenMintedForAnotherAudienceIsNotAuthenticatedWithTheServersError() throws {
+        let api = try Self.startDoubleKnowingTheRunner()   // the runner's token is the API server's own
         defer { api.stop() }
         let result = try makeClient(for: api).reviewToken(Self.runnerToken, audiences: ["helm-cert-server"])
-        #expect(result.audiences == ["helm-cert-server"])
-        let spec = try #require(try api.requestLog().last?.jsonBody?["spec"] as? [String: Any])
-        #expect(spec["audiences"] as? [String] == ["helm-cert-server"])
+        #expect(!result.authenticated)
+        #expect(result.error == #"[invalid bearer token, token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["helm-cert-server"]]"#)
+    }
+
+    @Test func withoutAudiencesOnlyATokenForTheAPIServerItselfIsAuthenticated() throws {
+        let api = try Self.startDoubleKnowingTheRunner()
+        defer { api.stop() }
+        try api.addReviewToken("projected", username: Self.runner.username!, audiences: ["helm-cert-server"])
+        #expect(!(try makeClient(for: api).reviewToken("projected").authenticated))
+        let own = try makeClient(for: api).reviewToken(Self.runnerToken)
+        #expect(own.authenticated)
+        #expect(own.audiences == [KubernetesAPIDouble.apiServerAudience])
     }
 
     @Test func anUnknownTokenIsNotAuthenticatedAndCarriesTheServersError() throws {

@@ -233,7 +233,38 @@ import TestSupport
             return
         }
         #expect(message.contains("/api/v1/namespaces/kyma-installer/secrets/helm-secret"))
+        // libcurl's own detail from CURLOPT_ERRORBUFFER, not only curl_easy_strerror's "Couldn't connect to server".
+        #expect(message.contains("port \(url.split(separator: ":").last!)"), "\(message)")
         #expect(String(describing: thrown!).contains("check --kube-api"))
+    }
+
+    @Test func aPlainHTTPURLNeverGetsTheTokenUnlessInsecureHTTPIsAllowed() throws {
+        let api = try startDoubleWithHelmSecret()
+        defer { api.stop() }
+        let plain = "http://127.0.0.1:\(api.port)"
+        #expect {
+            try makeClient(for: api) { $0.apiServer = plain }.secret(namespace: helmNamespace, name: helmSecretName)
+        } throws: { error in
+            guard case .configuration(let text) = error as? KubernetesError else { return false }
+            return text.contains("--kube-api-insecure-http")
+        }
+        #expect {
+            try makeClient(for: api) { $0.apiServer = plain }.watchSecret(
+                namespace: helmNamespace, name: helmSecretName, resourceVersion: "", shouldAbort: { false }) { _ in true }
+        } throws: { error in
+            guard case .configuration = error as? KubernetesError else { return false }
+            return true
+        }
+        #expect(try api.requestLog().isEmpty, "nothing was sent")
+        // Allowed, the request goes out (and the TLS server refuses plain HTTP: a transport error or HTTP 400).
+        #expect {
+            try makeClient(for: api) { $0.apiServer = plain; $0.allowsInsecureHTTP = true }
+                .secret(namespace: helmNamespace, name: helmSecretName)
+        } throws: { error in
+            guard let error = error as? KubernetesError else { return false }
+            if case .configuration = error { return false }
+            return true
+        }
     }
 
     @Test func aMissingTokenFileIsAConfigurationErrorNamingTheFile() throws {

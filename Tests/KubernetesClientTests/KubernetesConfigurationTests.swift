@@ -37,4 +37,33 @@ import Testing
         #expect(configuration.watchTimeoutSeconds == 290)
         #expect(configuration.tokenMaxAge == .seconds(60))
     }
+
+    @Test func anHTTPSURLIsAccepted() throws {
+        try KubernetesConfiguration(apiServer: "HTTPS://10.0.0.1:443").validate()
+    }
+
+    @Test func aPlainHTTPURLIsRefusedNamingTheFlagThatAllowsIt() throws {
+        var configuration = KubernetesConfiguration(apiServer: "http://127.0.0.1:8001")
+        #expect {
+            try configuration.validate()
+        } throws: { error in
+            guard case .configuration(let text) = error as? KubernetesError else { return false }
+            return text.contains("clear text") && text.contains("--kube-api-insecure-http")
+        }
+        configuration.allowsInsecureHTTP = true
+        try configuration.validate()
+    }
+
+    @Test(arguments: ["file:///var/run/secrets/kubernetes.io/serviceaccount/token", "ftp://10.0.0.1", "10.0.0.1:443", ""])
+    func anyOtherSchemeIsRefusedEvenWithInsecureHTTPAllowed(url: String) {
+        var configuration = KubernetesConfiguration(apiServer: url)
+        configuration.allowsInsecureHTTP = true
+        #expect(throws: KubernetesError.self) { try configuration.validate() }
+    }
+
+    @Test func theDefaultWatchEventLimitHoldsTheLargestSecretWithRoom() {
+        let limit = KubernetesConfiguration(apiServer: "https://x").maxWatchEventBytes
+        #expect(limit == 4 << 20)
+        #expect(limit > (1 << 20) * 4 / 3 * 2, "1 MiB of data is 1.4 MiB as base64; twice that fits")
+    }
 }

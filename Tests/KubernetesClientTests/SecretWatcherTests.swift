@@ -233,6 +233,26 @@ import TestSupport
         #expect(!run.events.all.contains { $0.isFailure })
     }
 
+    @Test func aWatchEventLongerThanTheLimitEndsTheWatchWithAClearErrorThenTheWatcherBacksOffAndReLists() throws {
+        let run = Self.startWatching(try startDoubleWithHelmSecret()) { $0.maxWatchEventBytes = 64 << 10 }
+        defer { run.stop() }
+        _ = try #require(run.events.next { $0.value("global.helm.ca.crt") != nil })
+        try run.waitForOpenWatch()
+        try run.api.clearRequestLog()
+        let big = String(repeating: "x", count: 100 << 10)
+        try run.api.setSecret(namespace: helmNamespace, name: helmSecretName, data: ["global.helm.ca.crt": Array(big.utf8)])
+
+        let failure = try #require(run.events.next(where: \.isFailure))
+        guard case .failed(.decoding(let message)) = failure.event else {
+            Issue.record("expected a decoding failure, got \(failure.event)")
+            return
+        }
+        #expect(message.contains("longer than 65536 bytes"))
+        // The LIST has no such limit: the re-list after the backoff brings the secret.
+        #expect(run.events.next(after: failure.index) { $0.value("global.helm.ca.crt") == big } != nil)
+        #expect(try run.api.requestLog().first?.verb == "list", "the next request re-lists (the open watch was logged before)")
+    }
+
     @Test func aForbiddenSecretIsReportedAsAFailureWithTheAPIsMessage() throws {
         let run = Self.startWatching(try KubernetesAPIDouble.start(
             secrets: [.init(namespace: helmNamespace, name: helmSecretName, data: helmData)],

@@ -43,6 +43,11 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
         public var jsonBody: [String: Any]? {
             body.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
+
+        /// The `spec.audiences` a TokenReview asked for (nil when it asked for none, or is no TokenReview).
+        public var reviewAudiences: [String]? {
+            (jsonBody?["spec"] as? [String: Any])?["audiences"] as? [String]
+        }
     }
 
     /// What went wrong starting or driving the double.
@@ -205,11 +210,17 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
 
     // MARK: TokenReview and SubjectAccessReview
 
-    /// From now on a TokenReview of `token` answers authenticated, with this user. Unknown tokens are not
-    /// authenticated.
-    public func addReviewToken(_ token: String, username: String, uid: String? = nil, groups: [String] = []) throws {
+    /// The API server's own audience: what a pod's default service-account token is minted for.
+    public static let apiServerAudience = "https://kubernetes.default.svc.cluster.local"
+
+    /// From now on a TokenReview of `token` answers authenticated, with this user, when it asks for one of
+    /// `audiences` (the token's `aud`; nil: the API server's own), or asks for none and the token is the API
+    /// server's. Unknown tokens, and tokens reviewed for other audiences, are not authenticated.
+    public func addReviewToken(_ token: String, username: String, uid: String? = nil, groups: [String] = [],
+                               audiences: [String]? = nil) throws {
         var body: [String: Any] = ["token": token, "username": username, "groups": groups]
         if let uid { body["uid"] = uid }
+        if let audiences { body["audiences"] = audiences }
         _ = try control("POST", "review-tokens", body: body)
     }
 

@@ -34,6 +34,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-tokens" (include "helm-cert-server.fullname" .)) .Values.auth.existingSecret -}}
 {{- end -}}
 
+{{/* The audience Kubernetes tokens must be minted for (--kube-auth-audience): kubeAuth.audience, else the Service's URL. */}}
+{{- define "helm-cert-server.kubeAuthAudience" -}}
+{{- default (printf "https://%s.%s.svc" (include "helm-cert-server.fullname" .) .Release.Namespace) .Values.kubeAuth.audience -}}
+{{- end -}}
+
 {{/* DNS names of the Service (and the Ingress host), one per line, for the generated certificate. */}}
 {{- define "helm-cert-server.dnsNames" -}}
 {{- $name := include "helm-cert-server.fullname" . -}}

@@ -1,0 +1,153 @@
+import Foundation
+import KubernetesClient
+import Logging
+import Testing
+@testable import HelmCertServer
+import TestSupport
+
+/// `KubernetesTokenReviewer` against the Kubernetes API double: audiences, its caches and its queue shares.
+@Suite("Kubernetes token reviews: audiences, caches and queue shares")
+struct KubernetesTokenReviewerTests {
+    static let runner = "system:serviceaccount:ci:runner"
+    static let runnerToken = "runner-token"
+
+    static func startDouble() throws -> KubernetesAPIDouble {
+        let api = try KubernetesAPIDouble.start()
+        try api.addReviewToken(runnerToken, username: runner, uid: "u-1", groups: ["system:serviceaccounts"])
+        try api.grant(user: runner, verb: "get", apiGroup: "helm-cert-server.kyma-project.io", resource: "bundles",
+                      name: "helm", namespace: "kyma-installer")
+        return api
+    }
+
+    static func reviewer(for api: KubernetesAPIDouble, limits: KubernetesTokenReviewer.Limits,
+                         audiences: [String] = [], requestTimeout: Duration = .seconds(15)) -> KubernetesTokenReviewer {
+        var configuration = KubernetesConfiguration(apiServer: api.url, tokenFile: api.tokenFile, caFile: api.caFile)
+        configuration.requestTimeout = requestTimeout
+        var logger = Logger(label: "reviewer-tests")
+        logger.logLevel = .critical
+        return KubernetesTokenReviewer(
+            client: KubernetesClient(configuration: configuration, logger: logger),
+            permission: .init(namespace: "kyma-installer", group: "helm-cert-server.kyma-project.io", name: "helm"),
+            audiences: audiences, logger: logger, limits: limits)
+    }
+
+    /// One review's decision, once it comes; `immediate` tells whether it came before `review` returned.
+    final class Outcome: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var value: TokenDecision?
+        private(set) var immediate = false
+
+        static func review(_ reviewer: KubernetesTokenReviewer, _ token: String, from address: String) -> Outcome {
+            let outcome = Outcome()
+            reviewer.review(token: token, from: address) { decision in
+                outcome.condition.withLock {
+                    outcome.value = decision
+                    outcome.condition.broadcast()
+                }
+            }
+            outcome.immediate = outcome.condition.withLock { outcome.value != nil }
+            return outcome
+        }
+
+        func wait(seconds: Double = 20) -> TokenDecision? {
+            let deadline = Date().addingTimeInterval(seconds)
+            condition.lock()
+            defer { condition.unlock() }
+            while value == nil && condition.wait(until: deadline) {}
+            return value
+        }
+    }
+
+    @Test("a stream of made-up tokens fills only the refusal cache: the allowed decision stays cached")
+    func refusalsNeverEvictAllowed() throws {
+        let api = try Self.startDouble()
+        defer { api.stop() }
+        var limits = KubernetesTokenReviewer.Limits()
+        limits.allowedCapacity = 4
+        limits.refusedCapacity = 4
+        let reviewer = Self.reviewer(for: api, limits: limits)
+        guard case .allowed(let caller) = Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1").wait() else {
+            Issue.record("the runner was not allowed")
+            return
+        }
+        #expect(caller.user == Self.runner)
+        for n in 0..<12 {
+            #expect(Outcome.review(reviewer, "made-up-\(n)", from: "10.0.0.66:\(n)").wait() == .unknownToken)
+        }
+        #expect(reviewer.cachedDecision(forToken: Substring(Self.runnerToken)) == .allowed(caller))
+        #expect(reviewer.cachedDecision(forToken: "made-up-0") == nil, "only the last 4 refusals are kept")
+        #expect(reviewer.cachedDecision(forToken: "made-up-11") == .unknownToken)
+        let runnerReviews = try api.requestLog().filter {
+            ($0.jsonBody?["spec"] as? [String: Any])?["token"] as? String == Self.runnerToken
+        }
+        #expect(runnerReviews.count == 1)
+    }
+
+    @Test("one client gets at most its share of the waiting reviews; others still get places; all places have a bound")
+    func perClientShare() throws {
+        let api = try Self.startDouble()
+        defer { api.stop() }
+        try api.injectHang(seconds: 2)   // every review asked in the next 2 s waits, then fails
+        var limits = KubernetesTokenReviewer.Limits()
+        limits.concurrency = 1
+        limits.maxPending = 5
+        limits.maxPendingPerClient = 2
+        let reviewer = Self.reviewer(for: api, limits: limits, requestTimeout: .seconds(1))
+        let a1 = Outcome.review(reviewer, "a-1", from: "10.0.0.1:1000")
+        let a1Again = Outcome.review(reviewer, "a-1", from: "10.0.0.1:1001")   // joins a-1's review: no new place
+        let a2 = Outcome.review(reviewer, "a-2", from: "10.0.0.1:1002")
+        let a3 = Outcome.review(reviewer, "a-3", from: "10.0.0.1:1003")
+        #expect(!a1.immediate && !a1Again.immediate && !a2.immediate)
+        #expect(a3.immediate, "a third review from 10.0.0.1 must be refused at once")
+        guard case .unavailable(let reason) = a3.wait() else { Issue.record("a-3 was not refused"); return }
+        #expect(reason.contains("from 10.0.0.1"))
+
+        let b1 = Outcome.review(reviewer, "b-1", from: "10.0.0.2:1")
+        let c1 = Outcome.review(reviewer, "c-1", from: "[2001:db8::1]:1")
+        let c2 = Outcome.review(reviewer, "c-2", from: "[2001:db8::2]:1")   // the same /64: c's second place
+        #expect(!b1.immediate && !c1.immediate && !c2.immediate, "other clients still get places")
+        let d1 = Outcome.review(reviewer, "d-1", from: "10.0.0.4:1")
+        #expect(d1.immediate, "5 reviews wait: the whole queue is full")
+        guard case .unavailable(let full) = d1.wait() else { Issue.record("d-1 was not refused"); return }
+        #expect(full.contains("too many Kubernetes token reviews are waiting"))
+
+        for outcome in [a1, a1Again, a2, b1, c1, c2] { #expect(outcome.wait() != nil) }
+        #expect(a1.wait() == a1Again.wait())
+        // The places are given back: the same client is served again (the API answers by now).
+        #expect(Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1004").wait().map { if case .allowed = $0 { true } else { false } } == true)
+    }
+
+    @Test("an API failure is not cached: the next request asks again and gets the answer")
+    func failuresAreNotCached() throws {
+        let api = try Self.startDouble()
+        defer { api.stop() }
+        try api.injectStatus(503, count: 1)
+        let reviewer = Self.reviewer(for: api, limits: .init())
+        guard case .unavailable = Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1").wait() else {
+            Issue.record("a 503 from the API must make the decision unavailable")
+            return
+        }
+        #expect(reviewer.cachedDecision(forToken: Substring(Self.runnerToken)) == nil)
+        guard case .allowed = Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1").wait() else {
+            Issue.record("the second review was not allowed")
+            return
+        }
+    }
+
+    @Test("with an audience, only tokens minted for it are allowed; the API server's own tokens are unknown")
+    func audience() throws {
+        let api = try Self.startDouble()
+        defer { api.stop() }
+        try api.addReviewToken("projected", username: Self.runner, audiences: ["helm-cert-server"])
+        let reviewer = Self.reviewer(for: api, limits: .init(), audiences: ["helm-cert-server"])
+        guard case .allowed(let caller) = Outcome.review(reviewer, "projected", from: "10.0.0.1:1").wait() else {
+            Issue.record("the token minted for helm-cert-server was not allowed")
+            return
+        }
+        #expect(caller.user == Self.runner)
+        #expect(Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1").wait() == .unknownToken,
+                "a token for the API server's audience (any pod's default token) is refused")
+        let asked = try api.requestLog().filter { $0.path.hasSuffix("tokenreviews") }.map(\.reviewAudiences)
+        #expect(asked == [["helm-cert-server"], ["helm-cert-server"]])
+    }
+}
