@@ -30,12 +30,8 @@ final class EventLoop: @unchecked Sendable {
     private let context: HTTPConnectionContext
     private let epollFD: Int32
     private var listenerFD: Int32
-    /// Whether the listener is in the epoll set (it is taken out while descriptors run out).
-    private var listening = true
-    /// Out of file descriptors: when to try accepting again (unless a connection closes first).
-    private var acceptResumesAt = Int64.max
-    /// Out of file descriptors since the last successful accept (logged once per episode).
-    private var outOfDescriptors = false
+    /// Whether the listener is polled (not while descriptors run out).
+    private var gate = ListenerGate(retryDelay: EventLoop.acceptRetryDelay)
     private var connections: [Int32: Entry] = [:]
     /// Connections that used up their budget with work left: driven again next turn, after the new events.
     private var ready: [HTTPConnection] = []
@@ -94,7 +90,7 @@ final class EventLoop: @unchecked Sendable {
         while true {
             var timeout: Int32 = 0
             if ready.isEmpty {
-                let until = min(nextSweep, acceptResumesAt) - Socket.monotonicNow()
+                let until = min(nextSweep, gate.resumesAt) - Socket.monotonicNow()
                 timeout = Int32(clamping: max(1, until / 1_000_000))
             }
             let count = epoll_wait(epollFD, events, Int32(capacity), timeout)
@@ -130,7 +126,7 @@ final class EventLoop: @unchecked Sendable {
                 sweep(now: now)
                 nextSweep = now + sweepInterval
             }
-            if !listening && now >= acceptResumesAt { resumeAccepting() }
+            apply(gate.timePassed(now: now))
             if shuttingDown {
                 if connections.isEmpty { break }
                 if now >= server.graceDeadline.load(ordering: .relaxed) {
@@ -155,7 +151,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func acceptConnections(now: Int64) {
         var accepted = 0
-        while !shuttingDown && listening && accepted < Self.acceptsPerTurn {
+        while !shuttingDown && gate.isPolling && accepted < Self.acceptsPerTurn {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &storage) {
@@ -168,15 +164,13 @@ final class EventLoop: @unchecked Sendable {
                 case EINTR, ECONNABORTED: continue
                 case EAGAIN, EWOULDBLOCK: return
                 default:
-                    pauseAccepting(now: now, error: .system("accept4()"))
+                    let error = HTTPServerError.system("accept4()")
+                    apply(gate.acceptFailed(now: now), error: error)
                     return
                 }
             }
             accepted += 1
-            if outOfDescriptors {
-                outOfDescriptors = false
-                logger.notice("accepting connections again: file descriptors are available")
-            }
+            apply(gate.accepted())
             admit(fd, storage: storage, now: now)
         }
     }
@@ -244,31 +238,27 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// `accept4` failed (out of file descriptors, typically): stop polling the listener until a connection of
-    /// this loop closes or ``acceptRetryDelay`` passed. Logged once per episode.
-    private func pauseAccepting(now: Int64, error: HTTPServerError) {
-        if listening {
+    /// Does what the listener gate said: polls the listener or stops, and logs an episode's start and end.
+    private func apply(_ action: ListenerGate.Action, error: HTTPServerError? = nil) {
+        switch action {
+        case .none:
+            break
+        case .pause(let first):
             _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenerFD, nil)
-            listening = false
-        }
-        acceptResumesAt = now + Self.acceptRetryDelay
-        if !outOfDescriptors {
-            outOfDescriptors = true
-            logger.warning(
-                "cannot accept connections: pausing the listener until a connection closes",
-                metadata: ["error": "\(error)", "retry": "\(Self.acceptRetryDelay / 1_000_000) ms"])
-        }
-    }
-
-    /// Polls the listener again after ``pauseAccepting(now:error:)``.
-    private func resumeAccepting() {
-        acceptResumesAt = Int64.max
-        guard !listening && !shuttingDown && listenerFD >= 0 else { return }
-        do {
-            try register(listenerFD, events: EPOLLIN.rawValue)
-            listening = true
-        } catch {
-            logger.error("could not poll the listener again", metadata: ["error": "\(error)"])
+            if first {
+                logger.warning(
+                    "cannot accept connections: not polling the listener until a connection closes",
+                    metadata: ["error": "\(error.map(String.init(describing:)) ?? "-")", "retry": "\(Self.acceptRetryDelay / 1_000_000) ms"])
+            }
+        case .resume:
+            guard !shuttingDown && listenerFD >= 0 else { return }
+            do {
+                try register(listenerFD, events: EPOLLIN.rawValue)
+            } catch {
+                logger.error("could not poll the listener again", metadata: ["error": "\(error)"])
+            }
+        case .episodeEnded:
+            logger.notice("accepting connections again")
         }
     }
 
@@ -312,8 +302,7 @@ final class EventLoop: @unchecked Sendable {
     private func beginShuttingDown() {
         shuttingDown = true
         if listenerFD >= 0 {
-            if listening { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenerFD, nil) }
-            listening = false
+            if gate.isPolling { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenerFD, nil) }
             Glibc.close(listenerFD)
             listenerFD = -1
         }
@@ -329,6 +318,6 @@ final class EventLoop: @unchecked Sendable {
         if entry.handshaking { server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed) }
         server.clientConnections.release(entry.client)
         server.openConnections.wrappingSubtract(1, ordering: .relaxed)
-        if !listening { resumeAccepting() }  // a descriptor was freed
+        apply(gate.connectionClosed())  // a descriptor was freed
     }
 }
