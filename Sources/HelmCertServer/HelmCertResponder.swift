@@ -109,14 +109,21 @@ public struct HelmCertResponder: HTTPResponder {
                 return finish(request, route: route, decision: cached)
             }
             reviewer.review(token: String(token)) { decision in
-                deferral.succeed(self.finish(request, route: route, decision: decision))
+                // A review takes a while: a client that left meanwhile is audited as gone, not as answered.
+                deferral.succeed(self.finish(request, route: route, decision: decision, clientLeft: deferral.isCancelled))
             }
             return nil
         }
     }
 
-    /// Answers an authenticated (or refused) `/v1` request, audits it and counts it.
-    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision) -> HTTPResponse {
+    /// The status audited (and counted) for a request whose client left before its answer could be sent:
+    /// nginx's "client closed request". Its line says 0 bytes.
+    static let clientClosedRequest = 499
+
+    /// Answers an authenticated (or refused) `/v1` request, audits it and counts it. When `clientLeft` (the
+    /// server no longer waits for the answer), the audit line and the count say ``clientClosedRequest`` and
+    /// 0 bytes: nothing was handed out.
+    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision, clientLeft: Bool = false) -> HTTPResponse {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
@@ -150,9 +157,10 @@ public struct HelmCertResponder: HTTPResponder {
         let entry = AuditEntry(
             user: caller?.user ?? "-", authMethod: caller?.method ?? "none", groups: caller?.groups ?? [],
             method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
-            file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue }, status: response.status,
-            remoteAddress: request.remoteAddress, bytes: request.method == "HEAD" ? 0 : response.body.count,
-            etag: response.status == 200 || response.status == 304 ? etag : nil)
+            file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
+            status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
+            bytes: request.method == "HEAD" || clientLeft ? 0 : response.body.count,
+            etag: !clientLeft && (response.status == 200 || response.status == 304) ? etag : nil)
         guard audit.record(entry) else {
             metrics.countRequest(route: route?.metricLabel ?? "unknown", status: 503)
             return ProblemDetails(
@@ -160,7 +168,7 @@ public struct HelmCertResponder: HTTPResponder {
                 detail: "the audit log (\(audit.destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination"
             ).response(headers: [("Retry-After", "5")])
         }
-        metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
+        metrics.countRequest(route: route?.metricLabel ?? "unknown", status: clientLeft ? Self.clientClosedRequest : response.status)
         return response
     }
 
