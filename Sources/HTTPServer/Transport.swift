@@ -111,22 +111,22 @@ final class TLSTransport: Transport {
     /// After `SSL_write` asked for a retry: the length it must be retried with (OpenSSL requires the same).
     private var pendingWriteLength = 0
 
-    /// Takes ownership of `fd` and of `ssl` (already `SSL_set_fd` to it, in accept state).
-    init(fd: Int32, ssl: OpaquePointer) {
-        self.fd = fd
-        self.ssl = ssl
-    }
+    /// Keeps the context (and through it the session-ticket keys its `SSL_CTX` points at) alive while the
+    /// connection lives, whatever `reloadTLS` does meanwhile.
+    private let context: TLSContext
 
     /// A server-side TLS transport on `fd` for `context`, or nil when OpenSSL can't make one (`fd` is then
-    /// still the caller's).
-    convenience init?(fd: Int32, context: TLSContext) {
+    /// still the caller's). Takes ownership of `fd` otherwise.
+    init?(fd: Int32, context: TLSContext) {
         guard let ssl = SSL_new(context.pointer) else { return nil }
         guard SSL_set_fd(ssl, fd) == 1 else {
             SSL_free(ssl)
             return nil
         }
         SSL_set_accept_state(ssl)
-        self.init(fd: fd, ssl: ssl)
+        self.fd = fd
+        self.ssl = ssl
+        self.context = context
     }
 
     deinit { close() }

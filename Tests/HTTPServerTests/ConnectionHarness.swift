@@ -177,3 +177,14 @@ final class HoldingResponder: HTTPResponder {
     /// The promises held so far, oldest first.
     var promises: [HTTPResponsePromise] { held.withLock { $0 } }
 }
+
+extension TestPKI {
+    /// A server TLS context with a fresh CA and a leaf issued by it, as `HTTPServer` builds one.
+    func serverContext() throws -> TLSContext {
+        let ca = try makeCA("ca")
+        let leaf = try issue("server", commonName: "server", ca: ca)
+        return try TLSContext(
+            TLSConfiguration(certificateChainFile: leaf.certificate, privateKeyFile: leaf.key),
+            ticketKeys: SessionTicketKeys(rotation: .seconds(3600), lifetime: .seconds(7200)))
+    }
+}

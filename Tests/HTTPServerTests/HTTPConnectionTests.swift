@@ -111,31 +111,24 @@ struct HTTPConnectionTests {
         #expect(harness.drive() == .close)
     }
 
-    @Test("a draining connection whose client never ends is closed at the drain deadline")
-    func drainDeadline() throws {
-        let harness = try ConnectionHarness(limits: HTTPServerLimits(drainTimeout: .milliseconds(5)))
-        harness.send("GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
-        harness.drive(at: 0)
-        #expect(harness.connection.checkDeadline(harness.context, now: 4_999_999) == .none)
-        #expect(harness.connection.checkDeadline(harness.context, now: 5_000_000) == .close)
-    }
+    /// (what times out, limits, what the client sends, when the server drives, when the deadline falls), in ns.
+    static let deadlines: [(String, HTTPServerLimits, String, Int64, Int64)] = [
+        ("drain: a client that never ends its stream after Connection: close",
+         HTTPServerLimits(drainTimeout: .milliseconds(5)), "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+         0, 5_000_000),
+        ("header: a head not finished in time", HTTPServerLimits(headerTimeout: .seconds(1)),
+         "GET /slow HTTP/1.1\r\nHost:", 500_000_000, 1_000_000_000),
+        ("idle: a kept-alive connection without a next request", HTTPServerLimits(idleTimeout: .seconds(3)),
+         "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 1_000, 3_000_001_000),
+    ]
 
-    @Test("header timeout on the test clock: a head not finished in time closes the connection")
-    func headerTimeout() throws {
-        let harness = try ConnectionHarness(limits: HTTPServerLimits(headerTimeout: .seconds(1)))
-        harness.send("GET /slow HTTP/1.1\r\nHost:")
-        harness.drive(at: 500_000_000)
-        #expect(harness.connection.checkDeadline(harness.context, now: 999_999_999) == .none)
-        #expect(harness.connection.checkDeadline(harness.context, now: 1_000_000_000) == .close)
-    }
-
-    @Test("idle timeout on the test clock: a kept-alive connection closes after idleTimeout without a request")
-    func idleTimeout() throws {
-        let harness = try ConnectionHarness(limits: HTTPServerLimits(idleTimeout: .seconds(3)))
-        harness.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
-        harness.drive(at: 1_000)
-        #expect(harness.connection.checkDeadline(harness.context, now: 3_000_000_999) == .none)
-        #expect(harness.connection.checkDeadline(harness.context, now: 3_000_001_000) == .close)
+    @Test("timeouts on the test clock: the connection closes exactly at its deadline", arguments: deadlines)
+    func deadline(_ what: String, _ limits: HTTPServerLimits, _ request: String, _ drivenAt: Int64, _ deadline: Int64) throws {
+        let harness = try ConnectionHarness(limits: limits)
+        harness.send(request)
+        harness.drive(at: drivenAt)
+        #expect(harness.connection.checkDeadline(harness.context, now: deadline - 1) == .none, "\(what)")
+        #expect(harness.connection.checkDeadline(harness.context, now: deadline) == .close, "\(what)")
     }
 
     // MARK: deferred answers
@@ -219,12 +212,7 @@ struct HTTPConnectionTests {
     func tls() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let ca = try pki.makeCA("ca")
-        let leaf = try pki.issue("server", commonName: "server", ca: ca)
-        let context = try TLSContext(
-            TLSConfiguration(certificateChainFile: leaf.certificate, privateKeyFile: leaf.key),
-            ticketKeys: SessionTicketKeys(rotation: .seconds(3600), lifetime: .seconds(7200)))
-        let harness = try ConnectionHarness(tls: context)
+        let harness = try ConnectionHarness(tls: try pki.serverContext())
         #expect(harness.connection.machine.isHandshaking)
         #expect(harness.drive() == .wait)  // no ClientHello yet: wants to read
         try harness.handshake()
@@ -243,12 +231,7 @@ struct HTTPConnectionTests {
     func tlsGarbage() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let ca = try pki.makeCA("ca")
-        let leaf = try pki.issue("server", commonName: "server", ca: ca)
-        let context = try TLSContext(
-            TLSConfiguration(certificateChainFile: leaf.certificate, privateKeyFile: leaf.key),
-            ticketKeys: SessionTicketKeys(rotation: .seconds(3600), lifetime: .seconds(7200)))
-        let harness = try ConnectionHarness(tls: context)
+        let harness = try ConnectionHarness(tls: try pki.serverContext())
         _ = send(harness.clientFD, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, Int32(MSG_NOSIGNAL))
         #expect(harness.drive() == .close)
         #expect(harness.connection.machine.state == .closed)
