@@ -93,7 +93,7 @@ final class HTTPConnection {
                     return .close
                 }
                 if unsentBytes == 0 {
-                    releaseOutput()
+                    releaseOutput(keepingUpTo: 2 * context.limits.maxUnsentOutputBytes)
                     switch machine.outputFlushed(now: now, hasBufferedInput: bufferedInputBytes > 0) {
                     case .finishSending: transport.finishSending()
                     case .close: return .close
@@ -224,10 +224,10 @@ final class HTTPConnection {
         return .progress(0)
     }
 
-    /// Empties the output once all of it went out. Keeps its capacity only while more requests are buffered
-    /// (pipelining): an idle keep-alive connection then holds no response-sized array.
-    private func releaseOutput() {
-        if output.capacity > 2 * (64 * 1024) || inputIndex >= input.count {
+    /// Empties the output once all of it went out. Keeps its capacity (up to `limit` bytes) only while more
+    /// requests are buffered (pipelining): an idle keep-alive connection then holds no response-sized array.
+    private func releaseOutput(keepingUpTo limit: Int) {
+        if output.capacity > limit || inputIndex >= input.count {
             output = []
         } else {
             output.removeAll(keepingCapacity: true)
