@@ -48,7 +48,8 @@ public struct HTTPResponsePromise: Sendable {
     /// the answer is late (the client got 503 after ``HTTPServerLimits/responseTimeout``), or shutdown closed
     /// the connection. An answer given anyway is dropped, so a responder checks this before recording what
     /// the answer stands for (an audit line saying a key was handed out, say). False while the connection
-    /// waits, and once the answer was handed over.
+    /// waits; once the answer was handed over it means nothing more (the connection goes on to other requests).
+    /// The client can still leave between this check and the answer's last byte: then the answer is dropped.
     public var isCancelled: Bool {
         switch target {
         case .eventLoop(_, let slot, let id): !slot.isAwaiting(id)
