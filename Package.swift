@@ -92,7 +92,7 @@ let package = Package(
             linkerSettings: releaseLinkLayout
         ),
         .target(name: "TestSupport", dependencies: ["HelmBundle"], path: "Tests/TestSupport"),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "CLibSSL"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),

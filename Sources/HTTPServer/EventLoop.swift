@@ -1,5 +1,4 @@
 import CEventShims
-import CLibSSL
 import Logging
 
 #if canImport(Glibc)
@@ -11,25 +10,41 @@ import Glibc
 /// Everything here is touched only by the loop's thread, except ``inbox`` (``wake()``, and deferred
 /// responses handed over by ``HTTPResponsePromise``). Timeouts are checked by a sweep over the loop's
 /// connections a few times a second (the `epoll_wait` timeout), so no connection needs a timer of its own.
+/// Each connection gets a read and a write budget per turn; one that used it up goes to the back of the
+/// queue, after the connections that became ready meanwhile (round-robin), so one fast client cannot
+/// starve the others.
 final class EventLoop: @unchecked Sendable {
+    /// A connection and what the loop counts it under.
+    private struct Entry {
+        let connection: HTTPConnection
+        let client: ClientAddress
+        /// Counted in ``ServerState/handshakingConnections``.
+        var handshaking: Bool
+    }
+
     let server: ServerState
     var logger: Logger { server.logger }
     /// Deferred responses from other threads, and the `eventfd` that wakes this loop.
     let inbox: EventLoopInbox
+    /// What the connections of this loop share.
+    private let context: HTTPConnectionContext
     private let epollFD: Int32
     private var listenerFD: Int32
-    private var connections: [Int32: HTTPConnection] = [:]
-    /// Connections waiting for a deferred response, by promise number.
-    private var awaiting: [UInt64: HTTPConnection] = [:]
-    /// The number the next promise gets; never reused, so a late answer can't reach a newer connection.
-    private var nextPromiseID: UInt64 = 0
-    /// Connections that yielded with work left: driven again on the next turn without waiting.
-    private var yielded: [HTTPConnection] = []
-    var date = HTTPDate()
-    /// Scratch space every read of this loop goes through before landing in a connection's buffer.
-    let readBuffer: UnsafeMutableRawBufferPointer
-    private var draining = false
+    /// Whether the listener is polled (not while descriptors run out).
+    private var gate = ListenerGate(retryDelay: EventLoop.acceptRetryDelay)
+    private var connections: [Int32: Entry] = [:]
+    /// Connections that used up their budget with work left: driven again next turn, after the new events.
+    private var ready: [HTTPConnection] = []
+    private var shuttingDown = false
     private let sweepInterval: Int64
+
+    /// How long accepting pauses after `accept4` failed for lack of descriptors (or memory), unless a connection
+    /// of this loop closes first: 100 ms, so the loop neither spins on a listener it cannot serve nor leaves
+    /// clients in the backlog for long once descriptors are free.
+    static let acceptRetryDelay: Int64 = 100_000_000
+    /// Connections accepted per turn at most, so a flood of new connections cannot starve open ones (the
+    /// listener is level-triggered: the rest are accepted next turn).
+    static let acceptsPerTurn = 64
 
     /// Takes ownership of `listenerFD`.
     init(listenerFD: Int32, server: ServerState) throws(HTTPServerError) {
@@ -43,15 +58,14 @@ final class EventLoop: @unchecked Sendable {
             Glibc.close(epollFD)
             throw error
         }
-        readBuffer = .allocate(byteCount: 32 * 1024, alignment: 16)
-        let t = server.timeouts
-        sweepInterval = min(max(min(t.handshake, t.header, t.idle, t.response) / 4, 5_000_000), 250_000_000)
+        context = HTTPConnectionContext(
+            limits: server.configuration.limits, responder: server.responder, logger: server.logger, inbox: inbox)
+        sweepInterval = min(max(server.timeouts.shortest / 4, 5_000_000), 250_000_000)
         try register(listenerFD, events: EPOLLIN.rawValue)
         try register(inbox.wakeFD, events: EPOLLIN.rawValue)
     }
 
     deinit {
-        readBuffer.deallocate()
         if listenerFD >= 0 { Glibc.close(listenerFD) }
         inbox.close()
         Glibc.close(epollFD)
@@ -67,17 +81,6 @@ final class EventLoop: @unchecked Sendable {
     /// Wakes the loop from another thread (to notice shutdown).
     func wake() { inbox.wake() }
 
-    /// A promise for the request being answered now, with its number.
-    func makePromise() -> (promise: HTTPResponsePromise, id: UInt64) {
-        nextPromiseID &+= 1
-        return (HTTPResponsePromise(inbox: inbox, id: nextPromiseID), nextPromiseID)
-    }
-
-    /// `connection` waits for the promise numbered `id`.
-    func awaitPromise(_ id: UInt64, for connection: HTTPConnection) {
-        awaiting[id] = connection
-    }
-
     /// Runs until shutdown has finished on this loop.
     func run() {
         let capacity = 256
@@ -85,7 +88,11 @@ final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         var nextSweep = Socket.monotonicNow() + sweepInterval
         while true {
-            let timeout = yielded.isEmpty ? Int32(max(1, (nextSweep - Socket.monotonicNow()) / 1_000_000)) : 0
+            var timeout: Int32 = 0
+            if ready.isEmpty {
+                let until = min(nextSweep, gate.resumesAt) - Socket.monotonicNow()
+                timeout = Int32(clamping: max(1, until / 1_000_000))
+            }
             let count = epoll_wait(epollFD, events, Int32(capacity), timeout)
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed", metadata: ["error": "\(HTTPServerError.system("epoll_wait()"))"])
@@ -94,34 +101,36 @@ final class EventLoop: @unchecked Sendable {
             let now = Socket.monotonicNow()
             // Before this batch's requests: one that arrived together with the shutdown wake-up is answered
             // with `Connection: close`, not as if the server were staying up.
-            if server.shuttingDown.load(ordering: .acquiring) && !draining { beginDraining() }
+            if server.shuttingDown.load(ordering: .acquiring) && !shuttingDown { beginShuttingDown() }
             let hangUp = EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+            let again = ready
+            ready.removeAll(keepingCapacity: true)
             for i in 0..<Int(max(count, 0)) {
                 let fd = events[i].data.fd
                 if fd == listenerFD {
                     acceptConnections(now: now)
                 } else if fd == inbox.wakeFD {
                     deliverResponses(now: now)
-                } else if let connection = connections[fd] {
-                    if events[i].events & hangUp != 0 { connection.peerHungUp = true }
-                    drive(connection, now: now)
+                } else if let connection = connections[fd]?.connection {
+                    if events[i].events & hangUp != 0 && connection.peerHungUp() == .close {
+                        close(connection)
+                    } else {
+                        drive(connection, now: now)
+                    }
                 }
             }
-            if !yielded.isEmpty {
-                let again = yielded
-                yielded.removeAll(keepingCapacity: true)
-                for connection in again where connections[connection.fd] === connection {
-                    drive(connection, now: now)
-                }
+            for connection in again where connections[connection.fd]?.connection === connection {
+                drive(connection, now: now)
             }
             if now >= nextSweep {
                 sweep(now: now)
                 nextSweep = now + sweepInterval
             }
-            if draining {
+            apply(gate.timePassed(now: now))
+            if shuttingDown {
                 if connections.isEmpty { break }
                 if now >= server.graceDeadline.load(ordering: .relaxed) {
-                    for connection in Array(connections.values) { close(connection) }
+                    for entry in Array(connections.values) { close(entry.connection) }
                     break
                 }
             }
@@ -129,19 +138,20 @@ final class EventLoop: @unchecked Sendable {
         inbox.close()  // promises fulfilled from now on are dropped
     }
 
-    /// Hands deferred responses from other threads to their connections. A response whose connection
-    /// closed or timed out meanwhile (its promise number is no longer awaited) is dropped.
+    /// Hands deferred responses from other threads to their connections. One whose connection closed or
+    /// timed out meanwhile (it no longer waits for that promise number) is dropped.
     private func deliverResponses(now: Int64) {
         for delivery in inbox.takeDeliveries() {
-            guard let connection = awaiting.removeValue(forKey: delivery.id) else { continue }
-            guard connections[connection.fd] === connection, connection.pendingPromise?.id == delivery.id else { continue }
-            connection.deliver(delivery.response, loop: self, now: now)
-            drive(connection, now: now)
+            guard let connection = connections[delivery.connection]?.connection else { continue }
+            if connection.deliver(delivery.response, promise: delivery.id, context: context, now: now) {
+                drive(connection, now: now)
+            }
         }
     }
 
     private func acceptConnections(now: Int64) {
-        while !draining {
+        var accepted = 0
+        while !shuttingDown && gate.isPolling && accepted < Self.acceptsPerTurn {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &storage) {
@@ -153,59 +163,115 @@ final class EventLoop: @unchecked Sendable {
                 switch errno {
                 case EINTR, ECONNABORTED: continue
                 case EAGAIN, EWOULDBLOCK: return
-                case EMFILE, ENFILE:
-                    if server.shouldLogCap(now: now) {
-                        logger.warning("out of file descriptors: not accepting", metadata: ["errno": "\(errno)"])
-                    }
-                    return
                 default:
-                    logger.warning("accept4 failed", metadata: ["error": "\(HTTPServerError.system("accept4()"))"])
+                    let error = HTTPServerError.system("accept4()")
+                    apply(gate.acceptFailed(now: now), error: error)
                     return
                 }
             }
-            let limit = server.configuration.limits.maxConnections
-            if server.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > limit {
+            accepted += 1
+            apply(gate.accepted())
+            admit(fd, storage: storage, now: now)
+        }
+    }
+
+    /// Checks the connection caps for a newly accepted socket; registers it as a connection or closes it.
+    private func admit(_ fd: Int32, storage: sockaddr_storage, now: Int64) {
+        let limits = server.configuration.limits
+        let tlsContext = server.tlsContext.withLock { $0 }
+        if server.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxConnections {
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            return refuse(fd, now: now, "connection limit reached: closing new connections", limit: limits.maxConnections)
+        }
+        let client = ClientAddress(storage)
+        guard server.clientConnections.admit(client) else {
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            return refuse(
+                fd, now: now, "per-client connection limit reached: closing new connections from this address",
+                limit: limits.maxConnectionsPerClient, remote: Socket.describe(storage))
+        }
+        if tlsContext != nil
+            && server.handshakingConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxHandshakingConnections
+        {
+            server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
+            server.clientConnections.release(client)
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            return refuse(
+                fd, now: now, "handshake limit reached: closing new connections", limit: limits.maxHandshakingConnections)
+        }
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let transport: any Transport
+        if let tlsContext {
+            guard let tls = TLSTransport(fd: fd, context: tlsContext) else {
+                logger.warning("SSL_new failed", metadata: ["reason": "\(TLSContext.openSSLErrors())"])
+                server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
+                server.clientConnections.release(client)
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
                 Glibc.close(fd)
-                if server.shouldLogCap(now: now) {
-                    logger.warning("connection limit reached: closing new connections", metadata: ["limit": "\(limit)"])
-                }
-                continue
+                return
             }
-            var one: Int32 = 1
-            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            var ssl: OpaquePointer? = nil
-            if let context = server.tlsContext.withLock({ $0 }) {
-                ssl = SSL_new(context.pointer)
-                guard let ssl, SSL_set_fd(ssl, fd) == 1 else {
-                    logger.warning("SSL_new failed", metadata: ["reason": "\(TLSContext.openSSLErrors())"])
-                    if let ssl { SSL_free(ssl) }
-                    Glibc.close(fd)
-                    server.openConnections.wrappingSubtract(1, ordering: .relaxed)
-                    continue
-                }
-                SSL_set_accept_state(ssl)
+            transport = tls
+        } else {
+            transport = PlainTransport(fd: fd)
+        }
+        let connection = HTTPConnection(
+            transport: transport, tls: tlsContext != nil, remoteAddress: Socket.describe(storage), now: now,
+            timeouts: server.timeouts)
+        connections[fd] = Entry(connection: connection, client: client, handshaking: tlsContext != nil)
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        event.data.fd = fd
+        if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
+            logger.warning("epoll_ctl failed", metadata: ["error": "\(HTTPServerError.system("epoll_ctl(ADD)"))"])
+            close(connection)
+        }
+    }
+
+    /// Closes a socket a cap refused, logging the cap at most once a second.
+    private func refuse(_ fd: Int32, now: Int64, _ message: Logger.Message, limit: Int, remote: String? = nil) {
+        Glibc.close(fd)
+        if server.shouldLogCap(now: now) {
+            var metadata: Logger.Metadata = ["limit": "\(limit)"]
+            if let remote { metadata["remote"] = "\(remote)" }
+            logger.warning(message, metadata: metadata)
+        }
+    }
+
+    /// Does what the listener gate said: polls the listener or stops, and logs an episode's start and end.
+    private func apply(_ action: ListenerGate.Action, error: HTTPServerError? = nil) {
+        switch action {
+        case .none:
+            break
+        case .pause(let first):
+            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenerFD, nil)
+            if first {
+                logger.warning(
+                    "cannot accept connections: not polling the listener until a connection closes",
+                    metadata: ["error": "\(error.map(String.init(describing:)) ?? "-")", "retry": "\(Self.acceptRetryDelay / 1_000_000) ms"])
             }
-            let connection = HTTPConnection(
-                fd: fd, ssl: ssl, remoteAddress: Socket.describe(storage), now: now, timeouts: server.timeouts)
-            connections[fd] = connection
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
-            event.data.fd = fd
-            if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
-                logger.warning("epoll_ctl failed", metadata: ["error": "\(HTTPServerError.system("epoll_ctl(ADD)"))"])
-                close(connection)
+        case .resume:
+            guard !shuttingDown && listenerFD >= 0 else { return }
+            do {
+                try register(listenerFD, events: EPOLLIN.rawValue)
+            } catch {
+                logger.error("could not poll the listener again", metadata: ["error": "\(error)"])
             }
+        case .episodeEnded:
+            logger.notice("accepting connections again")
         }
     }
 
     private func drive(_ connection: HTTPConnection, now: Int64) {
-        switch connection.drive(self, now: now) {
-        case .wait:
-            // Nobody is left to read the deferred answer: don't keep the connection for it.
-            if connection.peerHungUp && connection.pendingPromise != nil { close(connection) }
+        let result = connection.drive(context, now: now)
+        if connections[connection.fd]?.handshaking == true && !connection.machine.isHandshaking {
+            connections[connection.fd]?.handshaking = false
+            server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
+        }
+        switch result {
+        case .wait: break
         case .close: close(connection)
-        case .yield: yielded.append(connection)
+        case .yield: ready.append(connection)
         }
     }
 
@@ -213,11 +279,11 @@ final class EventLoop: @unchecked Sendable {
     private func sweep(now: Int64) {
         var expired: [HTTPConnection] = []
         var late: [HTTPConnection] = []
-        for connection in connections.values {
-            switch connection.machine.deadlineCheck(now: now) {
-            case .close: expired.append(connection)
-            case .respondTimedOut: late.append(connection)
-            case .none, .respond: break
+        for entry in connections.values {
+            switch entry.connection.checkDeadline(context, now: now) {
+            case .close: expired.append(entry.connection)
+            case .respondTimedOut: late.append(entry.connection)
+            default: break
             }
         }
         for connection in expired {
@@ -228,29 +294,30 @@ final class EventLoop: @unchecked Sendable {
             logger.warning(
                 "responder did not answer in time: 503",
                 metadata: ["remote": "\(connection.remoteAddress)", "timeout": "\(server.configuration.limits.responseTimeout)"])
-            if let id = connection.pendingPromise?.id { awaiting.removeValue(forKey: id) }
-            connection.respondTimedOut(loop: self)
             drive(connection, now: now)
         }
     }
 
     /// Stops accepting and closes idle connections; in-flight ones finish (up to the grace deadline).
-    private func beginDraining() {
-        draining = true
+    private func beginShuttingDown() {
+        shuttingDown = true
         if listenerFD >= 0 {
-            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenerFD, nil)
+            if gate.isPolling { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenerFD, nil) }
             Glibc.close(listenerFD)
             listenerFD = -1
         }
-        for connection in Array(connections.values) where connection.machine.shutdownRequested() == .close {
-            close(connection)
+        for entry in Array(connections.values) where entry.connection.shutdownRequested() == .close {
+            close(entry.connection)
         }
     }
 
     private func close(_ connection: HTTPConnection) {
-        guard connections.removeValue(forKey: connection.fd) != nil else { return }
-        if let id = connection.pendingPromise?.id { awaiting.removeValue(forKey: id) }
-        connection.close(discard: readBuffer)
+        guard let entry = connections[connection.fd], entry.connection === connection else { return }
+        connections.removeValue(forKey: connection.fd)
+        connection.close()
+        if entry.handshaking { server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed) }
+        server.clientConnections.release(entry.client)
         server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+        apply(gate.connectionClosed())  // a descriptor was freed
     }
 }

@@ -12,8 +12,9 @@ import Glibc
 /// never written again: the write happens under the same lock that closes it, so a late
 /// ``HTTPResponsePromise/succeed(_:)`` can't write into a descriptor number the process has reused.
 final class EventLoopInbox: Sendable {
-    /// A response for the promise numbered `id`.
+    /// A response for the promise numbered `id` of the connection on socket `connection`.
     struct Delivery: Sendable {
+        var connection: Int32
         var id: UInt64
         var response: HTTPResponse
     }
@@ -40,11 +41,12 @@ final class EventLoopInbox: Sendable {
 
     deinit { close() }
 
-    /// Queues `response` for the promise `id` and wakes the loop; dropped once the loop has ended.
-    func deliver(_ response: HTTPResponse, to id: UInt64) {
+    /// Queues `response` for the promise `id` of the connection on socket `connection` and wakes the loop;
+    /// dropped once the loop has ended.
+    func deliver(_ response: HTTPResponse, to id: UInt64, connection: Int32) {
         state.withLock { state in
             guard !state.closed else { return }
-            state.deliveries.append(Delivery(id: id, response: response))
+            state.deliveries.append(Delivery(connection: connection, id: id, response: response))
             signal()
         }
     }

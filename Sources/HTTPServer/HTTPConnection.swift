@@ -1,284 +1,263 @@
-import CLibSSL
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// One client connection's buffers and I/O, driven by its event loop (never touched by another thread).
+/// One client connection: its buffers, its ``Transport``, and the ``HTTPConnectionStateMachine`` that says
+/// where it is. Driven by one loop's thread (or a test), through a ``HTTPConnectionContext``.
 ///
-/// Registered edge-triggered for both directions once, so `drive` always runs until the socket (or TLS)
-/// says it would block: reads are drained to `WANT_READ`, writes go until done or `WANT_WRITE`.
-/// While a deferred response is awaited nothing more is read or parsed (bytes already received stay
-/// buffered); ``deliver(_:loop:now:)`` queues the answer and the next `drive` carries on.
+/// Registered edge-triggered for both directions once, so ``drive(_:now:)`` runs until the transport says
+/// it would block, or the connection's share of this wake-up (read and write budgets) is used up.
+///
+/// What it holds is bounded: input under ``HTTPServerLimits/maxHeaderBytes`` + 1 bytes (reads stop there,
+/// and parsing refuses a longer head); unsent output under ``HTTPServerLimits/maxUnsentOutputBytes`` plus one
+/// response (no request is parsed, and the socket is not read, while output waits at the limit).
 final class HTTPConnection {
-    /// The request whose response a promise will bring: what writing that response needs to know.
-    struct PendingPromise: Equatable {
-        /// The promise's number in its loop (unique for the loop's lifetime, never reused).
-        var id: UInt64
-        var isHead: Bool
-        /// An HTTP/1.0 request that asked for keep-alive.
-        var keepAliveHTTP10: Bool
-    }
-
-    enum IOResult { case progress, wouldBlock, closed }
-
     /// What `drive` left the connection waiting for.
     enum DriveResult: Equatable {
-        /// The socket would block: wait for epoll.
+        /// The transport would block: wait for epoll.
         case wait
         /// Close the connection.
         case close
-        /// The read budget ran out with data possibly still readable: drive again on the next loop turn
-        /// (edge-triggered epoll won't report it again), so one busy client can't starve the others.
+        /// The read or write budget ran out with work left: drive again after the loop's other ready
+        /// connections (edge-triggered epoll won't report it again).
         case yield
     }
 
-    /// Reads per `drive` call before yielding to the loop's other connections.
-    static let readBudget = 16
-
-    let fd: Int32
-    private(set) var ssl: OpaquePointer?
-    var machine: HTTPConnectionStateMachine
+    let transport: any Transport
+    var fd: Int32 { transport.fd }
+    private(set) var machine: HTTPConnectionStateMachine
     let remoteAddress: String
-    private var handshakeDone: Bool
+    /// Shared with the promises of this connection's requests.
+    let slot: PromiseSlot
     private var clientCommonName: String?
 
     /// Received bytes; `inputIndex` is where the next request starts.
     private var input: [UInt8] = []
     private var inputIndex = 0
-    /// How far (relative to `inputIndex`) the parser already looked for the end of the head.
-    private var scanFrom = 0
+    /// How far the parser got in the head starting at `inputIndex`.
+    private var scan = HTTPRequestParser.HeadScan()
     /// Bytes to send; `outputIndex` is how much already went out.
     private var output: [UInt8] = []
     private var outputIndex = 0
-    /// After `SSL_write` wanted a retry: the length it must be retried with (OpenSSL requires the same).
-    private var pendingTLSWrite = 0
-    /// The deferred response this connection waits for, if any.
-    private(set) var pendingPromise: PendingPromise?
-    /// epoll reported that the peer closed (or half-closed) or the socket failed.
-    var peerHungUp = false
 
-    init(fd: Int32, ssl: OpaquePointer?, remoteAddress: String, now: Int64, timeouts: HTTPConnectionStateMachine.Timeouts) {
-        self.fd = fd
-        self.ssl = ssl
+    /// A connection on `transport` (handshaking first when `tls`), accepted at `now`.
+    init(transport: any Transport, tls: Bool, remoteAddress: String, now: Int64, timeouts: HTTPConnectionStateMachine.Timeouts) {
+        self.transport = transport
         self.remoteAddress = remoteAddress
-        self.handshakeDone = ssl == nil
-        self.machine = HTTPConnectionStateMachine(tls: ssl != nil, now: now, timeouts: timeouts)
+        self.slot = PromiseSlot(fd: transport.fd)
+        self.machine = HTTPConnectionStateMachine(tls: tls, now: now, timeouts: timeouts)
     }
 
-    /// Does the work the socket allows now, up to the read budget.
-    func drive(_ loop: EventLoop, now: Int64) -> DriveResult {
-        if !handshakeDone {
-            guard let ssl else { return .close }
-            TLSContext.clearErrorQueue()
-            let result = SSL_do_handshake(ssl)
-            if result != 1 {
-                let code = SSL_get_error(ssl, result)
-                if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return .wait }
-                loop.logger.debug(
+    /// Output queued and not yet taken by the transport.
+    var unsentBytes: Int { output.count - outputIndex }
+    /// Received bytes not yet consumed by a request.
+    var bufferedInputBytes: Int { input.count - inputIndex }
+
+    /// Does the work the transport allows now, up to the context's read and write budgets.
+    func drive(_ context: HTTPConnectionContext, now: Int64) -> DriveResult {
+        if machine.isHandshaking {
+            switch transport.handshake() {
+            case .progress:
+                machine.handshakeCompleted(now: now)
+                clientCommonName = transport.verifiedPeerCommonName
+            case .wantRead, .wantWrite:
+                return .wait
+            case .closed:
+                context.logger.debug(
                     "TLS handshake failed",
-                    metadata: ["remote": "\(remoteAddress)", "reason": "\(TLSContext.openSSLErrors())"])
-                ERR_clear_error()
+                    metadata: ["remote": "\(remoteAddress)", "reason": "\(transport.failureReason ?? "end of stream")"])
+                machine.connectionLost()
                 return .close
             }
-            handshakeDone = true
-            machine.handshakeCompleted(now: now)
-            clientCommonName = TLSContext.verifiedPeerCommonName(ssl)
         }
         var reads = 0
+        var written = 0
         while true {
-            if pendingTLSWrite == 0 && outputIndex == output.count && pendingPromise == nil {
-                processBufferedRequests(loop, now: now)
+            switch machine.state {
+            case .closed: return .close
+            case .draining: return drain(context, reads: &reads)
+            default: break
             }
-            if outputIndex < output.count {
-                switch flush(now: now) {
-                case .wouldBlock: return .wait
-                case .closed: return .close
+            if machine.mayParse && unsentBytes < context.limits.maxUnsentOutputBytes {
+                parseBufferedRequests(context, now: now)
+                if machine.state == .closed { return .close }
+            }
+            if unsentBytes > 0 {
+                if written >= context.writeBudget { return .yield }
+                let wrote = written
+                let result = flush(budget: context.writeBudget - written, written: &written)
+                if written > wrote { machine.wroteBytes(now: now) }
+                switch result {
                 case .progress: break
-                }
-                // Keep the buffer's capacity only while pipelined requests wait: an idle keep-alive connection
-                // then holds no response-sized array (10,000 idle connections × a 3 KB tarball answer add up).
-                if output.capacity > 256 * 1024 || inputIndex >= input.count {
-                    output = []
-                } else {
-                    output.removeAll(keepingCapacity: true)
-                }
-                outputIndex = 0
-                if machine.outputFlushed(now: now, hasBufferedInput: inputIndex < input.count) == .close {
+                case .wantRead, .wantWrite: return .wait  // and retry this write first (TLS requires it)
+                case .closed:
+                    machine.connectionLost()
                     return .close
+                }
+                if unsentBytes == 0 {
+                    releaseOutput(keepingUpTo: 2 * context.limits.maxUnsentOutputBytes)
+                    switch machine.outputFlushed(now: now, hasBufferedInput: bufferedInputBytes > 0) {
+                    case .finishSending: transport.finishSending()
+                    case .close: return .close
+                    default: break
+                    }
                 }
                 continue
             }
-            if machine.state == .closed { return .close }
-            if pendingPromise != nil { return .wait }  // read on once the deferred answer is out
-            if reads == Self.readBudget { return .yield }
+            guard machine.mayParse else { return .wait }  // awaiting a deferred answer
+            if reads == context.readBudget { return .yield }
             reads += 1
-            switch receive(loop) {
+            switch receive(context) {
             case .progress: machine.bytesReceived(now: now)
-            case .wouldBlock: return .wait
-            case .closed: return .close
+            case .wantRead, .wantWrite: return .wait
+            case .closed: if machine.endOfStream() == .close { return .close }
             }
         }
     }
 
-    /// Parses every complete head in the input, answers each, and queues the responses in one buffer.
-    private func processBufferedRequests(_ loop: EventLoop, now: Int64) {
-        let maxHeaderBytes = loop.server.configuration.limits.maxHeaderBytes
-        while inputIndex < input.count && output.count < 1 << 20 {
+    /// Parses complete heads in the input and answers each into the output, until the input holds no complete
+    /// head, output reached its limit, a response closes the connection, or the responder deferred.
+    private func parseBufferedRequests(_ context: HTTPConnectionContext, now: Int64) {
+        let limits = context.limits
+        while inputIndex < input.count && unsentBytes < limits.maxUnsentOutputBytes && machine.mayParse {
             let result = input.withUnsafeBufferPointer {
                 HTTPRequestParser.parse(
-                    UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: maxHeaderBytes, scanFrom: scanFrom)
+                    UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: limits.maxHeaderBytes, scan: &scan)
             }
             switch result {
-            case .incomplete(let scanned):
-                scanFrom = scanned
+            case .incomplete:
                 return
             case .invalid(let error):
                 machine.requestRejected(now: now)
-                loop.logger.debug(
+                context.logger.debug(
                     "refused request",
                     metadata: ["remote": "\(remoteAddress)", "status": "\(error.status)", "reason": "\(error.reason)"])
                 HTTPResponseWriter.append(
-                    HTTPResponseWriter.errorResponse(error), isHead: false, close: true, date: loop.date.current(),
+                    HTTPResponseWriter.errorResponse(error), isHead: false, close: true, date: context.date.current(),
                     to: &output)
-                inputIndex = input.count
-                scanFrom = 0
+                discardInput()
                 return
             case .complete(let head, let length):
                 inputIndex += length
-                scanFrom = 0
                 // A body the server won't read: answer, then close instead of parsing it as a request.
-                let action = machine.requestReceived(keepAlive: head.keepAlive && !head.announcesBody, now: now)
-                guard case .respond(let close) = action else {
-                    inputIndex = input.count
+                guard case .respond(let close) = machine.requestReceived(keepAlive: head.keepAlive && !head.announcesBody, now: now)
+                else {
+                    discardInput()
                     return
                 }
+                let keepAliveHTTP10 = !close && head.version == "HTTP/1.0"
                 let request = HTTPRequest(
                     method: head.method, path: head.path, query: head.query, version: head.version,
                     headers: head.headers, remoteAddress: remoteAddress,
                     clientCertificateSubjectCN: clientCommonName)
-                let promise = loop.makePromise()
-                guard let response = loop.server.responder.respond(to: request, promise: promise.promise) else {
-                    machine.responseDeferred(now: now)
-                    pendingPromise = PendingPromise(
-                        id: promise.id, isHead: head.isHead, keepAliveHTTP10: head.version == "HTTP/1.0")
-                    loop.awaitPromise(promise.id, for: self)
-                    if close { inputIndex = input.count }
+                let (promise, id) = context.makePromise(for: slot)
+                slot.expect(id)
+                guard let response = context.responder.respond(to: request, promise: promise) else {
+                    if close { discardInput() }
+                    if machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now) == .close {
+                        slot.cancel()
+                    }
                     return
                 }
                 HTTPResponseWriter.append(
-                    response, isHead: head.isHead, close: close,
-                    keepAliveHTTP10: !close && head.version == "HTTP/1.0", date: loop.date.current(), to: &output)
+                    response, isHead: head.isHead, close: close, keepAliveHTTP10: keepAliveHTTP10,
+                    date: context.date.current(), to: &output)
                 if close {
-                    inputIndex = input.count
+                    discardInput()
                     return
                 }
             }
         }
     }
 
-    /// The deferred response arrived: queues it after any output still being written. The next `drive`
-    /// writes it and goes on with buffered requests.
-    func deliver(_ response: HTTPResponse, loop: EventLoop, now: Int64) {
-        guard let pending = pendingPromise else { return }
-        pendingPromise = nil
-        guard case .respond(let close) = machine.responseArrived(now: now) else { return }
+    /// The answer to promise `id` arrived: queues it after any output still being written, unless the
+    /// connection no longer waits for it (returns false: dropped). The next `drive` writes it and goes on with
+    /// buffered requests.
+    @discardableResult
+    func deliver(_ response: HTTPResponse, promise id: UInt64, context: HTTPConnectionContext, now: Int64) -> Bool {
+        guard let deferred = machine.responseArrived(id: id, now: now) else { return false }
         HTTPResponseWriter.append(
-            response, isHead: pending.isHead, close: close, keepAliveHTTP10: !close && pending.keepAliveHTTP10,
-            date: loop.date.current(), to: &output)
+            response, isHead: deferred.isHead, close: deferred.closeAfter, keepAliveHTTP10: deferred.keepAliveHTTP10,
+            date: context.date.current(), to: &output)
+        return true
     }
 
-    /// The deferred response is late (the machine said `.respondTimedOut`): queues a 503 with
-    /// `Connection: close` and forgets the promise and any buffered requests.
-    func respondTimedOut(loop: EventLoop) {
-        guard let pending = pendingPromise else { return }
-        pendingPromise = nil
-        inputIndex = input.count
-        scanFrom = 0
-        HTTPResponseWriter.append(
-            Self.timedOutResponse, isHead: pending.isHead, close: true, date: loop.date.current(), to: &output)
+    /// Time passed: closes at the current deadline (returns `.close`); a deferred answer that is late
+    /// becomes a 503 with `Connection: close` and the promise is cancelled (returns `.respondTimedOut`, then
+    /// drive the connection to write it).
+    func checkDeadline(_ context: HTTPConnectionContext, now: Int64) -> HTTPConnectionStateMachine.Action {
+        let action = machine.deadlineCheck(now: now)
+        if case .respondTimedOut(let isHead) = action {
+            slot.cancel()
+            discardInput()
+            HTTPResponseWriter.append(
+                Self.timedOutResponse, isHead: isHead, close: true, date: context.date.current(), to: &output)
+        }
+        return action
     }
+
+    /// epoll reported the peer hung up: returns `.close` when nobody is left to read the awaited answer.
+    func peerHungUp() -> HTTPConnectionStateMachine.Action {
+        let action = machine.peerHangUpReported()
+        if action == .close { slot.cancel() }
+        return action
+    }
+
+    /// The server began shutting down: returns `.close` for a connection with nothing in flight.
+    func shutdownRequested() -> HTTPConnectionStateMachine.Action { machine.shutdownRequested() }
 
     /// What a client gets when the responder did not answer within ``HTTPServerLimits/responseTimeout``.
     static let timedOutResponse = HTTPResponse(
         status: 503, headers: HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
         body: Array("the server could not answer in time; try again later\n".utf8))
 
-    /// Writes queued output until done or the socket would block.
-    private func flush(now: Int64) -> IOResult {
-        while outputIndex < output.count {
-            let remaining = output.count - outputIndex
-            if let ssl {
-                let length = pendingTLSWrite > 0 ? pendingTLSWrite : min(remaining, Int(Int32.max))
-                TLSContext.clearErrorQueue()
-                let written = output.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + outputIndex, Int32(length)) }
-                if written > 0 {
-                    outputIndex += Int(written)
-                    pendingTLSWrite = 0
-                    machine.wroteBytes(now: now)
-                    continue
-                }
-                let code = SSL_get_error(ssl, written)
-                if code == SSL_ERROR_WANT_WRITE || code == SSL_ERROR_WANT_READ {
-                    pendingTLSWrite = length
-                    return .wouldBlock
-                }
-                ERR_clear_error()
-                return .closed
-            } else {
-                let written = output.withUnsafeBytes {
-                    send(fd, $0.baseAddress! + outputIndex, remaining, Int32(MSG_NOSIGNAL))
-                }
-                if written > 0 {
-                    outputIndex += written
-                    machine.wroteBytes(now: now)
-                    continue
-                }
-                if written < 0 && errno == EINTR { continue }
-                if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .wouldBlock }
-                return .closed
-            }
+    /// Writes queued output until done, the transport would block, or `budget` bytes went out (adding them
+    /// to `written`). Returns the last write's result: `.progress` when output or budget ran out.
+    private func flush(budget: Int, written: inout Int) -> TransportResult {
+        var left = budget
+        while outputIndex < output.count && left > 0 {
+            let end = min(output.count, outputIndex + left)
+            let result = output.withUnsafeBytes { transport.write(UnsafeRawBufferPointer(rebasing: $0[outputIndex..<end])) }
+            guard case .progress(let count) = result else { return result }
+            outputIndex += count
+            written += count
+            left -= count
         }
-        return .progress
+        return .progress(0)
     }
 
-    /// Reads what is there into `input` (one chunk; `drive` calls again until it would block).
-    private func receive(_ loop: EventLoop) -> IOResult {
+    /// Empties the output once all of it went out. Keeps its capacity (up to `limit` bytes) only while more
+    /// requests are buffered (pipelining): an idle keep-alive connection then holds no response-sized array.
+    private func releaseOutput(keepingUpTo limit: Int) {
+        if output.capacity > limit || inputIndex >= input.count {
+            output = []
+        } else {
+            output.removeAll(keepingCapacity: true)
+        }
+        outputIndex = 0
+    }
+
+    /// Reads what is there into `input` (one read; `drive` calls again until it would block), never more than
+    /// it takes to hold a head one byte over the limit.
+    private func receive(_ context: HTTPConnectionContext) -> TransportResult {
         if inputIndex > 0 {
             if inputIndex == input.count { input.removeAll(keepingCapacity: input.capacity <= 64 * 1024) }
             else { input.removeSubrange(0..<inputIndex) }
             inputIndex = 0
         }
-        let buffer = loop.readBuffer
-        if let ssl {
-            TLSContext.clearErrorQueue()
-            let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
-            if count > 0 {
-                input.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<Int(count)]))
-                return .progress
-            }
-            let code = SSL_get_error(ssl, count)
-            if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE {
-                releaseInputIfEmpty()
-                return .wouldBlock
-            }
-            ERR_clear_error()
-            return .closed
+        let room = max(1, min(context.scratch.count, context.limits.maxHeaderBytes + 1 - input.count))
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: context.scratch[0..<room])
+        let result = transport.read(into: buffer)
+        switch result {
+        case .progress(let count): input.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        case .wantRead, .wantWrite: releaseInputIfEmpty()
+        case .closed: break
         }
-        while true {
-            let count = read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 {
-                input.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                return .progress
-            }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                releaseInputIfEmpty()
-                return .wouldBlock
-            }
-            return .closed
-        }
+        return result
+    }
+
+    /// Drops buffered input and the parse state (after a response that closes, a refusal or a 503).
+    private func discardInput() {
+        inputIndex = input.count
+        scan = HTTPRequestParser.HeadScan()
     }
 
     /// Frees the input buffer when everything in it was handled and the socket has no more: a keep-alive
@@ -288,25 +267,27 @@ final class HTTPConnection {
         if input.isEmpty && input.capacity > 0 { input = [] }
     }
 
-    /// Sends TLS close_notify (best effort), half-closes, discards unread input (so `close` sends FIN,
-    /// not RST, and the client gets the last response), frees TLS state and closes the socket.
-    func close(discard buffer: UnsafeMutableRawBufferPointer) {
-        if let ssl {
-            if handshakeDone {
-                ERR_clear_error()
-                _ = SSL_shutdown(ssl)
-                ERR_clear_error()
+    /// Draining: reads and drops what the client still sends until its end of stream (then `.close`).
+    private func drain(_ context: HTTPConnectionContext, reads: inout Int) -> DriveResult {
+        input = []
+        inputIndex = 0
+        while true {
+            if reads == context.readBudget { return .yield }
+            reads += 1
+            switch transport.discard(into: context.scratch) {
+            case .progress: continue
+            case .wantRead, .wantWrite: return .wait
+            case .closed:
+                machine.connectionLost()
+                return .close
             }
-            SSL_free(ssl)
-            self.ssl = nil
         }
-        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
-        var discarded = 0
-        while discarded < 256 * 1024 {
-            let count = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-            if count <= 0 { break }
-            discarded += count
-        }
-        _ = Glibc.close(fd)
+    }
+
+    /// Closes the transport and cancels any awaited promise. Idempotent.
+    func close() {
+        slot.cancel()
+        machine.connectionLost()
+        transport.close()
     }
 }

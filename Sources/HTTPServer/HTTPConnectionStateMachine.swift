@@ -1,10 +1,24 @@
-/// The lifecycle of one connection, without I/O: handshake, wait for a head, respond (now, or later
-/// through a promise), keep alive or close.
+/// The whole life of one connection, without I/O: handshake, wait for a head, respond (now, or later through
+/// a promise), keep alive, finish sending and drain, close.
 ///
-/// The event loop reports what happened (bytes arrived, a head was parsed, output was flushed, time passed,
-/// shutdown began) and does what the returned ``Action`` says. Time is a monotonic nanosecond count passed
-/// in, so tests drive it with plain numbers.
+/// ``HTTPConnection`` reports what happened (the handshake finished, bytes arrived, a head was parsed, output
+/// was flushed, the peer hung up, time passed, shutdown began) and does what the returned ``Action`` says;
+/// it keeps no flags of its own about where the connection is. Time is a monotonic nanosecond count passed
+/// in, so tests drive it with plain numbers. An event that cannot happen in a state (a head parsed while
+/// handshaking, say) leaves it unchanged.
 struct HTTPConnectionStateMachine: Sendable {
+    /// A request whose answer a promise will bring: what writing that answer needs to know.
+    struct Deferred: Equatable, Sendable {
+        /// The promise's number in its loop (unique for the loop's lifetime, never reused).
+        var id: UInt64
+        /// A `HEAD` request: the answer goes out without its body.
+        var isHead: Bool
+        /// An HTTP/1.0 request that asked for keep-alive.
+        var keepAliveHTTP10: Bool
+        /// The connection closes after the answer (`Connection: close`).
+        var closeAfter: Bool
+    }
+
     /// Where the connection is.
     enum State: Equatable, Sendable {
         /// TLS handshake in progress; closed if not done by `deadline`.
@@ -15,23 +29,31 @@ struct HTTPConnectionStateMachine: Sendable {
         case readingHead(deadline: Int64)
         /// Responses are queued or being written; closed at `deadline` if the peer stops reading.
         case responding(closeAfter: Bool, deadline: Int64)
-        /// The responder deferred: no further request is parsed until its promise is fulfilled (earlier
-        /// responses may still be flushing). At `deadline` the server answers 503 and closes.
-        case awaitingResponse(closeAfter: Bool, deadline: Int64)
-        /// Done: the loop closes the socket.
+        /// The responder deferred: no further request is parsed and the socket is not read until its promise
+        /// is fulfilled (earlier responses may still be flushing). At `deadline` the server answers 503.
+        case awaitingResponse(Deferred, deadline: Int64)
+        /// The last response is out and the server said it has finished sending (TLS close_notify, FIN). What
+        /// the client still sends is read and dropped until its end of stream, so that closing does not reset
+        /// the connection under a response the client has not read yet (nginx's lingering close). Closed at
+        /// `deadline` at the latest.
+        case draining(deadline: Int64)
+        /// Done: the socket is closed.
         case closed
     }
 
-    /// What the loop should do next.
+    /// What the connection should do next.
     enum Action: Equatable, Sendable {
         /// Nothing to do.
         case none
         /// Call the responder and queue the response; add `Connection: close` when `close`.
         case respond(close: Bool)
+        /// Everything is sent: finish sending (``Transport/finishSending()``) and drain.
+        case finishSending
         /// Close the connection now.
         case close
-        /// The deferred response missed its deadline: queue a 503 answer; the connection closes after it.
-        case respondTimedOut
+        /// The deferred response missed its deadline: queue a 503 answer (headers only for `HEAD`); the
+        /// connection closes after it.
+        case respondTimedOut(isHead: Bool)
     }
 
     /// Timeouts in nanoseconds.
@@ -40,23 +62,32 @@ struct HTTPConnectionStateMachine: Sendable {
         var header: Int64
         var idle: Int64
         var response: Int64
+        /// How long a connection that finished sending waits for the client's end of stream.
+        var drain: Int64
 
-        init(handshake: Int64, header: Int64, idle: Int64, response: Int64 = 30_000_000_000) {
+        init(handshake: Int64, header: Int64, idle: Int64, response: Int64 = 30_000_000_000, drain: Int64 = 2_000_000_000) {
             self.handshake = handshake
             self.header = header
             self.idle = idle
             self.response = response
+            self.drain = drain
         }
 
         init(_ limits: HTTPServerLimits) {
             self.init(
                 handshake: limits.handshakeTimeout.nanoseconds, header: limits.headerTimeout.nanoseconds,
-                idle: limits.idleTimeout.nanoseconds, response: limits.responseTimeout.nanoseconds)
+                idle: limits.idleTimeout.nanoseconds, response: limits.responseTimeout.nanoseconds,
+                drain: limits.drainTimeout.nanoseconds)
         }
+
+        /// The shortest of them: how often deadlines must be looked at.
+        var shortest: Int64 { min(handshake, header, idle, response, drain) }
     }
 
     private(set) var state: State
     private(set) var isShuttingDown = false
+    /// epoll said the peer closed (or half-closed) its side: nobody will read a deferred answer.
+    private(set) var peerHungUp = false
     let timeouts: Timeouts
 
     /// A freshly accepted connection at time `now`: handshaking (TLS) or waiting for its first head.
@@ -64,6 +95,31 @@ struct HTTPConnectionStateMachine: Sendable {
         self.timeouts = timeouts
         state = tls ? .handshaking(deadline: now &+ timeouts.handshake) : .readingHead(deadline: now &+ timeouts.header)
     }
+
+    // MARK: what the connection may do
+
+    /// Whether the TLS handshake is still in progress.
+    var isHandshaking: Bool {
+        if case .handshaking = state { return true }
+        return false
+    }
+
+    /// The deferred request the connection waits for, if any.
+    var awaited: Deferred? {
+        if case .awaitingResponse(let deferred, _) = state { return deferred }
+        return nil
+    }
+
+    /// Whether a buffered request may be parsed and answered now (not while a deferred answer is awaited, or
+    /// after a response that closes).
+    var mayParse: Bool {
+        switch state {
+        case .idle, .readingHead, .responding(closeAfter: false, _): true
+        case .handshaking, .responding(closeAfter: true, _), .awaitingResponse, .draining, .closed: false
+        }
+    }
+
+    // MARK: events
 
     /// The TLS handshake finished: the first head must arrive within the header timeout.
     mutating func handshakeCompleted(now: Int64) {
@@ -82,10 +138,8 @@ struct HTTPConnectionStateMachine: Sendable {
         switch state {
         case .closed, .handshaking:
             return .close
-        case .responding(closeAfter: true, _):
-            return .none  // a request pipelined after one that closes: never answered
-        case .awaitingResponse:
-            return .none  // not parsed while awaiting; the loop never reports one
+        case .responding(closeAfter: true, _), .awaitingResponse, .draining:
+            return .none  // never parsed in these states (see `mayParse`)
         case .responding(closeAfter: false, let deadline):
             let close = !keepAlive || isShuttingDown
             state = .responding(closeAfter: close, deadline: deadline)
@@ -97,31 +151,34 @@ struct HTTPConnectionStateMachine: Sendable {
         }
     }
 
-    /// The responder returned no response for the request just received: wait for its promise until the
-    /// response deadline (read and write deadlines pause meanwhile).
-    mutating func responseDeferred(now: Int64) {
-        guard case .responding(let close, _) = state else { return }
-        state = .awaitingResponse(closeAfter: close, deadline: now &+ timeouts.response)
+    /// The responder returned no response for the request just received (`.respond` said whether to close
+    /// after it): wait for promise `id` until the response deadline (read and write deadlines pause
+    /// meanwhile). Returns `.close` when the peer already hung up: nobody would read the answer.
+    mutating func responseDeferred(id: UInt64, isHead: Bool, keepAliveHTTP10: Bool, now: Int64) -> Action {
+        guard case .responding(let close, _) = state else { return .none }
+        if peerHungUp {
+            state = .closed
+            return .close
+        }
+        let deferred = Deferred(id: id, isHead: isHead, keepAliveHTTP10: keepAliveHTTP10 && !close, closeAfter: close)
+        state = .awaitingResponse(deferred, deadline: now &+ timeouts.response)
+        return .none
     }
 
-    /// The promise was fulfilled: queue the response (with `Connection: close` when the action says so).
-    /// Returns `.none` (drop the response) unless the connection was awaiting one.
-    mutating func responseArrived(now: Int64) -> Action {
-        guard case .awaitingResponse(let close, _) = state else { return .none }
-        state = .responding(closeAfter: close, deadline: now &+ timeouts.idle)
-        return .respond(close: close)
-    }
-
-    /// Whether the connection waits for a deferred response.
-    var isAwaitingResponse: Bool {
-        if case .awaitingResponse = state { return true }
-        return false
+    /// Promise `id` was fulfilled. Returns what writing the answer needs, or nil (drop the answer) unless the
+    /// connection waits for exactly that promise.
+    mutating func responseArrived(id: UInt64, now: Int64) -> Deferred? {
+        guard case .awaitingResponse(let deferred, _) = state, deferred.id == id else { return nil }
+        state = .responding(closeAfter: deferred.closeAfter, deadline: now &+ timeouts.idle)
+        return deferred
     }
 
     /// A head was refused (400/431/505): the error response goes out, then the connection closes.
     mutating func requestRejected(now: Int64) {
-        guard state != .closed else { return }
-        state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
+        switch state {
+        case .idle, .readingHead, .responding: state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
+        case .handshaking, .awaitingResponse, .draining, .closed: break
+        }
     }
 
     /// Some output was written: the peer is reading, so the write deadline moves on.
@@ -129,28 +186,56 @@ struct HTTPConnectionStateMachine: Sendable {
         if case .responding(let close, _) = state { state = .responding(closeAfter: close, deadline: now &+ timeouts.idle) }
     }
 
-    /// All queued output was written. Closes if a response said so; else waits for the next request
-    /// (`hasBufferedInput`: part of it is already here, so the header timeout applies). While awaiting a
-    /// deferred response nothing changes.
+    /// All queued output was written. After a response that closes (or during shutdown with nothing more
+    /// buffered): `.finishSending`. Else the connection waits for the next request (`hasBufferedInput`: part
+    /// of it is already here, so the header timeout applies). While awaiting a deferred response nothing
+    /// changes.
     mutating func outputFlushed(now: Int64, hasBufferedInput: Bool) -> Action {
         guard case .responding(let close, _) = state else { return state == .closed ? .close : .none }
         if close || isShuttingDown && !hasBufferedInput {
-            state = .closed
-            return .close
+            state = .draining(deadline: now &+ timeouts.drain)
+            return .finishSending
         }
         state = hasBufferedInput ? .readingHead(deadline: now &+ timeouts.header) : .idle(deadline: now &+ timeouts.idle)
         return .none
     }
 
-    /// The timer sweep: closes when the current deadline has passed; a deferred response that is late is
-    /// answered with 503 (then the connection closes).
+    /// epoll reported that the peer closed or half-closed its side (bytes it sent before may still be
+    /// buffered). A connection awaiting a deferred answer closes: nobody is left to read it. Otherwise
+    /// nothing changes until the end of stream is read.
+    mutating func peerHangUpReported() -> Action {
+        peerHungUp = true
+        guard case .awaitingResponse = state else { return .none }
+        state = .closed
+        return .close
+    }
+
+    /// A read found the end of the stream (or the connection failed). Output still queued for a response is
+    /// written first (a client that half-closed after its request still gets the answer); otherwise close.
+    mutating func endOfStream() -> Action {
+        peerHungUp = true
+        switch state {
+        case .responding(_, let deadline):
+            state = .responding(closeAfter: true, deadline: deadline)
+            return .none
+        case .handshaking, .idle, .readingHead, .awaitingResponse, .draining, .closed:
+            state = .closed
+            return .close
+        }
+    }
+
+    /// Writing failed, or the handshake did: close.
+    mutating func connectionLost() { state = .closed }
+
+    /// Checked a few times a second: closes when the current deadline has passed; a deferred response that
+    /// is late is answered with 503 (then the connection closes).
     mutating func deadlineCheck(now: Int64) -> Action {
         switch state {
-        case .awaitingResponse(_, let d):
+        case .awaitingResponse(let deferred, let d):
             guard now >= d else { return .none }
             state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
-            return .respondTimedOut
-        case .handshaking(let d), .idle(let d), .readingHead(let d), .responding(_, let d):
+            return .respondTimedOut(isHead: deferred.isHead)
+        case .handshaking(let d), .idle(let d), .readingHead(let d), .responding(_, let d), .draining(let d):
             if now >= d {
                 state = .closed
                 return .close
@@ -162,24 +247,24 @@ struct HTTPConnectionStateMachine: Sendable {
     }
 
     /// The server is shutting down: idle and handshaking connections close now; a request in flight
-    /// (head partly received, response awaited or being written) finishes with `Connection: close`.
+    /// (head partly received, response awaited or being written) finishes with `Connection: close`; a
+    /// draining connection drains on.
     mutating func shutdownRequested() -> Action {
         isShuttingDown = true
         switch state {
         case .handshaking, .idle, .closed:
             state = .closed
             return .close
-        case .readingHead:
+        case .readingHead, .draining:
             return .none
         case .responding(_, let deadline):
             state = .responding(closeAfter: true, deadline: deadline)
             return .none
-        case .awaitingResponse(_, let deadline):
-            state = .awaitingResponse(closeAfter: true, deadline: deadline)
+        case .awaitingResponse(var deferred, let deadline):
+            deferred.closeAfter = true
+            deferred.keepAliveHTTP10 = false
+            state = .awaitingResponse(deferred, deadline: deadline)
             return .none
         }
     }
-
-    /// The peer closed or the socket failed.
-    mutating func connectionLost() { state = .closed }
 }

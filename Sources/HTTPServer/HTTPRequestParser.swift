@@ -14,28 +14,60 @@ enum HTTPRequestParser {
         case invalid(HTTPRequestError)
     }
 
-    /// Parses the head at the start of `bytes`.
+    /// How far one head has been looked at, carried from one parse attempt to the next so that a head arriving
+    /// a few bytes at a time costs time linear in its length: no attempt looks at a byte twice (but for the
+    /// three before `scannedUpTo`, where a CRLFCRLF may straddle two reads).
+    struct HeadScan: Equatable, Sendable {
+        /// Bytes of empty lines (CRLF) before the request line found so far; they count against the head limit.
+        var emptyLineBytes = 0
+        /// Where the search for the end of the head resumes.
+        var scannedUpTo = 0
+    }
+
+    /// Parses the head at the start of `bytes`, resuming where the previous attempt on the same bytes stopped.
+    ///
+    /// The head limit counts every byte before the end of the head, empty lines before the request line
+    /// included (RFC 9112 §2.2 lets a server ignore them, not accept them without bound).
     ///
     /// - Parameters:
     ///   - bytes: unconsumed input, starting where a request starts.
-    ///   - maxHeaderBytes: most bytes a head may take; a longer one is refused with 431.
-    ///   - scanFrom: where the previous attempt stopped looking for the end of the head, so bytes arriving
-    ///     one at a time cost linear, not quadratic, time.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int, scanFrom: Int = 0) -> Result {
-        // RFC 9112 §2.2: ignore empty lines before the request line.
-        var start = 0
+    ///   - maxHeaderBytes: most bytes a head may take, leading empty lines included; a longer one is refused
+    ///     with 431, as soon as more than that many bytes are here without its end.
+    ///   - scan: where the previous attempt stopped (start with `HeadScan()`); updated for the next attempt and
+    ///     reset once a head is complete.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int, scan: inout HeadScan) -> Result {
+        // RFC 9112 §2.2: ignore empty lines before the request line. Resumed where the last attempt stopped, so
+        // a stream of CRLFs is looked at once, and once the request line began this is a single comparison.
+        var start = scan.emptyLineBytes
         while start + 1 < bytes.count, bytes[start] == cr, bytes[start + 1] == lf { start += 2 }
-        guard let end = findHeadEnd(bytes, from: max(start, scanFrom - 3)) else {
-            if bytes.count - start > maxHeaderBytes { return .invalid(tooLarge) }
+        scan.emptyLineBytes = start
+        guard let end = findHeadEnd(bytes, from: max(start, scan.scannedUpTo - 3)) else {
+            if bytes.count > maxHeaderBytes { return .invalid(tooLarge) }
+            scan.scannedUpTo = bytes.count
             return .incomplete(scannedUpTo: bytes.count)
         }
-        if end - start > maxHeaderBytes { return .invalid(tooLarge) }
+        scan = HeadScan()
+        if end > maxHeaderBytes { return .invalid(tooLarge) }
         do {
             let head = try parseHead(UnsafeBufferPointer(rebasing: bytes[start..<end - 2]))
             return .complete(head, length: end)
         } catch {
             return .invalid(error)
         }
+    }
+
+    /// Parses the head at the start of `bytes`: ``parse(_:maxHeaderBytes:scan:)`` for a caller that keeps only
+    /// where the search for the end of the head stopped. Leading empty lines are looked at again on each call
+    /// (at most `maxHeaderBytes` of them); a connection keeps a ``HeadScan`` instead.
+    ///
+    /// - Parameters:
+    ///   - bytes: unconsumed input, starting where a request starts.
+    ///   - maxHeaderBytes: most bytes a head may take, leading empty lines included; a longer one is refused
+    ///     with 431.
+    ///   - scanFrom: where the previous attempt stopped looking for the end of the head.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int, scanFrom: Int = 0) -> Result {
+        var scan = HeadScan(emptyLineBytes: 0, scannedUpTo: scanFrom)
+        return parse(bytes, maxHeaderBytes: maxHeaderBytes, scan: &scan)
     }
 
     /// The index just past the first CRLFCRLF at or after `from`, or nil.

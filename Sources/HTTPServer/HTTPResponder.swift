@@ -14,7 +14,8 @@ public protocol HTTPResponder: Sendable {
     /// return nil. While the promise is pending the connection reads no further requests (pipelined ones
     /// stay buffered and are answered in order afterwards); other connections are served as usual. If
     /// `promise` is not fulfilled within ``HTTPServerLimits/responseTimeout`` the server answers 503 and
-    /// closes the connection. The default implementation returns ``respond(to:)``.
+    /// closes the connection; ``HTTPResponsePromise/isCancelled`` then turns true, as it does when the client
+    /// leaves first. The default implementation returns ``respond(to:)``.
     ///
     /// - Parameters:
     ///   - request: the parsed request head.

@@ -4,36 +4,82 @@ import Synchronization
 ///
 /// Handed to ``HTTPResponder/respond(to:promise:)``. Calling ``succeed(_:)`` queues the response for the
 /// connection's event loop and wakes it; the loop writes it out in request order. A promise whose
-/// connection has meanwhile closed, timed out (503) or been shut down is dropped safely.
+/// connection has meanwhile closed, timed out (503) or been shut down is dropped safely, and
+/// ``isCancelled`` says so beforehand.
 public struct HTTPResponsePromise: Sendable {
     private enum Target: Sendable {
-        /// A request on a server connection: the loop's inbox and the promise's number there.
-        case eventLoop(EventLoopInbox, id: UInt64)
+        /// A request on a server connection: the loop's inbox, the connection's slot, the promise's number.
+        case eventLoop(EventLoopInbox, PromiseSlot, id: UInt64)
         /// A test double: hands the response to a closure.
-        case callback(CallbackOnce)
+        case callback(CallbackOnce, isCancelled: @Sendable () -> Bool)
     }
 
     private let target: Target
 
-    init(inbox: EventLoopInbox, id: UInt64) {
-        target = .eventLoop(inbox, id: id)
+    init(inbox: EventLoopInbox, slot: PromiseSlot, id: UInt64) {
+        target = .eventLoop(inbox, slot, id: id)
     }
 
     /// A promise not tied to a server, which passes the first response it gets to `onSucceed` (on the
     /// thread calling ``succeed(_:)``); for responders' unit tests.
     ///
-    /// - Parameter onSucceed: receives the response; called at most once.
-    public init(onSucceed: @escaping @Sendable (HTTPResponse) -> Void) {
-        target = .callback(CallbackOnce(onSucceed))
+    /// - Parameters:
+    ///   - isCancelled: what ``isCancelled`` says (by default never cancelled).
+    ///   - onSucceed: receives the response; called at most once.
+    public init(
+        isCancelled: @escaping @Sendable () -> Bool = { false },
+        onSucceed: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        target = .callback(CallbackOnce(onSucceed), isCancelled: isCancelled)
     }
 
-    /// Answers the request with `response`. Only the first call counts; later ones are ignored.
+    /// Answers the request with `response`. Only the first call counts; later ones are ignored, and so is
+    /// one made after the promise was cancelled.
     public func succeed(_ response: HTTPResponse) {
         switch target {
-        case .eventLoop(let inbox, let id): inbox.deliver(response, to: id)
-        case .callback(let callback): callback.call(response)
+        case .eventLoop(let inbox, let slot, let id):
+            guard slot.isAwaiting(id) else { return }  // the loop would drop it
+            inbox.deliver(response, to: id, connection: slot.fd)
+        case .callback(let callback, let isCancelled):
+            guard !isCancelled() else { return }
+            callback.call(response)
         }
     }
+
+    /// Whether the server stopped waiting for this answer: the client closed or half-closed the connection,
+    /// the answer is late (the client got 503 after ``HTTPServerLimits/responseTimeout``), or shutdown closed
+    /// the connection. An answer given anyway is dropped, so a responder checks this before recording what
+    /// the answer stands for (an audit line saying a key was handed out, say). False while the connection
+    /// waits; once the answer was handed over it means nothing more (the connection goes on to other requests).
+    /// The client can still leave between this check and the answer's last byte: then the answer is dropped.
+    public var isCancelled: Bool {
+        switch target {
+        case .eventLoop(_, let slot, let id): !slot.isAwaiting(id)
+        case .callback(_, let isCancelled): isCancelled()
+        }
+    }
+}
+
+/// What a connection shares with the promises of its requests: its socket (how the loop finds it when an
+/// answer arrives) and which promise it still waits for (how a responder sees it has gone).
+final class PromiseSlot: Sendable {
+    /// The connection's socket. A late answer may find the number reused by a newer connection; promise
+    /// numbers are never reused, so that connection drops it.
+    let fd: Int32
+    /// The promise the connection waits for, or 0.
+    private let awaited = Atomic<UInt64>(0)
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// The connection is about to ask the responder with promise `id` (it waits for it if the responder
+    /// defers).
+    func expect(_ id: UInt64) { awaited.store(id, ordering: .releasing) }
+
+    /// The connection no longer waits for any promise (it closed, or answered 503).
+    func cancel() { awaited.store(0, ordering: .releasing) }
+
+    /// Whether promise `id` is the one the connection waits for.
+    func isAwaiting(_ id: UInt64) -> Bool { awaited.load(ordering: .acquiring) == id }
 }
 
 /// A closure that runs at most once, whichever thread asks first.

@@ -13,12 +13,18 @@ import Glibc
 /// through an ``HTTPResponsePromise``: meanwhile that loop keeps serving its other connections, the
 /// waiting connection reads nothing more (pipelined requests stay buffered, answered in order afterwards),
 /// and after ``HTTPServerLimits/responseTimeout`` the client gets 503 and the connection closes. A client
-/// that closes (or half-closes) while waiting is dropped. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
+/// that closes (or half-closes) while waiting is dropped, and the promise says so
+/// (``HTTPResponsePromise/isCancelled``). Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
 /// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
 /// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///
 /// Refusals are short `text/plain` bodies, then close: 400 (malformed head, smuggling attempts),
 /// 431 (head over ``HTTPServerLimits/maxHeaderBytes``), 505 (not HTTP/1.x).
+///
+/// What a client can make the server hold is bounded by ``HTTPServerLimits``: a connection's input by the head
+/// limit, its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing
+/// more is parsed or read), the connection counts in total, per client address and in the TLS handshake. Out
+/// of file descriptors, a loop stops polling its listener until a connection closes or 100 ms pass.
 ///
 /// `start()` ignores `SIGPIPE` for the whole process (OpenSSL writes with `write(2)`).
 public final class HTTPServer: Sendable {

@@ -1,28 +1,56 @@
-/// Size limits and timeouts that keep one client from hurting the others.
+/// Size limits, counts and timeouts that keep one client from hurting the others: every buffer and count a
+/// client can make the server hold has one here.
 ///
-/// Every refusal is a short `text/plain` body naming what was wrong, followed by closing the connection.
+/// What one connection can hold at most (README, "Bounded resources"): its input, under
+/// ``maxHeaderBytes`` + 1 bytes (no more is read than it takes to see a head is too long); its output, under
+/// ``maxUnsentOutputBytes`` plus the largest single response (nothing more is parsed while the limit is
+/// reached); and for TLS OpenSSL's record buffers. The connection counts bound how many do.
+///
+/// Every refusal of a request is a short `text/plain` body naming what was wrong, followed by closing the
+/// connection; a connection refused at accept is closed at once.
 public struct HTTPServerLimits: Sendable {
-    /// Most bytes of request line plus headers (including the final empty line); beyond: 431, close.
+    /// Most bytes of request line plus headers, counting every byte before the end of the head (empty lines
+    /// before the request line and the final empty line included); beyond: 431, close.
     public var maxHeaderBytes: Int
     /// Time for a TLS handshake to complete; beyond: close.
     public var handshakeTimeout: Duration
     /// Time to receive a whole request head once it started (for a new connection: from accept or
     /// handshake end); beyond: close (slowloris).
     public var headerTimeout: Duration
-    /// Time a keep-alive connection may sit idle between requests; beyond: close.
+    /// Time a keep-alive connection may sit idle between requests, and time a response may go unread;
+    /// beyond: close.
     public var idleTimeout: Duration
     /// Most open connections across all loops; beyond: accepted and closed at once.
     public var maxConnections: Int
     /// Time a responder that deferred (``HTTPResponder/respond(to:promise:)`` returned nil) has to fulfil
     /// its promise; beyond: the server answers 503 and closes the connection.
     public var responseTimeout: Duration
+    /// Backpressure: while a connection has this many bytes of output its client has not taken yet, no
+    /// further pipelined request is parsed and its socket is not read. One response is never split, so a
+    /// connection holds at most this plus its largest response. 64 KiB: about 200 small answers pipelined
+    /// ahead of a slow reader, and as much as the kernel's socket buffer usually takes at once.
+    public var maxUnsentOutputBytes: Int
+    /// Most connections across all loops still in their TLS handshake (the expensive part: key exchange CPU
+    /// and OpenSSL's handshake buffers); beyond: accepted and closed at once. Counted apart from
+    /// ``maxConnections``, so a burst of new clients cannot crowd out the ones already served.
+    public var maxHandshakingConnections: Int
+    /// Most open connections from one client address (IP, any port); beyond: accepted and closed at once.
+    /// A cluster service sees many clients behind one node or NAT address, so this is generous; it stops one
+    /// client from taking every connection slot.
+    public var maxConnectionsPerClient: Int
+    /// After the last response of a connection that closes, how long the server keeps reading (and dropping)
+    /// what the client still sends until the client ends its stream, so closing does not reset the
+    /// connection under an unread response; beyond: close.
+    public var drainTimeout: Duration
 
     /// Limits with defaults: 16 KiB head, 10 s handshake, 10 s head, 60 s idle, 20 000 connections,
-    /// 30 s for a deferred response.
+    /// 30 s for a deferred response, 64 KiB unsent output, 1 024 handshaking connections, 256 connections
+    /// per client address, 2 s drain.
     public init(
         maxHeaderBytes: Int = 16 * 1024, handshakeTimeout: Duration = .seconds(10),
         headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), maxConnections: Int = 20_000,
-        responseTimeout: Duration = .seconds(30)
+        responseTimeout: Duration = .seconds(30), maxUnsentOutputBytes: Int = 64 * 1024,
+        maxHandshakingConnections: Int = 1_024, maxConnectionsPerClient: Int = 256, drainTimeout: Duration = .seconds(2)
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.handshakeTimeout = handshakeTimeout
@@ -30,6 +58,10 @@ public struct HTTPServerLimits: Sendable {
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
         self.responseTimeout = responseTimeout
+        self.maxUnsentOutputBytes = maxUnsentOutputBytes
+        self.maxHandshakingConnections = maxHandshakingConnections
+        self.maxConnectionsPerClient = maxConnectionsPerClient
+        self.drainTimeout = drainTimeout
     }
 }
 

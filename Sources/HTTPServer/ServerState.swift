@@ -9,6 +9,10 @@ final class ServerState: Sendable {
     let timeouts: HTTPConnectionStateMachine.Timeouts
     /// Open connections across all loops (for the cap and ``HTTPServer/openConnectionCount``).
     let openConnections = Atomic<Int>(0)
+    /// Connections across all loops still in their TLS handshake (for ``HTTPServerLimits/maxHandshakingConnections``).
+    let handshakingConnections = Atomic<Int>(0)
+    /// Open connections per client address (for ``HTTPServerLimits/maxConnectionsPerClient``).
+    let clientConnections: ClientConnectionCounts
     let shuttingDown = Atomic<Bool>(false)
     /// Monotonic nanoseconds after which remaining connections are closed during shutdown.
     let graceDeadline = Atomic<Int64>(Int64.max)
@@ -22,10 +26,11 @@ final class ServerState: Sendable {
         self.responder = responder
         self.logger = logger
         self.timeouts = HTTPConnectionStateMachine.Timeouts(configuration.limits)
+        self.clientConnections = ClientConnectionCounts(limit: configuration.limits.maxConnectionsPerClient)
         self.tlsContext = Mutex(tls)
     }
 
-    /// Whether to log that the cap was hit now (at most once per second).
+    /// Whether to log that a cap was hit now (at most once per second).
     func shouldLogCap(now: Int64) -> Bool {
         let last = lastCapLog.load(ordering: .relaxed)
         guard now &- last >= 1_000_000_000 || last == Int64.min else { return false }

@@ -89,10 +89,11 @@ public struct HelmCertResponder: HTTPResponder {
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let answered = Mutex<HTTPResponse?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let now = respond(to: request, reviews: false) { response in
+        let answer = Answer(clientLeft: { false }) { response in
             answered.withLock { $0 = response }
             done.signal()
         }
+        let now = respond(to: request, reviews: false, answer: answer)
         if let now { return now }
         done.wait()
         return answered.withLock { $0 }!
@@ -100,13 +101,18 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// Answers public paths at once; a `/v1` answer comes through `promise` once its audit line is written.
     public func respond(to request: HTTPRequest, promise: HTTPResponsePromise) -> HTTPResponse? {
-        respond(to: request, reviews: true, answer: promise.succeed)
+        respond(to: request, reviews: true, answer: Answer(clientLeft: { promise.isCancelled }, deliver: promise.succeed))
+    }
+
+    /// Where a `/v1` answer goes once its audit line is written, and whether its client is still there to get it.
+    private struct Answer: Sendable {
+        /// True once the server no longer waits for the answer (the client left, or the answer came too late).
+        let clientLeft: @Sendable () -> Bool
+        let deliver: @Sendable (HTTPResponse) -> Void
     }
 
     /// A public path's response, or nil when `answer` will get the `/v1` response (from another thread).
-    private func respond(
-        to request: HTTPRequest, reviews: Bool, answer: @escaping @Sendable (HTTPResponse) -> Void
-    ) -> HTTPResponse? {
+    private func respond(to request: HTTPRequest, reviews: Bool, answer: Answer) -> HTTPResponse? {
         let isAPI = request.path == "/v1" || request.path.hasPrefix("/v1/")
         let route = routes[request.path]
         guard isAPI else {
@@ -133,12 +139,15 @@ public struct HelmCertResponder: HTTPResponder {
         return nil
     }
 
+    /// The status audited (and counted) for a request whose client left before its answer could be sent:
+    /// nginx's "client closed request". Its line says 0 bytes.
+    static let clientClosedRequest = 499
+
     /// Answers an authenticated (or refused) `/v1` request: audits it, and once the line is written counts it
-    /// and hands the response to `answer`. A line that cannot be written or queued turns it into a 503.
-    private func finish(
-        _ request: HTTPRequest, route: Route?, decision: TokenDecision,
-        answer: @escaping @Sendable (HTTPResponse) -> Void
-    ) {
+    /// and hands the response to `answer`. A line that cannot be written or queued turns it into a 503. When
+    /// the client has left by the time the line is made (a review or the audit queue took a while), the line
+    /// and the count say ``clientClosedRequest`` and 0 bytes: nothing was handed out.
+    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision, answer: Answer) {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
@@ -169,25 +178,27 @@ public struct HelmCertResponder: HTTPResponder {
                 .response(headers: [("Retry-After", "5")])
         }
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
+        let clientLeft = answer.clientLeft()
         let entry = AuditEntry(
             user: caller?.user ?? "-", authMethod: caller?.method ?? "none", groups: caller?.groups ?? [],
             method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
-            file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue }, status: response.status,
-            remoteAddress: request.remoteAddress, bytes: request.method == "HEAD" ? 0 : response.body.count,
-            etag: response.status == 200 || response.status == 304 ? etag : nil)
+            file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
+            status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
+            bytes: request.method == "HEAD" || clientLeft ? 0 : response.body.count,
+            etag: !clientLeft && (response.status == 200 || response.status == 304) ? etag : nil)
         let routeLabel = route?.metricLabel ?? "unknown"
         let (metrics, destination) = (self.metrics, audit.destination)
         let queued = audit.record(entry) { written in
             if !written { metrics.countAuditFailure(.writeFailed) }
             let released = written ? response : Self.auditRefusal(
                 "the audit log (\(destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination")
-            metrics.countRequest(route: routeLabel, status: released.status)
-            answer(released)
+            metrics.countRequest(route: routeLabel, status: clientLeft ? Self.clientClosedRequest : released.status)
+            answer.deliver(released)
         }
         if !queued {
             metrics.countAuditFailure(.queueFull)
             metrics.countRequest(route: routeLabel, status: 503)
-            answer(Self.auditRefusal(
+            answer.deliver(Self.auditRefusal(
                 "the audit log (\(destination)) is not keeping up (\(audit.queueCapacity) lines waiting), so nothing is handed out; retry shortly, and the operator must check the audit destination"))
         }
     }

@@ -95,6 +95,12 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var eventLoops: Int?
 
+    @Option(help: ArgumentHelp("Most open connections; more are closed at once. Each can hold about 170 KiB at worst (README, \"Bounded resources\"): size it to the memory limit.", valueName: "n"))
+    var maxConnections = HTTPServerLimits().maxConnections
+
+    @Option(help: ArgumentHelp("Most open connections from one client IP address; more from it are closed at once.", valueName: "n"))
+    var maxConnectionsPerClient = HTTPServerLimits().maxConnectionsPerClient
+
     @Option(help: "Lowest log level written (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "info"
 
@@ -123,6 +129,12 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if let eventLoops, eventLoops < 1 || eventLoops > 256 {
             throw ValidationError("--event-loops must be between 1 and 256")
+        }
+        if maxConnections < 1 {
+            throw ValidationError("--max-connections must be at least 1")
+        }
+        if maxConnectionsPerClient < 1 {
+            throw ValidationError("--max-connections-per-client must be at least 1")
         }
     }
 
@@ -169,7 +181,9 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         let configuration = ServiceConfiguration(
             listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
-            eventLoopCount: eventLoops ?? defaultEventLoopCount(), auditLogPath: auditLog, metricsRegistry: registry,
+            eventLoopCount: eventLoops ?? defaultEventLoopCount(),
+            limits: HTTPServerLimits(maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient),
+            auditLogPath: auditLog, metricsRegistry: registry,
             kubeAuth: kubeAuthConfiguration)
         let service: HelmCertService
         do {

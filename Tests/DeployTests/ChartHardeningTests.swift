@@ -37,6 +37,25 @@ import Testing
         }
     }
 
+    /// README, "Bounded resources": the most one connection can hold, and what the process needs besides.
+    static let worstCaseConnectionKiB = 192
+    static let processBaseMiB = 24
+
+    @Test("the chart's defaults keep maxConnections x the most a connection holds under the memory limit")
+    func connectionMemoryFitsTheLimit() throws {
+        let rendered = try ChartValues.defaults.render(kubeVersion: kubeVersions[0])
+        let container = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]
+        let arguments = container["args"].strings
+        let flag = try #require(arguments.first { $0.hasPrefix("--max-connections=") })
+        let connections = try #require(Int(flag.dropFirst("--max-connections=".count)))
+        let limit = try #require(container["resources"]["limits"]["memory"].string)
+        #expect(limit.hasSuffix("Mi"))
+        let limitMiB = try #require(Int(limit.dropLast(2)))
+        let worstMiB = connections * Self.worstCaseConnectionKiB / 1024 + Self.processBaseMiB
+        #expect(worstMiB <= limitMiB - limitMiB / 5, "\(connections) connections may hold \(worstMiB) MiB, too close to \(limit)")
+        #expect(arguments.contains("--max-connections-per-client=256"))
+    }
+
     @Test(arguments: ChartValues.allCases, kubeVersions)
     func containerHasResourcesProbesAndReadOnlySecretMounts(values: ChartValues, kubeVersion: String) throws {
         let rendered = try values.render(kubeVersion: kubeVersion)

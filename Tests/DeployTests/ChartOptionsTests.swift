@@ -80,6 +80,8 @@ import TestSupport
         #expect(pod["spec"]["tolerations"][0]["key"].string == "dedicated")
         #expect(pod["metadata"]["annotations"]["prometheus.io/scrape"].string == "true")
         #expect(container["args"].strings.contains("--log-level=debug"))
+        #expect(container["args"].strings.contains("--max-connections=800"))
+        #expect(container["args"].strings.contains("--max-connections-per-client=32"))
         #expect(try #require(rendered.only("Service"))["spec"]["ports"][0]["port"].int == 8443)
     }
 

@@ -15,21 +15,41 @@ struct EventLoopInboxTests {
     func deliveriesInOrder() throws {
         let inbox = try EventLoopInbox()
         #expect(!isSignalled(inbox))
-        inbox.deliver(HTTPResponse(status: 200), to: 7)
-        inbox.deliver(HTTPResponse(status: 404), to: 3)
+        inbox.deliver(HTTPResponse(status: 200), to: 7, connection: 10)
+        inbox.deliver(HTTPResponse(status: 404), to: 3, connection: 11)
         #expect(isSignalled(inbox))
         let taken = inbox.takeDeliveries()
         #expect(taken.map(\.id) == [7, 3])
+        #expect(taken.map(\.connection) == [10, 11])
         #expect(taken.map(\.response.status) == [200, 404])
         #expect(!isSignalled(inbox))
         #expect(inbox.takeDeliveries().isEmpty)
     }
 
-    @Test("a promise hands its response to the inbox under its own number")
+    @Test("a promise hands its response to the inbox under its own number and its connection's socket")
     func promiseDelivers() throws {
         let inbox = try EventLoopInbox()
-        HTTPResponsePromise(inbox: inbox, id: 42).succeed(HTTPResponse(status: 201))
-        #expect(inbox.takeDeliveries().map(\.id) == [42])
+        let slot = PromiseSlot(fd: 9)
+        slot.expect(42)
+        HTTPResponsePromise(inbox: inbox, slot: slot, id: 42).succeed(HTTPResponse(status: 201))
+        let taken = inbox.takeDeliveries()
+        #expect(taken.map(\.id) == [42])
+        #expect(taken.map(\.connection) == [9])
+    }
+
+    @Test("a promise whose connection stopped waiting is cancelled, and its answer is not even queued")
+    func cancelledPromiseIsDropped() throws {
+        let inbox = try EventLoopInbox()
+        let slot = PromiseSlot(fd: 9)
+        slot.expect(42)
+        let promise = HTTPResponsePromise(inbox: inbox, slot: slot, id: 42)
+        #expect(!promise.isCancelled)
+        slot.cancel()
+        #expect(promise.isCancelled)
+        promise.succeed(HTTPResponse(status: 201))
+        #expect(inbox.takeDeliveries().isEmpty)
+        slot.expect(43)  // the connection's next request
+        #expect(promise.isCancelled)
     }
 
     @Test("after close (the loop ended) deliveries and wake-ups are dropped without touching the descriptor")
@@ -46,13 +66,15 @@ struct EventLoopInboxTests {
         let inbox = EventLoopInbox(wakeFD: high)
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
-        inbox.deliver(HTTPResponse(status: 200), to: 1)
+        inbox.deliver(HTTPResponse(status: 200), to: 1, connection: 5)
         inbox.close()
         #expect(fcntl(inbox.wakeFD, F_GETFD) == -1, "the eventfd is still open")
         // The descriptor number is reused (here: by a pipe's write end); a late promise must not write into it.
         try #require(dup2(fds[1], inbox.wakeFD) == inbox.wakeFD)
         defer { for fd in fds + [inbox.wakeFD] { Glibc.close(fd) } }
-        HTTPResponsePromise(inbox: inbox, id: 2).succeed(HTTPResponse(status: 200))
+        let slot = PromiseSlot(fd: 5)
+        slot.expect(2)
+        HTTPResponsePromise(inbox: inbox, slot: slot, id: 2).succeed(HTTPResponse(status: 200))
         inbox.wake()
         var descriptor = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
         #expect(poll(&descriptor, 1, 0) == 0, "something was written to the reused descriptor")

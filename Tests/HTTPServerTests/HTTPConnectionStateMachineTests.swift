@@ -51,7 +51,9 @@ struct HTTPConnectionStateMachineTests {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
         #expect(machine.requestReceived(keepAlive: false, now: 0) == .respond(close: true))
         #expect(machine.requestReceived(keepAlive: true, now: 0) == .none)
-        #expect(machine.outputFlushed(now: 1, hasBufferedInput: true) == .close)
+        #expect(!machine.mayParse)
+        #expect(machine.outputFlushed(now: 1, hasBufferedInput: true) == .finishSending)
+        #expect(machine.state == .draining(deadline: 1 + timeouts.drain))
     }
 
     @Test("pipelined keep-alive requests are all answered before the flush")
@@ -60,14 +62,15 @@ struct HTTPConnectionStateMachineTests {
         #expect(machine.requestReceived(keepAlive: true, now: 0) == .respond(close: false))
         #expect(machine.requestReceived(keepAlive: true, now: 0) == .respond(close: false))
         #expect(machine.requestReceived(keepAlive: false, now: 0) == .respond(close: true))
-        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .close)
+        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .finishSending)
     }
 
     @Test("a rejected head closes after its error response")
     func rejected() {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
         machine.requestRejected(now: 0)
-        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .close)
+        #expect(!machine.mayParse)
+        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .finishSending)
     }
 
     @Test("a peer that stops reading the response is closed at the write deadline; progress moves it")
@@ -95,7 +98,7 @@ struct HTTPConnectionStateMachineTests {
         machine.bytesReceived(now: 0)
         #expect(machine.shutdownRequested() == .none)
         #expect(machine.requestReceived(keepAlive: true, now: 5) == .respond(close: true))
-        #expect(machine.outputFlushed(now: 6, hasBufferedInput: false) == .close)
+        #expect(machine.outputFlushed(now: 6, hasBufferedInput: false) == .finishSending)
     }
 
     @Test("shutdown while a keep-alive response is being written closes after it")
@@ -103,88 +106,157 @@ struct HTTPConnectionStateMachineTests {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
         _ = machine.requestReceived(keepAlive: true, now: 0)
         #expect(machine.shutdownRequested() == .none)
-        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .close)
+        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .finishSending)
     }
 
     // MARK: deferred responses
 
-    /// A keep-alive connection whose first request was deferred at `now`.
-    func awaiting(at now: Int64 = 0, keepAlive: Bool = true) -> HTTPConnectionStateMachine {
+    /// A keep-alive connection whose first request (promise 7) was deferred at `now`.
+    func awaiting(at now: Int64 = 0, keepAlive: Bool = true, isHead: Bool = false) -> HTTPConnectionStateMachine {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
         _ = machine.requestReceived(keepAlive: keepAlive, now: now)
-        machine.responseDeferred(now: now)
+        #expect(machine.responseDeferred(id: 7, isHead: isHead, keepAliveHTTP10: false, now: now) == .none)
         return machine
     }
 
-    @Test("a deferred response waits under the response deadline, not the idle or header one")
+    @Test("a deferred response waits under the response deadline, not the idle or header one; nothing is parsed")
     func deferredWaitsForResponseDeadline() {
         var machine = awaiting(at: 10)
-        #expect(machine.state == .awaitingResponse(closeAfter: false, deadline: 5010))
-        #expect(machine.isAwaitingResponse)
+        let deferred = HTTPConnectionStateMachine.Deferred(id: 7, isHead: false, keepAliveHTTP10: false, closeAfter: false)
+        #expect(machine.state == .awaitingResponse(deferred, deadline: 5010))
+        #expect(machine.awaited == deferred)
+        #expect(!machine.mayParse)
         #expect(machine.deadlineCheck(now: 1500) == .none)  // past idle (1000) and header (200) timeouts
         machine.bytesReceived(now: 1600)  // pipelined bytes don't start a header deadline
         machine.wroteBytes(now: 1700)  // earlier responses flushing don't move the deadline either
-        #expect(machine.state == .awaitingResponse(closeAfter: false, deadline: 5010))
+        #expect(machine.state == .awaitingResponse(deferred, deadline: 5010))
     }
 
     @Test("flushing earlier pipelined responses keeps the connection awaiting")
     func flushWhileAwaiting() {
         var machine = awaiting()
         #expect(machine.outputFlushed(now: 5, hasBufferedInput: true) == .none)
-        #expect(machine.isAwaitingResponse)
+        #expect(machine.awaited != nil)
         #expect(machine.requestReceived(keepAlive: true, now: 6) == .none)  // nothing is parsed meanwhile
     }
 
     @Test("a late deferred response is answered 503 (respondTimedOut), then the connection closes")
     func deferredDeadlineFires() {
-        var machine = awaiting(at: 0)
+        var machine = awaiting(at: 0, isHead: true)
         #expect(machine.deadlineCheck(now: 4999) == .none)
-        #expect(machine.deadlineCheck(now: 5000) == .respondTimedOut)
+        #expect(machine.deadlineCheck(now: 5000) == .respondTimedOut(isHead: true))
         #expect(machine.state == .responding(closeAfter: true, deadline: 6000))
-        #expect(machine.responseArrived(now: 5001) == .none)  // the answer that comes after is dropped
-        #expect(machine.outputFlushed(now: 5002, hasBufferedInput: true) == .close)
+        #expect(machine.responseArrived(id: 7, now: 5001) == nil)  // the answer that comes after is dropped
+        #expect(machine.outputFlushed(now: 5002, hasBufferedInput: true) == .finishSending)
     }
 
     @Test("the deferred answer is written, then the next pipelined request is parsed under the header timeout")
     func answerThenPipelined() {
         var machine = awaiting(at: 0)
-        #expect(machine.responseArrived(now: 300) == .respond(close: false))
+        #expect(machine.responseArrived(id: 7, now: 300)?.closeAfter == false)
         #expect(machine.state == .responding(closeAfter: false, deadline: 1300))
         #expect(machine.outputFlushed(now: 310, hasBufferedInput: true) == .none)
         #expect(machine.state == .readingHead(deadline: 510))
         #expect(machine.requestReceived(keepAlive: true, now: 320) == .respond(close: false))
     }
 
+    @Test("an answer for another promise number (a late one for an earlier connection on the socket) is dropped")
+    func answerForAnotherPromise() {
+        var machine = awaiting()
+        #expect(machine.responseArrived(id: 6, now: 1) == nil)
+        #expect(machine.awaited?.id == 7)
+    }
+
     @Test("the deferred answer to a Connection: close request closes after it")
     func answerWithClose() {
         var machine = awaiting(keepAlive: false)
-        #expect(machine.responseArrived(now: 1) == .respond(close: true))
-        #expect(machine.outputFlushed(now: 2, hasBufferedInput: false) == .close)
+        #expect(machine.responseArrived(id: 7, now: 1)?.closeAfter == true)
+        #expect(machine.outputFlushed(now: 2, hasBufferedInput: false) == .finishSending)
     }
 
     @Test("only the first answer counts")
     func answerOnce() {
         var machine = awaiting()
-        #expect(machine.responseArrived(now: 1) == .respond(close: false))
-        #expect(machine.responseArrived(now: 2) == .none)
+        #expect(machine.responseArrived(id: 7, now: 1) != nil)
+        #expect(machine.responseArrived(id: 7, now: 2) == nil)
     }
 
-    @Test("the peer closing while awaiting closes the connection; the answer that follows is dropped")
-    func closeWhileAwaiting() {
+    @Test("the peer hanging up while awaiting closes the connection; the answer that follows is dropped")
+    func hangUpWhileAwaiting() {
         var machine = awaiting()
-        machine.connectionLost()
+        #expect(machine.peerHangUpReported() == .close)
         #expect(machine.state == .closed)
-        #expect(machine.responseArrived(now: 1) == .none)
+        #expect(machine.responseArrived(id: 7, now: 1) == nil)
         #expect(machine.deadlineCheck(now: 6000) == .close)
+    }
+
+    @Test("a hang-up reported before the request is deferred closes the connection when it defers")
+    func hangUpBeforeDeferring() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        #expect(machine.peerHangUpReported() == .none)  // the request sent before the FIN is still to be read
+        #expect(machine.requestReceived(keepAlive: true, now: 1) == .respond(close: false))
+        #expect(machine.responseDeferred(id: 1, isHead: false, keepAliveHTTP10: false, now: 1) == .close)
+        #expect(machine.state == .closed)
     }
 
     @Test("shutdown keeps waiting for the deferred answer, which then goes out with Connection: close")
     func shutdownWhileAwaiting() {
         var machine = awaiting()
         #expect(machine.shutdownRequested() == .none)
-        #expect(machine.state == .awaitingResponse(closeAfter: true, deadline: 5000))
-        #expect(machine.responseArrived(now: 10) == .respond(close: true))
-        #expect(machine.outputFlushed(now: 11, hasBufferedInput: true) == .close)
+        #expect(machine.awaited?.closeAfter == true)
+        #expect(machine.responseArrived(id: 7, now: 10)?.closeAfter == true)
+        #expect(machine.outputFlushed(now: 11, hasBufferedInput: true) == .finishSending)
+    }
+
+    // MARK: end of stream and draining
+
+    @Test("end of stream while a response is queued: the response is written, then the connection drains")
+    func endOfStreamWhileResponding() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        _ = machine.requestReceived(keepAlive: true, now: 0)
+        #expect(machine.endOfStream() == .none)
+        #expect(!machine.mayParse)
+        #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .finishSending)
+    }
+
+    @Test("end of stream in any other state closes", arguments: ["idle", "readingHead", "awaiting", "draining", "handshaking"])
+    func endOfStreamCloses(_ where_: String) {
+        var machine = HTTPConnectionStateMachine(tls: where_ == "handshaking", now: 0, timeouts: timeouts)
+        switch where_ {
+        case "idle":
+            _ = machine.requestReceived(keepAlive: true, now: 0)
+            _ = machine.outputFlushed(now: 0, hasBufferedInput: false)
+        case "awaiting":
+            machine = awaiting()
+        case "draining":
+            _ = machine.requestReceived(keepAlive: false, now: 0)
+            _ = machine.outputFlushed(now: 0, hasBufferedInput: false)
+        default: break
+        }
+        #expect(machine.endOfStream() == .close)
+        #expect(machine.state == .closed)
+    }
+
+    @Test("a draining connection closes at the drain deadline, and shutdown lets it drain on")
+    func drainDeadline() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        _ = machine.requestReceived(keepAlive: false, now: 0)
+        #expect(machine.outputFlushed(now: 10, hasBufferedInput: false) == .finishSending)
+        #expect(machine.shutdownRequested() == .none)
+        #expect(machine.deadlineCheck(now: 10 + timeouts.drain - 1) == .none)
+        #expect(machine.deadlineCheck(now: 10 + timeouts.drain) == .close)
+    }
+
+    @Test("a handshake completing moves the connection to reading its first head; only then may it parse")
+    func handshakeThenHead() {
+        var machine = HTTPConnectionStateMachine(tls: true, now: 0, timeouts: timeouts)
+        #expect(machine.isHandshaking)
+        #expect(!machine.mayParse)
+        #expect(machine.requestReceived(keepAlive: true, now: 1) == .close)
+        var done = HTTPConnectionStateMachine(tls: true, now: 0, timeouts: timeouts)
+        done.handshakeCompleted(now: 5)
+        #expect(!done.isHandshaking)
+        #expect(done.mayParse)
     }
 
     @Test("a response deadline comes from HTTPServerLimits.responseTimeout (30 s by default)")

@@ -128,6 +128,56 @@ struct HTTPRequestParserTests {
         #expect(length == text.utf8.count)
     }
 
+    @Test("leading empty lines count against maxHeaderBytes: 1 MiB of CRLF before a request is 431")
+    func leadingEmptyLinesCount() throws {
+        let request = "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"
+        guard case .invalid(let error) = parse(String(repeating: "\r\n", count: 512 * 1024) + request) else {
+            Issue.record("1 MiB of empty lines before a head was accepted")
+            return
+        }
+        #expect(error.status == 431)
+        // Without the end of a head in sight, the limit applies as soon as it is passed.
+        guard case .invalid = parse(String(repeating: "\r\n", count: 51), maxHeaderBytes: 100) else {
+            Issue.record("102 bytes of empty lines accepted at limit 100")
+            return
+        }
+        // Empty lines and head together exactly at the limit pass; one byte over does not.
+        let padded = String(repeating: "\r\n", count: 10) + request
+        guard case .complete(_, let length) = parse(padded, maxHeaderBytes: padded.utf8.count) else {
+            Issue.record("a head with empty lines exactly at the limit was refused")
+            return
+        }
+        #expect(length == padded.utf8.count)
+        guard case .invalid = parse(padded, maxHeaderBytes: padded.utf8.count - 1) else {
+            Issue.record("a head with empty lines one byte over the limit was accepted")
+            return
+        }
+    }
+
+    @Test("a resumed parse never looks at the bytes it already scanned (linear, no rescan from byte 0)")
+    func resumedScanSkipsSeenBytes() throws {
+        // Bytes the first attempt saw as empty lines are replaced by garbage that would be a 400 if looked at
+        // again: the second attempt must take them as already skipped.
+        var bytes = Array(String(repeating: "\r\n", count: 100).utf8)
+        var scan = HTTPRequestParser.HeadScan()
+        let first = bytes.withUnsafeBufferPointer { HTTPRequestParser.parse($0, maxHeaderBytes: 1024, scan: &scan) }
+        guard case .incomplete = first else {
+            Issue.record("expected incomplete, got \(first)")
+            return
+        }
+        #expect(scan == HTTPRequestParser.HeadScan(emptyLineBytes: 200, scannedUpTo: 200))
+        for i in 0..<197 { bytes[i] = 0x01 }
+        bytes += Array("GET /after HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+        let second = bytes.withUnsafeBufferPointer { HTTPRequestParser.parse($0, maxHeaderBytes: 1024, scan: &scan) }
+        guard case .complete(let h, let length) = second else {
+            Issue.record("the resumed parse looked at bytes before where it stopped: \(second)")
+            return
+        }
+        #expect(h.path == "/after")
+        #expect(length == bytes.count)
+        #expect(scan == HTTPRequestParser.HeadScan(), "the scan is not reset for the next head")
+    }
+
     @Test("a method other than GET/HEAD with a body is passed on, marked so the connection closes")
     func postWithBody() throws {
         let (h, _) = try head("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")

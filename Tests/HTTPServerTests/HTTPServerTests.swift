@@ -422,6 +422,47 @@ struct HTTPServerTests {
         _ = second
     }
 
+    @Test("connections beyond maxConnectionsPerClient from one address are closed at once; another address is served")
+    func perClientCap() throws {
+        let fixture = try TestServer(tls: false, limits: HTTPServerLimits(maxConnectionsPerClient: 2))
+        defer { fixture.stop() }
+        let first = try RawTCPConnection(port: fixture.port, from: "127.0.0.1")
+        let second = try RawTCPConnection(port: fixture.port, from: "127.0.0.1")
+        #expect(eventually { fixture.server.openConnectionCount == 2 })
+        let third = try RawTCPConnection(port: fixture.port, readTimeout: 3, from: "127.0.0.1")
+        #expect(third.waitForClose())
+        let other = try RawTCPConnection(port: fixture.port, from: "127.0.0.2")
+        try other.send("GET /other HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try #require(other.readResponse()).body.hasPrefix("path=/other"))
+        // A connection that closes frees its address's slot.
+        second.shutdownBoth()
+        #expect(eventually { fixture.server.openConnectionCount == 2 })
+        let again = try RawTCPConnection(port: fixture.port, from: "127.0.0.1")
+        try again.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try #require(again.readResponse()).body.hasPrefix("path=/again"))
+        _ = first
+    }
+
+    @Test("connections beyond maxHandshakingConnections are closed at once; a finished handshake frees its slot")
+    func handshakeCap() throws {
+        let fixture = try TestServer(limits: HTTPServerLimits(maxHandshakingConnections: 2), eventLoopCount: 1)
+        defer { fixture.stop() }
+        // Two TCP clients that never send a ClientHello hold both handshake slots.
+        let mute = try RawTCPConnection(port: fixture.port)
+        let mute2 = try RawTCPConnection(port: fixture.port)
+        #expect(eventually { fixture.server.openConnectionCount == 2 })
+        let third = try RawTCPConnection(port: fixture.port, readTimeout: 3)
+        #expect(third.waitForClose())
+        let refused = try fixture.curl([fixture.httpsURL + "/refused"])
+        #expect(refused.status != 0, "a TLS client got through while every handshake slot was taken")
+        mute2.shutdownBoth()
+        #expect(eventually { fixture.server.openConnectionCount == 1 })
+        // One slot: curl's handshake takes it and gives it back; a second request on a new connection works too.
+        #expect(try fixture.curl([fixture.httpsURL + "/one"]).stdoutText.hasPrefix("path=/one"))
+        #expect(try fixture.curl([fixture.httpsURL + "/two"]).stdoutText.hasPrefix("path=/two"))
+        _ = mute
+    }
+
     @Test("graceful shutdown finishes a request in flight, closes idle connections, stops accepting")
     func gracefulShutdown() throws {
         let fixture = try TestServer(tls: false)

@@ -8,10 +8,23 @@ final class RawTCPConnection: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    /// Connects to `127.0.0.1:port`; reads give up after `readTimeout` seconds.
-    init(port: Int, readTimeout: Int = 5) throws {
+    /// Connects to `127.0.0.1:port` from `source` (an address of 127.0.0.0/8; by default the kernel picks
+    /// 127.0.0.1); reads give up after `readTimeout` seconds.
+    init(port: Int, readTimeout: Int = 5, from source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawTCPError("socket") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw RawTCPError("bind(\(source))")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -61,6 +74,9 @@ final class RawTCPConnection: @unchecked Sendable {
             guard readMore() else { return nil }
         }
     }
+
+    /// Ends the connection from this side now (both directions), as a client that leaves does.
+    func shutdownBoth() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// Whether the peer closes the connection (EOF or reset) before the read timeout; discards data.
     func waitForClose() -> Bool {

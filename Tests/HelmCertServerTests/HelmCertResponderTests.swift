@@ -1,6 +1,8 @@
 import FoundationEssentials
+import Glibc
 import HTTPServer
 import HelmBundle
+import Synchronization
 import Testing
 @testable import HelmCertServer
 import TestSupport
@@ -122,6 +124,35 @@ struct HelmCertResponderTests {
         #expect(!all.contains(ResponderFixture.token) && !all.contains("guess") && !all.contains("PRIVATE"))
     }
 
+    @Test("a Kubernetes review that ends after the client left is audited as 499 with 0 bytes, not as handed out")
+    func reviewAfterClientLeft() throws {
+        let reviewer = HeldReviewer()
+        let fixture = try ResponderFixture(reviewer: reviewer)
+        let answered = Mutex<[Int]>([])
+        let gone = Atomic<Bool>(false)
+        let promise = HTTPResponsePromise(isCancelled: { gone.load(ordering: .relaxed) }) { response in
+            answered.withLock { $0.append(response.status) }
+        }
+        #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: promise) == nil)
+        gone.store(true, ordering: .relaxed)  // the client closed the connection meanwhile
+        reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: "kubernetes", groups: [])))
+        let stayed = HTTPResponsePromise { response in answered.withLock { $0.append(response.status) } }
+        #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: stayed) == nil)
+        reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: "kubernetes", groups: [])))
+        // Lines are written in order by the audit writer, each before its answer is released: once the second
+        // answer is out, both lines are in the file. The first answer is dropped (its client left).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while answered.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(answered.withLock { $0 } == [200])
+        let lines = try fixture.auditLines()
+        #expect(lines.count == 2)
+        #expect(lines[0].contains("\"status\":499"), "\(lines[0])")
+        #expect(lines[0].contains("\"bytes\":0"), "\(lines[0])")
+        #expect(!lines[0].contains("\"etag\":\""))
+        #expect(lines[1].contains("\"status\":200"), "\(lines[1])")
+        #expect(!lines[1].contains("\"bytes\":0"))
+    }
+
     @Test("when the audit line cannot be written the key is not handed out")
     func auditFailureRefuses() throws {
         let fixture = try ResponderFixture(auditPath: "/dev/full")
@@ -154,5 +185,22 @@ struct HelmCertResponderTests {
         #expect(response.status == 200)
         #expect(response.headers["Content-Type"] == "application/yaml")
         #expect(String(decoding: response.body, as: UTF8.self).hasPrefix("openapi: 3.1"))
+    }
+}
+
+/// A reviewer that keeps the completion of each review until the test finishes it (never caching).
+final class HeldReviewer: TokenReviewer {
+    private let pending = Mutex<[@Sendable (TokenDecision) -> Void]>([])
+
+    func cachedDecision(forToken token: Substring) -> TokenDecision? { nil }
+
+    func review(token: String, from client: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
+        pending.withLock { $0.append(completion) }
+    }
+
+    /// Completes the oldest pending review with `decision`.
+    func finish(_ decision: TokenDecision) {
+        let completion = pending.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        completion?(decision)
     }
 }

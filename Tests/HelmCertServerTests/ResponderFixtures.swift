@@ -15,7 +15,7 @@ struct ResponderFixture {
     static let token = "fixture-token"
 
     init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil,
-         auditQueueCapacity: Int = AuditLog.defaultQueueCapacity) throws {
+         auditQueueCapacity: Int = AuditLog.defaultQueueCapacity, reviewer: (any TokenReviewer)? = nil) throws {
         let files = try files ?? PKIFixtures.goodBundle()
         self.files = files
         metrics = ServiceMetrics()
@@ -25,7 +25,8 @@ struct ResponderFixture {
         let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"), queueCapacity: auditQueueCapacity)
         let tokens = try TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
         responder = HelmCertResponder(
-            store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit)
+            store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit,
+            reviewer: reviewer)
     }
 
     /// Sends a request through the responder as the server would hand it over.
@@ -37,6 +38,14 @@ struct ResponderFixture {
             method: method, path: path, query: nil, version: "HTTP/1.1", headers: h, remoteAddress: "127.0.0.1:40000",
             clientCertificateSubjectCN: clientCN)
         return responder.respond(to: request)
+    }
+
+    /// Sends a request through the responder with `promise`, as the server does; nil when it deferred.
+    func send(_ path: String, token: String, promise: HTTPResponsePromise) -> HTTPResponse? {
+        let request = HTTPRequest(
+            method: "GET", path: path, headers: HTTPHeaders([("Authorization", "Bearer \(token)")]),
+            remoteAddress: "127.0.0.1:40000")
+        return responder.respond(to: request, promise: promise)
     }
 
     /// The audit file's lines.

@@ -15,7 +15,7 @@ import TestSupport
 struct HostileClientTests {
     /// 300 connections, each pipelining 200 `GET /openapi.yaml` (25 KB answers) and never reading, with a 4 KiB
     /// receive buffer: what the server queues for them is bounded by its backpressure, not by what they ask.
-    @Test(.timeLimit(.minutes(30)), needsBoundedConnectionCore)
+    @Test(.timeLimit(.minutes(30)))
     func pipeliningClientsThatNeverReadLeaveRSSUnder100MiB() throws {
         let run = try HostileAttack.run("pipeline", ["--connections", "300", "--requests", "200", "--seconds", "3"])
         #expect(run.int("connections") == 300, "\(run)")
@@ -24,7 +24,7 @@ struct HostileClientTests {
 
     /// 32 connections streaming `\r\n` for four seconds (reconnecting when closed): the head limit counts the
     /// empty lines, so neither memory nor the other clients' latency grows with what they send.
-    @Test(.timeLimit(.minutes(30)), needsBoundedConnectionCore)
+    @Test(.timeLimit(.minutes(30)))
     func clientsStreamingEmptyLinesLeaveRSSUnder100MiBAndThePoliteClientServed() throws {
         let run = try HostileAttack.run("crlf-stream", ["--connections", "32", "--seconds", "4"])
         #expect((run.double("mib_sent") ?? 0) > 0, "the attack sent nothing: \(run)")
@@ -33,7 +33,7 @@ struct HostileClientTests {
 
     /// 1 MiB of `\r\n`, then `GET /healthz`: the empty lines count against the 16 KiB head limit, so the answer
     /// is a refusal (400, or 431 as for any head over the limit), never the 200 the request alone would get.
-    @Test(.timeLimit(.minutes(30)), needsBoundedConnectionCore)
+    @Test(.timeLimit(.minutes(30)))
     func aMebibyteOfEmptyLinesBeforeARequestIsRefused() throws {
         let run = try HostileAttack.run("crlf-prefix", [])
         #expect(["400", "431"].contains(run.fields["status"] ?? ""), "answered \(run.fields["status"] ?? "?"): \(run)")
@@ -44,7 +44,7 @@ struct HostileClientTests {
     /// and the loops stop polling the listener for a while instead of spinning. Bound: under 0.5 s of the
     /// server's CPU in a 3 s window (a spinning server burns one core per loop: 6 s). A keep-alive client that
     /// was connected before keeps being answered.
-    @Test(.timeLimit(.minutes(30)), needsBoundedConnectionCore)
+    @Test(.timeLimit(.minutes(30)))
     func runningOutOfFileDescriptorsDoesNotSpin() throws {
         let run = try HostileAttack.run(
             "fd-exhaustion", ["--connections", "100", "--nofile", "64", "--seconds", "3"])
@@ -57,7 +57,7 @@ struct HostileClientTests {
 
     /// More connections from one address than the per-client cap: those beyond it are refused or closed (at
     /// most `cap` stay open), while a client from another address (127.0.0.2) is served as usual.
-    @Test(.timeLimit(.minutes(30)), needsBoundedConnectionCore)
+    @Test(.timeLimit(.minutes(30)))
     func connectionsBeyondThePerClientCapAreRefusedWhileAnotherAddressIsServed() throws {
         let cap = 16
         let run = try HostileAttack.run(
@@ -104,13 +104,6 @@ struct SlowClientTests {
         run.expectBoundedAndPoliteServed()
     }
 }
-
-/// Attacks today's connection core does not withstand (issue 12, measured in docs/benchmark.md, "Under
-/// attack"): skipped until the bounded connection core is merged; then delete this trait from each test.
-/// `HOSTILE_CLIENT_TESTS_ALL=1 swift test --filter HostileClientTests` runs them anyway.
-let needsBoundedConnectionCore = ConditionTrait.disabled(
-    if: ProcessInfo.processInfo.environment["HOSTILE_CLIENT_TESTS_ALL"] == nil,
-    "needs the bounded connection core (issue 12)")
 
 /// What one run of bench/attack.py reported (its `ATTACK key=value …` line) and what the server logged.
 struct HostileAttack: CustomStringConvertible {

@@ -1,0 +1,57 @@
+import Glibc
+import Testing
+
+@testable import HTTPServer
+
+@Suite("ClientConnectionCounts")
+struct ClientConnectionCountsTests {
+    /// The client address of `text` (an IPv4 or IPv6 literal), as accept4 reports it.
+    func address(_ text: String) -> ClientAddress {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { raw in
+            if text.contains(":") {
+                var v6 = sockaddr_in6()
+                v6.sin6_family = sa_family_t(AF_INET6)
+                inet_pton(AF_INET6, text, &v6.sin6_addr)
+                withUnsafeBytes(of: v6) { raw.copyMemory(from: $0) }
+            } else {
+                var v4 = sockaddr_in()
+                v4.sin_family = sa_family_t(AF_INET)
+                inet_pton(AF_INET, text, &v4.sin_addr)
+                withUnsafeBytes(of: v4) { raw.copyMemory(from: $0) }
+            }
+        }
+        return ClientAddress(storage)
+    }
+
+    @Test("an address gets at most `limit` connections; a closed one frees its slot; others are counted apart")
+    func capPerAddress() {
+        let counts = ClientConnectionCounts(limit: 2)
+        let a = address("10.0.0.1"), b = address("10.0.0.2")
+        #expect(counts.admit(a) && counts.admit(a))
+        #expect(!counts.admit(a))
+        #expect(counts.openConnections(from: a) == 2)
+        #expect(counts.admit(b))
+        counts.release(a)
+        #expect(counts.admit(a))
+    }
+
+    @Test("the table holds only addresses with a connection open")
+    func tableIsBounded() {
+        let counts = ClientConnectionCounts(limit: 256)
+        for i in 1...100 { #expect(counts.admit(address("10.0.1.\(i)"))) }
+        #expect(counts.addressCount == 100)
+        for i in 1...100 { counts.release(address("10.0.1.\(i)")) }
+        #expect(counts.addressCount == 0)
+        counts.release(address("10.0.1.1"))  // a stray release does not go negative or add an entry
+        #expect(counts.addressCount == 0)
+    }
+
+    @Test("IPv4 and its IPv4-mapped IPv6 form are one client; ports do not matter; IPv6 addresses differ")
+    func addressForms() {
+        #expect(address("192.0.2.7") == address("::ffff:192.0.2.7"))
+        #expect(address("192.0.2.7") != address("192.0.2.8"))
+        #expect(address("2001:db8::1") != address("2001:db8::2"))
+        #expect(address("2001:db8::1") == address("2001:db8::1"))
+    }
+}
