@@ -2,7 +2,8 @@
 ///
 /// The server allows TLS 1.2 and 1.3 only: ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2, OpenSSL's
 /// three TLS 1.3 suites, AES-128-GCM preferred by the server in both (Mozilla's "intermediate" order) unless
-/// the client lists ChaCha20-Poly1305 first; no compression or renegotiation; one session ticket per TLS 1.3
+/// the client lists ChaCha20-Poly1305 first; key exchange over X25519, P-256 or P-384 only, in that order
+/// (Mozilla's "intermediate" groups); no compression or renegotiation; one session ticket per TLS 1.3
 /// handshake (under keys rotated every ``ticketKeyRotation``) and a server-side session cache for TLS 1.2
 /// session IDs.
 public struct TLSConfiguration: Sendable {

@@ -33,6 +33,13 @@ final class TLSContext: @unchecked Sendable {
     /// ChaCha20 first (`SSL_OP_PRIORITIZE_CHACHA`).
     static let tls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
+    /// The key-exchange groups, in the server's order of preference: Mozilla's "intermediate" configuration
+    /// (X25519, P-256, P-384), nothing else. OpenSSL's default list also offers X448, P-521 and (TLS 1.3) the
+    /// finite-field groups, which sslyze's `--mozilla_config=intermediate` check flags. The server's order
+    /// decides in TLS 1.2 (`SSL_OP_CIPHER_SERVER_PREFERENCE`); in TLS 1.3 a key share the client already sent
+    /// for one of these groups is used rather than asking for another (a HelloRetryRequest costs a round trip).
+    static let groups = "X25519:P-256:P-384"
+
     /// TLS 1.3 session tickets sent after a full handshake (a resumption always gets one). OpenSSL sends two
     /// by default, so that a client can open two connections that each resume; Go's TLS server sends one.
     /// The clients of this service keep one session per server anyway (curl 7.88's session cache keeps the
@@ -63,6 +70,9 @@ final class TLSContext: @unchecked Sendable {
         }
         guard SSL_CTX_set_ciphersuites(ctx, Self.tls13Ciphersuites) == 1 else {
             throw Self.error("SSL_CTX_set_ciphersuites", "could not set cipher suites \(Self.tls13Ciphersuites)")
+        }
+        guard cshim_SSL_CTX_set1_groups_list(ctx, Self.groups) == 1 else {
+            throw Self.error("SSL_CTX_set1_groups_list", "could not set key-exchange groups \(Self.groups)")
         }
         guard SSL_CTX_set_num_tickets(ctx, Self.ticketsPerFullHandshake) == 1 else {
             throw Self.error("SSL_CTX_set_num_tickets", "could not set the number of session tickets")
