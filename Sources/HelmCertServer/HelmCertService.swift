@@ -119,15 +119,16 @@ public final class HelmCertService: Sendable {
         if let path = configuration.tokenFile {
             do {
                 tokenBytes = try readFileContents(path)
-                tokens = try TokenFile(parsing: tokenBytes)
             } catch {
                 throw ServiceError("--token-file \(path): \(error)")
             }
+            tokens = TokenFile(parsing: tokenBytes)
             for warning in tokens.warnings { logger.warning("token file \(path): \(warning)") }
+            for skipped in tokens.skipped { logger.error("\(path): \(skipped)") }
         } else if let fixed = configuration.fixedTokens {
             tokens = fixed
         } else if configuration.kubeAuth != nil {
-            tokens = try! TokenFile(parsing: [])
+            tokens = TokenFile.empty
         } else {
             throw ServiceError("no tokens: pass --token-file FILE (lines token,user,uid), --kube-auth, or use --dev")
         }

@@ -3,10 +3,11 @@ import Logging
 import Synchronization
 
 /// Re-reads `--token-file` and swaps the token table when the file's bytes changed (a re-mounted Secret).
-/// A file that no longer parses is logged and ignored: the tokens already loaded stay.
+/// Malformed records are skipped (logged with their line numbers) and the rest applies; a file that cannot be
+/// read means no static tokens at all until it can be read again, never the old table.
 final class TokenFileReloader: Sendable {
     private let path: String
-    private let loaded: Mutex<[UInt8]>
+    private let loaded: Mutex<[UInt8]?>
     private let authenticator: StaticTokenAuthenticator
     private let logger: Logger
 
@@ -17,23 +18,23 @@ final class TokenFileReloader: Sendable {
         self.logger = logger
     }
 
-    /// Reads the file; if it changed and parses, its tokens replace the old ones.
+    /// Reads the file; if it changed, its tokens replace the old ones.
     func reloadIfChanged() {
         let bytes: [UInt8]
         do { bytes = try readFileContents(path) } catch {
-            logger.error("cannot re-read the token file; keeping the tokens already loaded: \(error)")
+            let wasLoaded = loaded.withLock { loaded in
+                defer { loaded = nil }
+                return loaded != nil
+            }
+            authenticator.replace(with: .empty)
+            if wasLoaded { logger.error("cannot re-read the token file; no static tokens are accepted until it can be read: \(error)") }
             return
         }
         guard loaded.withLock({ $0 != bytes }) else { return }
         loaded.withLock { $0 = bytes }
-        do {
-            let file = try TokenFile(parsing: bytes)
-            authenticator.replace(with: file)
-            logger.info("token file reloaded", metadata: ["path": "\(path)", "tokens": "\(file.entries.count)"])
-        } catch {
-            logger.error(
-                "token file changed but does not parse; keeping the tokens already loaded: \(error)",
-                metadata: ["path": "\(path)"])
-        }
+        let file = TokenFile(parsing: bytes)
+        authenticator.replace(with: file)
+        for skipped in file.skipped { logger.error("\(path): \(skipped)") }
+        logger.info("token file reloaded", metadata: ["path": "\(path)", "tokens": "\(file.entries.count)"])
     }
 }
