@@ -23,7 +23,7 @@ struct HelmCertServerCommand: ParsableCommand {
 
               curl -fsS -H "Authorization: Bearer $TOKEN" https://HOST:8443/v1/bundles/helm/bundle.tar.gz | tar -xz -C "$(helm home)"
 
-            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads --tls-cert/--tls-key.
+            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
 
             Try it with no cluster: helm-cert-server --dev
             """)
@@ -65,10 +65,10 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory for --source directory, re-read every 2 seconds.", valueName: "dir"))
     var sourceDir: String?
 
-    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Re-read when it changes.", valueName: "file"))
+    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Checked every 2 seconds: a removed line is revoked, a malformed line is skipped (logged with its number), a missing file means no static tokens.", valueName: "file"))
     var tokenFile: String?
 
-    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working.", valueName: "file"))
+    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working. Checked every 2 seconds; a TLS session resumes only under the CA that verified it.", valueName: "file"))
     var clientCa: String?
 
     @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
@@ -177,12 +177,8 @@ struct HelmCertServerCommand: ParsableCommand {
         while true {
             let number = waitForControlSignal()
             if number == SIGHUP {
-                do {
-                    try service.reloadTLS()
-                    logger.info("SIGHUP: serving certificate reloaded")
-                } catch {
-                    logger.error("SIGHUP: serving certificate not reloaded, keeping the old one: \(error)")
-                }
+                // The same look the 2-second timer takes, now: what changed is applied, failures are logged.
+                logger.info("SIGHUP: watched files checked", metadata: ["outcome": "\(service.checkWatchedFiles())"])
                 continue
             }
             logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
@@ -217,7 +213,7 @@ struct HelmCertServerCommand: ParsableCommand {
     }
 }
 
-/// The signals the command handles itself: SIGTERM and SIGINT stop, SIGHUP reloads the serving certificate.
+/// The signals the command handles itself: SIGTERM and SIGINT stop, SIGHUP looks at the watched files at once.
 private func controlSignals() -> sigset_t {
     var set = sigset_t()
     sigemptyset(&set)
