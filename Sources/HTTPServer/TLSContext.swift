@@ -1,5 +1,6 @@
 import CLibSSL
 import CSSLShims
+import FileContents
 
 /// One OpenSSL `SSL_CTX` built from a ``TLSConfiguration``, shared by every loop thread.
 ///
@@ -9,6 +10,11 @@ final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Whether client certificates are requested and verified.
     let verifiesClients: Bool
+    /// SHA-256 of the client CA file's bytes, which every TLS session made under this context is bound to
+    /// (its session ID context): a session verified under another CA bundle does not resume here, and neither
+    /// does one whose client certificate has expired since (`session_binding.h`). nil without a client CA.
+    /// (Set once, at the end of `init`: declared with a value so that `deinit` frees the context if `init` throws.)
+    private(set) var clientCAFingerprint: [UInt8]? = nil
     /// The ring the context encrypts session tickets with. The `SSL_CTX` only points at it: connections still
     /// open on a replaced context rely on the current context (which every loop's state holds) keeping the same
     /// ring alive, as `reloadTLS` makes sure.
@@ -94,8 +100,6 @@ final class TLSContext: @unchecked Sendable {
         guard cshim_SSL_CTX_use_ticket_keys(ctx, ticketKeys.pointer) == 1 else {
             throw Self.error("SSL_CTX_set_tlsext_ticket_key_evp_cb", "could not set the session ticket keys")
         }
-        let sessionContext: [UInt8] = Array("helm-cert-server".utf8)
-        _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
 
         let chain = configuration.certificateChainFile
         guard SSL_CTX_use_certificate_chain_file(ctx, chain) == 1 else {
@@ -111,18 +115,44 @@ final class TLSContext: @unchecked Sendable {
             throw Self.error(
                 "SSL_CTX_check_private_key", "private key \(key) does not match the certificate in \(chain)")
         }
+        var sessionBinding = Self.sessionBindingWithoutClientCA
+        var verifyMode = SSL_VERIFY_NONE
         if let caFile = configuration.clientCAFile {
-            guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
-                throw Self.error("SSL_CTX_load_verify_locations", "could not load client CA certificates from \(caFile)")
+            let pem: [UInt8]
+            do {
+                pem = try readFileContents(caFile, limit: Self.clientCAFileLimit)
+            } catch {
+                throw HTTPServerError(call: "could not read client CA certificates from \(caFile)", errno: error.errno, message: error.reason)
             }
-            guard let names = SSL_load_client_CA_file(caFile) else {
-                throw Self.error("SSL_load_client_CA_file", "could not read client CA names from \(caFile)")
+            guard pem.withUnsafeBufferPointer({ cshim_SSL_CTX_load_client_CAs(ctx, $0.baseAddress, $0.count) }) > 0 else {
+                throw Self.error("PEM_read_bio_X509", "could not load client CA certificates from \(caFile)")
             }
-            SSL_CTX_set_client_CA_list(ctx, names)
+            sessionBinding = Self.sha256(pem)
             // Request, don't require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+            verifyMode = SSL_VERIFY_PEER
+        }
+        clientCAFingerprint = configuration.clientCAFile == nil ? nil : sessionBinding
+        let bound = sessionBinding.withUnsafeBufferPointer {
+            cshim_SSL_CTX_bind_sessions(ctx, $0.baseAddress, $0.count, verifyMode)
+        }
+        guard bound == 1 else {
+            throw Self.error("SSL_CTX_set_session_id_context", "could not bind TLS sessions to the client CA")
         }
         ERR_clear_error()
+    }
+
+    /// The most bytes read from ``TLSConfiguration/clientCAFile``: 1 MiB, room for several hundred CA
+    /// certificates.
+    static let clientCAFileLimit = 1 << 20
+
+    /// The session ID context when no client certificates are asked for.
+    static let sessionBindingWithoutClientCA: [UInt8] = Array("helm-cert-server".utf8)
+
+    /// SHA-256 of `bytes`.
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        bytes.withUnsafeBytes { cshim_sha256($0.baseAddress, $0.count, &digest) }
+        return digest
     }
 
     deinit { SSL_CTX_free(pointer) }
@@ -150,10 +180,12 @@ final class TLSContext: @unchecked Sendable {
         return parts.isEmpty ? "no OpenSSL error recorded" : parts.joined(separator: "; ")
     }
 
-    /// The subject CN of the peer's certificate on `ssl`, if it sent one and it verified.
+    /// The subject CN of the peer's certificate on `ssl`, if it sent one, it verified, and it is still within its
+    /// validity now (a resumed session carries the result of a verification made earlier; the session binding
+    /// already refuses to resume one past notAfter, and this makes sure of it).
     static func verifiedPeerCommonName(_ ssl: OpaquePointer) -> String? {
         guard let cert = SSL_get0_peer_certificate(ssl) else { return nil }
-        guard SSL_get_verify_result(ssl) == X509_V_OK else { return nil }
+        guard SSL_get_verify_result(ssl) == X509_V_OK, cshim_X509_is_current(cert) == 1 else { return nil }
         guard let name = X509_get_subject_name(cert) else { return nil }
         let index = X509_NAME_get_index_by_NID(name, NID_commonName, -1)
         guard index >= 0, let entry = X509_NAME_get_entry(name, index),

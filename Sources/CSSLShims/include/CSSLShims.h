@@ -6,4 +6,5 @@
 #include "x509_shims.h"
 #include "digest_shims.h"
 #include "ticket_keys.h"
+#include "session_binding.h"
 #endif

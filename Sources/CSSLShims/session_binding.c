@@ -1,0 +1,143 @@
+#include "session_binding.h"
+#include <pthread.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t length) {
+    if (length > INT32_MAX) return 0;
+    BIO *bio = BIO_new_mem_buf(pem, (int)length);
+    if (bio == NULL) return 0;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    int count = 0;
+    X509 *cert;
+    ERR_set_mark();
+    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        int added = X509_STORE_add_cert(store, cert) && SSL_CTX_add_client_CA(ctx, cert);
+        X509_free(cert);
+        if (!added) {
+            BIO_free(bio);
+            return 0;
+        }
+        count++;
+    }
+    BIO_free(bio);
+    // The loop ends with "no start line" at the end of the input: expected once something was read.
+    unsigned long last = ERR_peek_last_error();
+    if (count > 0 && ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) {
+        ERR_pop_to_mark();
+        return count;
+    }
+    ERR_clear_last_mark();
+    return 0;
+}
+
+int cshim_X509_is_current(X509 *cert) {
+    // X509_cmp_current_time: -1 when the time is before now, 1 after, 0 on a malformed time.
+    return X509_cmp_current_time(X509_get0_notBefore(cert)) == -1
+        && X509_cmp_current_time(X509_get0_notAfter(cert)) == 1;
+}
+
+/// A context's binding, kept as the context's ex_data (freed with it: a replaced context lives on until its
+/// last connection ends).
+struct binding {
+    size_t length;
+    unsigned char bytes[SSL_MAX_SID_CTX_LENGTH];
+};
+
+static void free_binding(void *parent, void *pointer, CRYPTO_EX_DATA *data, int index, long argl, void *argp) {
+    (void)parent;
+    (void)data;
+    (void)index;
+    (void)argl;
+    (void)argp;
+    OPENSSL_free(pointer);
+}
+
+static int binding_ex_index = -1;
+static pthread_once_t binding_ex_once = PTHREAD_ONCE_INIT;
+static void make_binding_index(void) {
+    binding_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_binding);
+}
+static int binding_index(void) {
+    pthread_once(&binding_ex_once, make_binding_index);
+    return binding_ex_index;
+}
+
+/// Seconds from now until `cert`'s notAfter (≤ 0 once it has passed, or when it cannot be read).
+static long seconds_left(X509 *cert) {
+    int days = 0, seconds = 0;
+    if (!ASN1_TIME_diff(&days, &seconds, NULL, X509_get0_notAfter(cert))) return 0;
+    return (long)days * 86400 + seconds;
+}
+
+/// Shortens `session`'s lifetime so that it ends by its client certificate's notAfter.
+static void clamp_to_peer(SSL_SESSION *session, X509 *peer) {
+    if (session == NULL || peer == NULL) return;
+    long left = seconds_left(peer);
+    // The session's lifetime counts from its start (`SSL_SESSION_get_time`), which is now or a moment ago.
+    long lifetime = left + (long)(time(NULL) - SSL_SESSION_get_time(session));
+    if (lifetime < 1) lifetime = 1;
+    if (lifetime < SSL_SESSION_get_timeout(session)) SSL_SESSION_set_timeout(session, lifetime);
+}
+
+/// After a full handshake's verification of the leaf: the new session ends by the certificate's notAfter.
+static int verify_and_clamp(int ok, X509_STORE_CTX *store) {
+    if (ok && X509_STORE_CTX_get_error_depth(store) == 0) {
+        SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+        if (ssl != NULL) clamp_to_peer(SSL_get_session(ssl), X509_STORE_CTX_get_current_cert(store));
+    }
+    return ok;
+}
+
+/// Before each ticket is sealed (after full handshakes and resumptions): it ends by the certificate's notAfter.
+static int generate_ticket(SSL *ssl, void *arg) {
+    (void)arg;
+    SSL_SESSION *session = SSL_get_session(ssl);
+    if (session != NULL) clamp_to_peer(session, SSL_SESSION_get0_peer(session));
+    return 1;
+}
+
+/// After a ticket was decrypted: resume only under the same binding and a still-valid client certificate.
+static SSL_TICKET_RETURN decrypt_ticket(
+    SSL *ssl, SSL_SESSION *session, const unsigned char *key_name, size_t key_name_length,
+    SSL_TICKET_STATUS status, void *arg) {
+    (void)key_name;
+    (void)key_name_length;
+    (void)arg;
+    if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW) {
+        // What OpenSSL does without a callback: no resumption, a new ticket after the full handshake.
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    // The binding the session was made under travels inside the ticket's encrypted state; OpenSSL compares it
+    // for TLS 1.2 session IDs, and this makes sure of it for tickets (TLS 1.2 and 1.3) whatever the version does.
+    unsigned int made_in_length = 0;
+    const unsigned char *made_in = SSL_SESSION_get0_id_context(session, &made_in_length);
+    const struct binding *expected = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), binding_index());
+    if (expected == NULL || made_in_length != expected->length
+        || CRYPTO_memcmp(made_in, expected->bytes, expected->length) != 0) {
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    X509 *peer = SSL_SESSION_get0_peer(session);
+    if (peer != NULL && !cshim_X509_is_current(peer)) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
+int cshim_SSL_CTX_bind_sessions(SSL_CTX *ctx, const unsigned char *binding, size_t binding_length, int verify_mode) {
+    if (binding_length > SSL_MAX_SID_CTX_LENGTH || binding_index() < 0) return 0;
+    if (SSL_CTX_set_session_id_context(ctx, binding, (unsigned int)binding_length) != 1) return 0;
+    struct binding *kept = OPENSSL_zalloc(sizeof(struct binding));
+    if (kept == NULL) return 0;
+    kept->length = binding_length;
+    memcpy(kept->bytes, binding, binding_length);
+    OPENSSL_free(SSL_CTX_get_ex_data(ctx, binding_index()));
+    if (SSL_CTX_set_ex_data(ctx, binding_index(), kept) != 1) {
+        OPENSSL_free(kept);
+        return 0;
+    }
+    if (SSL_CTX_set_session_ticket_cb(ctx, generate_ticket, decrypt_ticket, NULL) != 1) return 0;
+    SSL_CTX_set_verify(ctx, verify_mode, verify_mode == SSL_VERIFY_NONE ? NULL : verify_and_clamp);
+    return 1;
+}
