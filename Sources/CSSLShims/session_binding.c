@@ -1,7 +1,5 @@
 #include "session_binding.h"
-#include <pthread.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -40,32 +38,6 @@ int cshim_X509_is_current(X509 *cert) {
         && X509_cmp_current_time(X509_get0_notAfter(cert)) == 1;
 }
 
-/// A context's binding, kept as the context's ex_data (freed with it: a replaced context lives on until its
-/// last connection ends).
-struct binding {
-    size_t length;
-    unsigned char bytes[SSL_MAX_SID_CTX_LENGTH];
-};
-
-static void free_binding(void *parent, void *pointer, CRYPTO_EX_DATA *data, int index, long argl, void *argp) {
-    (void)parent;
-    (void)data;
-    (void)index;
-    (void)argl;
-    (void)argp;
-    OPENSSL_free(pointer);
-}
-
-static int binding_ex_index = -1;
-static pthread_once_t binding_ex_once = PTHREAD_ONCE_INIT;
-static void make_binding_index(void) {
-    binding_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_binding);
-}
-static int binding_index(void) {
-    pthread_once(&binding_ex_once, make_binding_index);
-    return binding_ex_index;
-}
-
 /// Seconds from now until `cert`'s notAfter (≤ 0 once it has passed, or when it cannot be read).
 static long seconds_left(X509 *cert) {
     int days = 0, seconds = 0;
@@ -100,24 +72,18 @@ static int generate_ticket(SSL *ssl, void *arg) {
     return 1;
 }
 
-/// After a ticket was decrypted: resume only under the same binding and a still-valid client certificate.
+/// After a ticket was decrypted: resume only while its client certificate is valid. (The binding itself,
+/// inside the ticket's encrypted state, OpenSSL compares with the context's before this is called, for
+/// tickets as for cached session IDs: a mismatch is a full handshake.)
 static SSL_TICKET_RETURN decrypt_ticket(
     SSL *ssl, SSL_SESSION *session, const unsigned char *key_name, size_t key_name_length,
     SSL_TICKET_STATUS status, void *arg) {
+    (void)ssl;
     (void)key_name;
     (void)key_name_length;
     (void)arg;
     if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW) {
         // What OpenSSL does without a callback: no resumption, a new ticket after the full handshake.
-        return SSL_TICKET_RETURN_IGNORE_RENEW;
-    }
-    // The binding the session was made under travels inside the ticket's encrypted state; OpenSSL compares it
-    // for TLS 1.2 session IDs, and this makes sure of it for tickets (TLS 1.2 and 1.3) whatever the version does.
-    unsigned int made_in_length = 0;
-    const unsigned char *made_in = SSL_SESSION_get0_id_context(session, &made_in_length);
-    const struct binding *expected = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), binding_index());
-    if (expected == NULL || made_in_length != expected->length
-        || CRYPTO_memcmp(made_in, expected->bytes, expected->length) != 0) {
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     X509 *peer = SSL_SESSION_get0_peer(session);
@@ -126,17 +92,8 @@ static SSL_TICKET_RETURN decrypt_ticket(
 }
 
 int cshim_SSL_CTX_bind_sessions(SSL_CTX *ctx, const unsigned char *binding, size_t binding_length, int verify_mode) {
-    if (binding_length > SSL_MAX_SID_CTX_LENGTH || binding_index() < 0) return 0;
+    if (binding_length > SSL_MAX_SID_CTX_LENGTH) return 0;
     if (SSL_CTX_set_session_id_context(ctx, binding, (unsigned int)binding_length) != 1) return 0;
-    struct binding *kept = OPENSSL_zalloc(sizeof(struct binding));
-    if (kept == NULL) return 0;
-    kept->length = binding_length;
-    memcpy(kept->bytes, binding, binding_length);
-    OPENSSL_free(SSL_CTX_get_ex_data(ctx, binding_index()));
-    if (SSL_CTX_set_ex_data(ctx, binding_index(), kept) != 1) {
-        OPENSSL_free(kept);
-        return 0;
-    }
     if (SSL_CTX_set_session_ticket_cb(ctx, generate_ticket, decrypt_ticket, NULL) != 1) return 0;
     SSL_CTX_set_verify(ctx, verify_mode, verify_mode == SSL_VERIFY_NONE ? NULL : verify_and_clamp);
     return 1;

@@ -14,7 +14,8 @@ int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t
 /// - The session ID context becomes `binding` (`binding_length` ≤ 32 bytes, e.g. the SHA-256 of the client CA
 ///   bundle). Every session records the context it was made in; one made under another CA does not resume
 ///   (a full handshake follows, which verifies the certificate again). TLS 1.2 session IDs live in one
-///   context's cache; tickets carry the binding inside their encrypted state and are checked here too.
+///   context's cache; tickets carry the binding inside their encrypted state, and OpenSSL compares it with the
+///   context's when it decrypts one (TLS 1.2 and 1.3).
 /// - A session ticket resumes only while the client certificate it was verified with is within its validity
 ///   (notBefore ≤ now < notAfter); otherwise the client gets a full handshake.
 /// - Every session with a client certificate (a new one, a session-ID cache entry, each ticket issued, on a
