@@ -1,36 +1,6 @@
 #include "session_binding.h"
 #include <string.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
-
-int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t length) {
-    if (length > INT32_MAX) return 0;
-    BIO *bio = BIO_new_mem_buf(pem, (int)length);
-    if (bio == NULL) return 0;
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    int count = 0;
-    X509 *cert;
-    ERR_set_mark();
-    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        int added = X509_STORE_add_cert(store, cert) && SSL_CTX_add_client_CA(ctx, cert);
-        X509_free(cert);
-        if (!added) {
-            BIO_free(bio);
-            return 0;
-        }
-        count++;
-    }
-    BIO_free(bio);
-    // The loop ends with "no start line" at the end of the input: expected once something was read.
-    unsigned long last = ERR_peek_last_error();
-    if (count > 0 && ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) {
-        ERR_pop_to_mark();
-        return count;
-    }
-    ERR_clear_last_mark();
-    return 0;
-}
 
 int cshim_X509_is_current(X509 *cert) {
     // X509_cmp_current_time: -1 when the time is before now, 1 after, 0 on a malformed time.

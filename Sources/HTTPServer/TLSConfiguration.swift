@@ -7,14 +7,17 @@
 /// handshake (under keys rotated every ``ticketKeyRotation``) and a server-side session cache for TLS 1.2
 /// session IDs.
 public struct TLSConfiguration: Sendable {
-    /// PEM file with the certificate chain, leaf first.
+    /// PEM file with the certificate chain, leaf first. Each TLS file is read (at most 1 MiB) when a context is
+    /// made, and loaded from the bytes read.
     public var certificateChainFile: String
-    /// PEM file with the private key matching the leaf certificate.
+    /// PEM file with the private key matching the leaf certificate, not encrypted.
     public var privateKeyFile: String
     /// PEM file with CA certificates. When set, the server requests (but does not require) a client
     /// certificate and verifies it against these; a verified certificate's subject CN is passed on as
     /// ``HTTPRequest/clientCertificateSubjectCN``. A client certificate that fails verification fails
-    /// the handshake.
+    /// the handshake. TLS sessions are bound to this file's SHA-256 and to the client certificate's validity:
+    /// a session verified under other bytes, or whose certificate has expired, does not resume, and sessions
+    /// end by the certificate's notAfter.
     public var clientCAFile: String?
     /// How long a TLS session can be resumed: the TLS 1.3 ticket lifetime and the TLS 1.2 session cache
     /// timeout. Two hours, OpenSSL's default.

@@ -102,14 +102,16 @@ final class TLSContext: @unchecked Sendable {
         }
 
         let chain = configuration.certificateChainFile
-        guard SSL_CTX_use_certificate_chain_file(ctx, chain) == 1 else {
-            throw Self.error("SSL_CTX_use_certificate_chain_file", "could not load certificate chain from \(chain)")
+        let chainPEM = try Self.read(chain, "could not load certificate chain from \(chain)")
+        guard chainPEM.withUnsafeBufferPointer({ cshim_SSL_CTX_use_certificate_chain_pem(ctx, $0.baseAddress, $0.count) }) == 1 else {
+            throw Self.error("PEM_read_bio_X509", "could not load certificate chain from \(chain)")
         }
         let key = configuration.privateKeyFile
-        guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
+        let keyPEM = try Self.read(key, "could not load private key from \(key)")
+        guard keyPEM.withUnsafeBufferPointer({ cshim_SSL_CTX_use_private_key_pem(ctx, $0.baseAddress, $0.count) }) == 1 else {
             throw Self.error(
-                "SSL_CTX_use_PrivateKey_file",
-                "could not load private key from \(key), or it does not match the certificate in \(chain)")
+                "PEM_read_bio_PrivateKey",
+                "could not load private key from \(key) (an encrypted key is not supported), or it does not match the certificate in \(chain)")
         }
         guard SSL_CTX_check_private_key(ctx) == 1 else {
             throw Self.error(
@@ -118,12 +120,7 @@ final class TLSContext: @unchecked Sendable {
         var sessionBinding = Self.sessionBindingWithoutClientCA
         var verifyMode = SSL_VERIFY_NONE
         if let caFile = configuration.clientCAFile {
-            let pem: [UInt8]
-            do {
-                pem = try readFileContents(caFile, limit: Self.clientCAFileLimit)
-            } catch {
-                throw HTTPServerError(call: "could not read client CA certificates from \(caFile)", errno: error.errno, message: error.reason)
-            }
+            let pem = try Self.read(caFile, "could not load client CA certificates from \(caFile)")
             guard pem.withUnsafeBufferPointer({ cshim_SSL_CTX_load_client_CAs(ctx, $0.baseAddress, $0.count) }) > 0 else {
                 throw Self.error("PEM_read_bio_X509", "could not load client CA certificates from \(caFile)")
             }
@@ -141,9 +138,18 @@ final class TLSContext: @unchecked Sendable {
         ERR_clear_error()
     }
 
-    /// The most bytes read from ``TLSConfiguration/clientCAFile``: 1 MiB, room for several hundred CA
-    /// certificates.
-    static let clientCAFileLimit = 1 << 20
+    /// The most bytes read from each TLS file (chain, key, client CA): 1 MiB, room for a CA bundle of several
+    /// hundred certificates. The files are read here, with this bound, and loaded from the bytes read.
+    static let fileLimit = 1 << 20
+
+    /// The bytes of `path` (at most ``fileLimit``).
+    private static func read(_ path: String, _ what: String) throws(HTTPServerError) -> [UInt8] {
+        do {
+            return try readFileContents(path, limit: fileLimit)
+        } catch {
+            throw HTTPServerError(call: what, errno: error.errno, message: "\(error.reason) (\(error.call))")
+        }
+    }
 
     /// The session ID context when no client certificates are asked for.
     static let sessionBindingWithoutClientCA: [UInt8] = Array("helm-cert-server".utf8)

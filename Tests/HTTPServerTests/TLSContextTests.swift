@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import HTTPServer
 import TestSupport
@@ -95,6 +96,69 @@ struct TLSContextTests {
         defer { fixture.stop() }
         let result = try fixture.sClient(arguments + ["-brief"])
         #expect(try keyExchangeGroup(in: result) == expected, "\(arguments): \(result.stderrText)")
+    }
+}
+
+@Suite("TLS context: the files, read with a bound and loaded from the bytes read")
+struct TLSContextFilesTests {
+    private func server(_ tls: TLSConfiguration) throws -> HTTPServer {
+        try HTTPServer(
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoopCount: 1, tls: tls),
+            responder: EchoResponder(), logger: Logger(label: "tls-files-test"))
+    }
+
+    @Test("a chain file's intermediates are sent after the leaf")
+    func chainWithIntermediate() throws {
+        let directory = try TemporaryDirectory("tls-files")
+        defer { directory.remove() }
+        let root = try PKIFixtures.certificateAuthority(commonName: "root")
+        let intermediate = try PKIFixtures.issue(by: root, commonName: "intermediate", certificateAuthority: true)
+        let leaf = try PKIFixtures.issue(
+            by: intermediate, commonName: "server", extendedKeyUsage: "serverAuth", subjectAlternativeNames: "IP:127.0.0.1")
+        try directory.write("chain.pem", leaf.certificatePEM + intermediate.certificatePEM)
+        try directory.write("leaf.key", leaf.keyPEM)
+        try directory.write("root.pem", root.certificatePEM)
+        let server = try server(TLSConfiguration(certificateChainFile: directory.file("chain.pem"), privateKeyFile: directory.file("leaf.key")))
+        try server.start()
+        defer {
+            server.shutdown(gracePeriod: .seconds(1))
+            server.waitUntilStopped()
+        }
+        let result = try runCommand(
+            ["timeout", "10", "openssl", "s_client", "-connect", "127.0.0.1:\(server.localPort)", "-CAfile", directory.file("root.pem"),
+             "-showcerts", "-verify_return_error"])
+        #expect(result.stdoutText.components(separatedBy: "-----BEGIN CERTIFICATE-----").count - 1 == 2, "\(result.stdoutText)")
+        #expect(result.stdoutText.contains("Verify return code: 0 (ok)"), "\(result.stdoutText)")
+    }
+
+    @Test("an encrypted key is refused with a reason, never prompted for on a terminal")
+    func encryptedKey() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ca = try pki.makeCA("ca")
+        let leaf = try pki.issue("server", commonName: "server", ca: ca)
+        let encrypted = pki.directory.file("encrypted.key")
+        let made = try runCommand(["openssl", "pkey", "-in", leaf.key, "-aes256", "-passout", "pass:secret", "-out", encrypted])
+        #expect(made.status == 0, "\(made.stderrText)")
+        let error = try #require(throws: HTTPServerError.self) {
+            _ = try server(TLSConfiguration(certificateChainFile: leaf.certificate, privateKeyFile: encrypted))
+        }
+        #expect(error.description.contains("could not load private key from \(encrypted) (an encrypted key is not supported)"))
+    }
+
+    @Test("a TLS file over 1 MiB is not read")
+    func oversizedFile() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ca = try pki.makeCA("ca")
+        let leaf = try pki.issue("server", commonName: "server", ca: ca)
+        let padded = try pki.directory.read("server.pem") + [UInt8](repeating: UInt8(ascii: "\n"), count: TLSContext.fileLimit)
+        try pki.directory.write("padded.pem", padded)
+        let error = try #require(throws: HTTPServerError.self) {
+            _ = try server(TLSConfiguration(certificateChainFile: pki.directory.file("padded.pem"), privateKeyFile: leaf.key))
+        }
+        #expect(error.description.contains("could not load certificate chain from \(pki.directory.file("padded.pem"))"))
+        #expect(error.description.contains("File too large"))
     }
 }
 

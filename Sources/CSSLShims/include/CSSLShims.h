@@ -7,4 +7,5 @@
 #include "digest_shims.h"
 #include "ticket_keys.h"
 #include "session_binding.h"
+#include "tls_material.h"
 #endif

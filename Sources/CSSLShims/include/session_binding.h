@@ -3,11 +3,6 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 
-/// Loads every PEM certificate in `pem` (`length` bytes) as a CA that client certificates are verified against,
-/// and names them in the CertificateRequest (the client CA list). Returns how many were loaded; 0 (with
-/// OpenSSL's error queue saying why) when there is none or one does not parse.
-int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t length);
-
 /// Binds the TLS sessions of `ctx` to what verified their client certificates, so that revoking trust takes
 /// effect on resumption too:
 ///
