@@ -87,3 +87,29 @@ int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t
     return ended_cleanly() ? count : 0;
 }
 
+
+int cshim_SSL_CTX_load_client_CRLs(SSL_CTX *ctx, const unsigned char *pem, size_t length) {
+    BIO *bio = memory(pem, length);
+    if (bio == NULL) return 0;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    int count = 0;
+    X509_CRL *crl;
+    ERR_set_mark();
+    while ((crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL)) != NULL) {
+        int added = X509_STORE_add_crl(store, crl);
+        X509_CRL_free(crl);
+        if (!added) {
+            ERR_clear_last_mark();
+            BIO_free(bio);
+            return 0;
+        }
+        count++;
+    }
+    BIO_free(bio);
+    if (count == 0) {
+        ERR_clear_last_mark();
+        return 0;
+    }
+    if (!ended_cleanly() || X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) != 1) return 0;
+    return count;
+}

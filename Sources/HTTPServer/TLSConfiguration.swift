@@ -19,6 +19,10 @@ public struct TLSConfiguration: Sendable {
     /// a session verified under other bytes, or whose certificate has expired, does not resume, and sessions
     /// end by the certificate's notAfter.
     public var clientCAFile: String?
+    /// PEM file with CRLs from the ``clientCAFile``'s CAs (needs it). When set, a client certificate whose serial
+    /// is listed is refused, and so is every certificate of a CA without a CRL here or whose CRL has passed its
+    /// nextUpdate (fail closed). Sessions are bound to this file's bytes too: a new CRL means a full handshake.
+    public var clientCRLFile: String?
     /// How long a TLS session can be resumed: the TLS 1.3 ticket lifetime and the TLS 1.2 session cache
     /// timeout. Two hours, OpenSSL's default.
     public var sessionLifetime: Duration
@@ -34,12 +38,13 @@ public struct TLSConfiguration: Sendable {
 
     /// A TLS configuration from file paths.
     public init(
-        certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil,
+        certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil, clientCRLFile: String? = nil,
         sessionLifetime: Duration = defaultSessionLifetime, ticketKeyRotation: Duration = defaultTicketKeyRotation
     ) {
         self.certificateChainFile = certificateChainFile
         self.privateKeyFile = privateKeyFile
         self.clientCAFile = clientCAFile
+        self.clientCRLFile = clientCRLFile
         self.sessionLifetime = sessionLifetime
         self.ticketKeyRotation = ticketKeyRotation
     }

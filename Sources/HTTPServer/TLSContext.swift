@@ -10,7 +10,8 @@ final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Whether client certificates are requested and verified.
     let verifiesClients: Bool
-    /// SHA-256 of the client CA file's bytes, which every TLS session made under this context is bound to
+    /// SHA-256 of the client CA file's bytes (with the CRL file's: SHA-256 of both digests), which every TLS
+    /// session made under this context is bound to
     /// (its session ID context): a session verified under another CA bundle does not resume here, and neither
     /// does one whose client certificate has expired since (`session_binding.h`). nil without a client CA.
     /// (Set once, at the end of `init`: declared with a value so that `deinit` frees the context if `init` throws.)
@@ -117,6 +118,9 @@ final class TLSContext: @unchecked Sendable {
             throw Self.error(
                 "SSL_CTX_check_private_key", "private key \(key) does not match the certificate in \(chain)")
         }
+        if configuration.clientCRLFile != nil && configuration.clientCAFile == nil {
+            throw HTTPServerError(call: "TLS configuration", message: "a client CRL file needs a client CA file")
+        }
         var sessionBinding = Self.sessionBindingWithoutClientCA
         var verifyMode = SSL_VERIFY_NONE
         if let caFile = configuration.clientCAFile {
@@ -125,6 +129,13 @@ final class TLSContext: @unchecked Sendable {
                 throw Self.error("PEM_read_bio_X509", "could not load client CA certificates from \(caFile)")
             }
             sessionBinding = Self.sha256(pem)
+            if let crlFile = configuration.clientCRLFile {
+                let crls = try Self.read(crlFile, "could not load client CRLs from \(crlFile)")
+                guard crls.withUnsafeBufferPointer({ cshim_SSL_CTX_load_client_CRLs(ctx, $0.baseAddress, $0.count) }) > 0 else {
+                    throw Self.error("PEM_read_bio_X509_CRL", "could not load client CRLs from \(crlFile)")
+                }
+                sessionBinding = Self.sha256(sessionBinding + Self.sha256(crls))
+            }
             // Request, don't require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
             verifyMode = SSL_VERIFY_PEER
         }

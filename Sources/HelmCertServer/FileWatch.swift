@@ -8,7 +8,7 @@ public enum WatchedFile: String, Sendable, CaseIterable, CustomStringConvertible
     case tokenFile = "token_file"
     /// `--tls-cert` and `--tls-key`.
     case servingCertificate = "serving_certificate"
-    /// `--client-ca`.
+    /// `--client-ca`, with `--client-crl` if given.
     case clientCA = "client_ca"
     /// The files of `--source directory` in `--source-dir`.
     case sourceDirectory = "source_directory"
@@ -28,7 +28,7 @@ public enum WatchedFile: String, Sendable, CaseIterable, CustomStringConvertible
 public enum WatchedFileLimits {
     /// `--token-file`: 1 MiB, some 10,000 lines of 100 bytes.
     public static let tokenFile = 1 << 20
-    /// `--tls-cert`, `--tls-key`, `--client-ca`: 1 MiB, room for a CA bundle of several hundred certificates.
+    /// `--tls-cert`, `--tls-key`, `--client-ca`, `--client-crl`: 1 MiB, room for a CA bundle of several hundred certificates.
     public static let tlsFile = 1 << 20
 }
 

@@ -3,14 +3,14 @@ import HTTPServer
 import Logging
 
 /// The TLS files, watched: when `--tls-cert`/`--tls-key` change (cert-manager renewed them) or `--client-ca`
-/// changes, the server makes a new TLS context for new connections, without a restart. Files that do not load
+/// (with `--client-crl`) changes, the server makes a new TLS context for new connections, without a restart. Files that do not load
 /// (half-written, key not matching yet, not PEM) are logged and shown in `/readyz`; the context in use stays
 /// and the next change is tried again.
 enum TLSFileWatch {
-    /// The files of each watch: the serving certificate and key, and the client CA if there is one.
+    /// The files of each watch: the serving certificate and key, and the client CA (and CRL) if there is one.
     private static func sets(_ tls: TLSConfiguration) -> [(WatchedFile, [String])] {
         var sets: [(WatchedFile, [String])] = [(.servingCertificate, [tls.certificateChainFile, tls.privateKeyFile])]
-        if let clientCA = tls.clientCAFile { sets.append((.clientCA, [clientCA])) }
+        if let clientCA = tls.clientCAFile { sets.append((.clientCA, [clientCA] + (tls.clientCRLFile.map { [$0] } ?? []))) }
         return sets
     }
 

@@ -71,6 +71,9 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working. Checked every 2 seconds; a TLS session resumes only under the CA that verified it.", valueName: "file"))
     var clientCa: String?
 
+    @Option(help: ArgumentHelp("PEM CRLs of the --client-ca CAs: a listed client certificate is refused, and so is every one whose CA has no CRL here or an expired one (fail closed). Checked every 2 seconds; a new CRL ends every TLS session made under the old one.", valueName: "file"))
+    var clientCrl: String?
+
     @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
     var auditLog: String?
 
@@ -94,6 +97,9 @@ struct HelmCertServerCommand: ParsableCommand {
 
     func validate() throws {
         if let listen { _ = try parseListen(listen) }
+        if clientCrl != nil && clientCa == nil {
+            throw ValidationError("--client-crl needs --client-ca: CRLs are checked for the client CAs")
+        }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: pass both, or neither with --dev or --insecure-http")
         }
@@ -146,6 +152,7 @@ struct HelmCertServerCommand: ParsableCommand {
         if let clientCa {
             guard tls != nil else { throw ValidationError("--client-ca needs TLS: it cannot be used with --insecure-http") }
             tls?.clientCAFile = clientCa
+            tls?.clientCRLFile = clientCrl
         }
         var kubeAuthConfiguration: KubeAuthConfiguration? = nil
         if kubeAuth {

@@ -11,7 +11,9 @@ private final class MutualTLSServer: Sendable {
     let server: HTTPServer
     var port: Int { server.localPort }
 
-    init(clientCertificateEndDate: String? = nil) throws {
+    /// With `crl`, the server is started with `--client-crl`-like `clientCRLFile` holding an empty CRL of the
+    /// client CA; ``revokeClientCertificate()`` replaces it with one listing the client certificate.
+    init(clientCertificateEndDate: String? = nil, crl: Bool = false) throws {
         directory = try TemporaryDirectory("session-binding")
         let serverCA = try PKIFixtures.certificateAuthority(commonName: "server-ca")
         let serving = try PKIFixtures.issue(
@@ -23,12 +25,20 @@ private final class MutualTLSServer: Sendable {
             ("server-ca.pem", serverCA.certificatePEM), ("serving.pem", serving.certificatePEM),
             ("serving.key", serving.keyPEM), ("trusted-clients.pem", clientCA.certificatePEM),
             ("client.pem", client.certificatePEM), ("client.key", client.keyPEM), ("other-ca.pem", otherCA.certificatePEM),
+            ("client-ca.key", clientCA.keyPEM),
         ] { try directory.write(name, bytes) }
+        if crl {
+            try directory.write("index.txt", "")
+            try directory.write(
+                "ca.cnf",
+                "[ca]\ndefault_ca = test\n[test]\ndatabase = \(directory.file("index.txt"))\ndefault_md = sha256\ndefault_crl_days = 1\n")
+            try Self.generateCRL(directory, to: "clients.crl")
+        }
         var logger = Logger(label: "session-binding-test")
         logger.logLevel = .warning
         let tls = TLSConfiguration(
             certificateChainFile: directory.file("serving.pem"), privateKeyFile: directory.file("serving.key"),
-            clientCAFile: directory.file("trusted-clients.pem"))
+            clientCAFile: directory.file("trusted-clients.pem"), clientCRLFile: crl ? directory.file("clients.crl") : nil)
         server = try HTTPServer(
             configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoopCount: 1, tls: tls),
             responder: EchoResponder(), logger: logger)
@@ -49,6 +59,21 @@ private final class MutualTLSServer: Sendable {
     func replaceClientCA() throws {
         try directory.write("trusted-clients.pem", try directory.read("other-ca.pem"))
         try server.reloadTLS()
+    }
+
+    /// Lists the client certificate in the CRL file and has the server load it, as the file watch does.
+    func revokeClientCertificate() throws {
+        try PKIFixtures.openssl(
+            ["ca", "-config", directory.file("ca.cnf"), "-keyfile", directory.file("client-ca.key"),
+             "-cert", directory.file("trusted-clients.pem"), "-revoke", directory.file("client.pem")])
+        try Self.generateCRL(directory, to: "clients.crl")
+        try server.reloadTLS()
+    }
+
+    private static func generateCRL(_ directory: TemporaryDirectory, to name: String) throws {
+        try PKIFixtures.openssl(
+            ["ca", "-config", directory.file("ca.cnf"), "-gencrl", "-keyfile", directory.file("client-ca.key"),
+             "-cert", directory.file("trusted-clients.pem"), "-out", directory.file(name)])
     }
 
     func stop() {
@@ -84,6 +109,26 @@ struct SessionBindingTests {
         // A new handshake with the old certificate fails outright; without one, the connection is anonymous.
         let fresh = try fixture.request(protocolArguments)
         #expect(!fresh.stdoutText.contains("cn=helm-client"), "\(fresh.stdoutText)")
+    }
+
+    @Test(
+        "a client certificate listed in a new CRL: its saved session does not resume, and a new handshake fails",
+        arguments: [["-tls1_3"], ["-tls1_2"]])
+    func revokedByCRL(protocolArguments: [String]) throws {
+        let fixture = try MutualTLSServer(crl: true)
+        defer { fixture.stop() }
+        let session = fixture.directory.file("session.pem")
+        let first = try fixture.request(protocolArguments + ["-sess_out", session])
+        #expect(first.stdoutText.contains("cn=helm-client"), "not accepted under an empty CRL: \(first.stdoutText)\(first.stderrText)")
+        #expect(try fixture.request(protocolArguments + ["-sess_in", session]).stdoutText.contains("Reused, TLSv1."))
+
+        try fixture.revokeClientCertificate()
+        let resumed = try fixture.request(protocolArguments + ["-sess_in", session])
+        #expect(!resumed.stdoutText.contains("Reused,"), "resumed after revocation: \(resumed.stdoutText)")
+        #expect(!resumed.stdoutText.contains("cn=helm-client"), "\(resumed.stdoutText)")
+        let fresh = try fixture.request(protocolArguments)
+        #expect(!fresh.stdoutText.contains("cn=helm-client"), "\(fresh.stdoutText)")
+        #expect(fresh.stderrText.contains("certificate revoked"), "\(fresh.stderrText)")
     }
 
     @Test("the client CA reloaded with the same bytes keeps sessions: the binding is the bundle's fingerprint")

@@ -18,4 +18,9 @@ int cshim_SSL_CTX_use_private_key_pem(SSL_CTX *ctx, const unsigned char *pem, si
 /// in the CertificateRequest (the client CA list). Returns how many were loaded; 0 when there is none or one
 /// does not parse.
 int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t length);
+
+/// Loads every PEM CRL in `pem` into the context's store and has client certificates checked against them
+/// (`X509_V_FLAG_CRL_CHECK`: the leaf's issuer must have a current CRL here, one that has passed its nextUpdate
+/// fails every certificate it covers). Returns how many were loaded; 0 when there is none or one does not parse.
+int cshim_SSL_CTX_load_client_CRLs(SSL_CTX *ctx, const unsigned char *pem, size_t length);
 #endif
