@@ -62,54 +62,47 @@ int cshim_SSL_CTX_use_private_key_pem(SSL_CTX *ctx, const unsigned char *pem, si
     return ok;
 }
 
-int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t length) {
+/// Reads one PEM object from `bio` and adds it to `ctx`: 1 when one was added, 0 when none is left (or one
+/// does not parse), -1 when adding failed.
+typedef int (*add_next)(SSL_CTX *ctx, BIO *bio);
+
+/// Adds every PEM object of `pem` to `ctx` with `add`; how many, or 0 when there is none or one does not parse.
+static int add_all(SSL_CTX *ctx, const unsigned char *pem, size_t length, add_next add) {
     BIO *bio = memory(pem, length);
     if (bio == NULL) return 0;
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    int count = 0;
-    X509 *cert;
+    int count = 0, added;
     ERR_set_mark();
-    while ((cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
-        int added = X509_STORE_add_cert(store, cert) && SSL_CTX_add_client_CA(ctx, cert);
-        X509_free(cert);
-        if (!added) {
-            ERR_clear_last_mark();
-            BIO_free(bio);
-            return 0;
-        }
-        count++;
-    }
+    while ((added = add(ctx, bio)) == 1) count++;
     BIO_free(bio);
-    if (count == 0) {
-        ERR_clear_last_mark();  // keep "no start line": there was no certificate at all
+    if (added < 0 || count == 0) {
+        ERR_clear_last_mark();  // keep the errors: a failed add, or "no start line" when there was nothing
         return 0;
     }
     return ended_cleanly() ? count : 0;
 }
 
+static int add_client_CA(SSL_CTX *ctx, BIO *bio) {
+    X509 *cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+    if (cert == NULL) return 0;
+    int added = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert) && SSL_CTX_add_client_CA(ctx, cert);
+    X509_free(cert);
+    return added ? 1 : -1;
+}
+
+static int add_client_CRL(SSL_CTX *ctx, BIO *bio) {
+    X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL);
+    if (crl == NULL) return 0;
+    int added = X509_STORE_add_crl(SSL_CTX_get_cert_store(ctx), crl);
+    X509_CRL_free(crl);
+    return added ? 1 : -1;
+}
+
+int cshim_SSL_CTX_load_client_CAs(SSL_CTX *ctx, const unsigned char *pem, size_t length) {
+    return add_all(ctx, pem, length, add_client_CA);
+}
 
 int cshim_SSL_CTX_load_client_CRLs(SSL_CTX *ctx, const unsigned char *pem, size_t length) {
-    BIO *bio = memory(pem, length);
-    if (bio == NULL) return 0;
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    int count = 0;
-    X509_CRL *crl;
-    ERR_set_mark();
-    while ((crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL)) != NULL) {
-        int added = X509_STORE_add_crl(store, crl);
-        X509_CRL_free(crl);
-        if (!added) {
-            ERR_clear_last_mark();
-            BIO_free(bio);
-            return 0;
-        }
-        count++;
-    }
-    BIO_free(bio);
-    if (count == 0) {
-        ERR_clear_last_mark();
-        return 0;
-    }
-    if (!ended_cleanly() || X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) != 1) return 0;
+    int count = add_all(ctx, pem, length, add_client_CRL);
+    if (count == 0 || X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_CRL_CHECK) != 1) return 0;
     return count;
 }

@@ -81,27 +81,10 @@ struct RevocationTests {
 
     @Test("client CA replaced on disk (no SIGHUP): the old certificate's saved TLS 1.3 session no longer gets key.pem")
     func replacedClientCA() throws {
-        let tiller = try PKIFixtures.certificateAuthority()
-        let leaf = try PKIFixtures.issue(by: tiller)
         let volume = try TemporaryDirectory("revocation-mtls")
         defer { volume.remove() }
-        try DirectorySourceTests.writeVolume(volume, ca: tiller.certificatePEM, cert: leaf.certificatePEM, key: leaf.keyPEM)
-        let serverCA = try PKIFixtures.certificateAuthority(commonName: "server-ca")
-        let serving = try PKIFixtures.issue(
-            by: serverCA, commonName: "server", extendedKeyUsage: "serverAuth", subjectAlternativeNames: "IP:127.0.0.1")
-        let clientCA = try PKIFixtures.certificateAuthority(commonName: "clients-ca")
-        let robot = try PKIFixtures.issue(by: clientCA, commonName: "ci-robot")
+        let service = try DirectorySourceTests.startMutualTLSService(in: volume)
         let otherCA = try PKIFixtures.certificateAuthority(commonName: "new-clients-ca")
-        for (name, bytes) in [
-            ("server-ca.pem", serverCA.certificatePEM), ("serving.pem", serving.certificatePEM), ("serving.key", serving.keyPEM),
-            ("clients-ca.pem", clientCA.certificatePEM), ("robot.pem", robot.certificatePEM), ("robot.key", robot.keyPEM),
-        ] { try volume.write(name, bytes) }
-        try volume.write("tokens.csv", "t0ken,dave,8\n")
-        let service = try ServiceProcess(arguments: [
-            "--listen", "127.0.0.1:0", "--tls-cert", volume.file("serving.pem"), "--tls-key", volume.file("serving.key"),
-            "--client-ca", volume.file("clients-ca.pem"), "--source", "directory", "--source-dir", volume.path,
-            "--token-file", volume.file("tokens.csv"), "--audit-log", volume.file("audit.log"),
-        ])
         defer { service.stop() }
         let session = volume.file("session.pem")
         func fetchKey(_ arguments: [String]) throws -> CommandResult {
