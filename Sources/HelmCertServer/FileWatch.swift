@@ -49,12 +49,6 @@ public enum FileWatchState: Sendable, Equatable {
     /// The files could not be read, or what was read could not be applied: `reason` says what and what
     /// happens meanwhile (no static tokens; the old certificate is still served).
     case failing(reason: String)
-
-    /// Whether the last look read and applied the files (the metric's 1).
-    public var isApplied: Bool {
-        if case .applied = self { return true }
-        return false
-    }
 }
 
 /// What one look at a watched file did (returned for tests and for `SIGHUP`'s log line).
@@ -89,9 +83,19 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
         /// The bytes last applied or last refused by `apply`; nil after a read failure.
         var last: Contents?
         var state: FileWatchState = .unread
-        /// Every message already logged since the last clean apply, so each is logged once.
+        /// Every message already logged since the last clean apply, so each is logged once; at most
+        /// ``rememberedMessages`` (then it starts afresh, and a message may be logged a second time).
         var logged: Set<String> = []
+
+        mutating func remember(_ message: String) -> Bool {
+            if logged.count >= FileWatch.rememberedMessages { logged.removeAll() }
+            return logged.insert(message).inserted
+        }
     }
+
+    /// The most distinct messages remembered as logged: a file that keeps failing in new ways (edited again and
+    /// again) costs at most this much memory.
+    static var rememberedMessages: Int { 64 }
 
     /// - Parameters:
     ///   - file: which file this is (logs, `/readyz`, metric label).
@@ -120,6 +124,7 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
         self.failed = failed
         self.logger = logger
         self.metrics = metrics
+        if initial != nil { metrics?.recordWatchedFile(file, ok: true) }
     }
 
     /// The state after the last look.
@@ -142,9 +147,7 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
                 memory.last = contents
                 memory.state = .applied(problems: problems)
                 memory.logged = memory.logged.intersection(problems)
-                let fresh = problems.filter { !memory.logged.contains($0) }
-                memory.logged.formUnion(fresh)
-                return fresh
+                return problems.filter { memory.remember($0) }
             }
             metrics?.recordWatchedFile(file, ok: true)
             for problem in fresh { logger.error("\(file): \(problem)", metadata: ["file": "\(file.rawValue)"]) }
@@ -159,7 +162,7 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
         let reason = "\(error)"
         let isNew = memory.withLock { memory -> Bool in
             memory.state = .failing(reason: reason)
-            return memory.logged.insert(reason).inserted
+            return memory.remember(reason)
         }
         metrics?.recordWatchedFile(file, ok: false)
         if isNew {

@@ -5,6 +5,9 @@ import Logging
 /// the log and in `/readyz`); a file that cannot be read empties it, so every static token gets 401 until the
 /// file is back: a token is never accepted because of a file that is gone.
 enum TokenFileWatch {
+    /// The most skipped lines named in the log and `/readyz` per version of the file; the rest are counted.
+    static let maxProblemsShown = 20
+
     /// The watch of `path`, feeding `authenticator`.
     static func make(
         path: String, authenticator: StaticTokenAuthenticator, logger: Logger, metrics: ServiceMetrics?
@@ -26,7 +29,9 @@ enum TokenFileWatch {
                 logger.info(
                     "token file loaded",
                     metadata: ["path": "\(path)", "tokens": "\(file.entries.count)", "skippedLines": "\(file.skipped.count)"])
-                return file.skipped.map(\.description)
+                let shown = file.skipped.prefix(maxProblemsShown).map(\.description)
+                let more = file.skipped.count - shown.count
+                return shown + (more > 0 ? ["\(more) more malformed line(s) skipped (not listed)"] : [])
             },
             failed: { error in
                 authenticator.replace(with: .empty)

@@ -109,6 +109,21 @@ struct FileWatchTests {
         #expect(file.applied.withLock { $0 } == [[1], [3]])
     }
 
+    @Test("failures remembered as logged are bounded: past 64 distinct ones it starts afresh")
+    func rememberedFailuresBounded() {
+        let file = FakeFile()
+        let watch = file.watch()
+        for n in 0...FileWatch<[UInt8]>.rememberedMessages {
+            file.contents.withLock { $0 = .failure(.init(description: "failure \(n)")) }
+            watch.check()
+        }
+        file.contents.withLock { $0 = .failure(.init(description: "failure 0")) }
+        watch.check()
+        let failures = file.failures.withLock { $0 }
+        #expect(failures.count == FileWatch<[UInt8]>.rememberedMessages + 2)
+        #expect(failures.last == "failure 0")
+    }
+
     @Test("FileWatches: problems of every watch but the source directory, one line each")
     func watchesProblems() {
         let file = FakeFile()
@@ -162,6 +177,19 @@ struct TokenFileWatchTests {
         #expect(problems.count == 1)
         #expect(problems.first?.contains("line 2") == true)
         #expect(problems.first?.contains("broken") == false)
+    }
+
+    @Test("a file full of malformed lines names the first 20 and counts the rest")
+    func manyMalformedLines() throws {
+        let fixture = try Fixture(String(repeating: "bad\"line\n", count: 25) + "alice-token,alice,1\n")
+        defer { fixture.directory.remove() }
+        #expect(fixture.authenticator.user(forToken: "alice-token")?.name == "alice")
+        guard case .applied(let problems) = fixture.watch.state else {
+            Issue.record("state \(fixture.watch.state)")
+            return
+        }
+        #expect(problems.count == TokenFileWatch.maxProblemsShown + 1)
+        #expect(problems.last == "5 more malformed line(s) skipped (not listed)")
     }
 
     @Test("the file deleted: no static tokens, the state and the metrics say so; restored: the tokens are back")
