@@ -10,12 +10,6 @@ final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Whether client certificates are requested and verified.
     let verifiesClients: Bool
-    /// SHA-256 of the client CA file's bytes (with the CRL file's: SHA-256 of both digests), which every TLS
-    /// session made under this context is bound to
-    /// (its session ID context): a session verified under another CA bundle does not resume here, and neither
-    /// does one whose client certificate has expired since (`session_binding.h`). nil without a client CA.
-    /// (Set once, at the end of `init`: declared with a value so that `deinit` frees the context if `init` throws.)
-    private(set) var clientCAFingerprint: [UInt8]? = nil
     /// The ring the context encrypts session tickets with. The `SSL_CTX` only points at it: connections still
     /// open on a replaced context rely on the current context (which every loop's state holds) keeping the same
     /// ring alive, as `reloadTLS` makes sure.
@@ -121,6 +115,9 @@ final class TLSContext: @unchecked Sendable {
         if configuration.clientCRLFile != nil && configuration.clientCAFile == nil {
             throw HTTPServerError(call: "TLS configuration", message: "a client CRL file needs a client CA file")
         }
+        // Every session made under this context is bound to the SHA-256 of the client CA file's bytes (with a CRL
+        // file: the SHA-256 of both files' digests): one verified under other bytes does not resume here, nor
+        // does one whose client certificate has expired since (`session_binding.h`).
         var sessionBinding = Self.sessionBindingWithoutClientCA
         var verifyMode = SSL_VERIFY_NONE
         if let caFile = configuration.clientCAFile {
@@ -139,7 +136,6 @@ final class TLSContext: @unchecked Sendable {
             // Request, don't require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
             verifyMode = SSL_VERIFY_PEER
         }
-        clientCAFingerprint = configuration.clientCAFile == nil ? nil : sessionBinding
         let bound = sessionBinding.withUnsafeBufferPointer {
             cshim_SSL_CTX_bind_sessions(ctx, $0.baseAddress, $0.count, verifyMode)
         }
@@ -149,7 +145,7 @@ final class TLSContext: @unchecked Sendable {
         ERR_clear_error()
     }
 
-    /// The most bytes read from each TLS file (chain, key, client CA): 1 MiB, room for a CA bundle of several
+    /// The most bytes read from each TLS file (chain, key, client CA, client CRL): 1 MiB, room for a CA bundle of several
     /// hundred certificates. The files are read here, with this bound, and loaded from the bytes read.
     static let fileLimit = 1 << 20
 

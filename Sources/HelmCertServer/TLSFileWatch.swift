@@ -3,9 +3,9 @@ import HTTPServer
 import Logging
 
 /// The TLS files, watched: when `--tls-cert`/`--tls-key` change (cert-manager renewed them) or `--client-ca`
-/// (with `--client-crl`) changes, the server makes a new TLS context for new connections, without a restart. Files that do not load
-/// (half-written, key not matching yet, not PEM) are logged and shown in `/readyz`; the context in use stays
-/// and the next change is tried again.
+/// (with `--client-crl`) changes, the server makes a new TLS context for new connections, without a restart.
+/// Files that do not load (half-written, key not matching yet, not PEM) are logged and shown in `/readyz`; the
+/// context in use stays and the next change is tried again.
 enum TLSFileWatch {
     /// The files of each watch: the serving certificate and key, and the client CA (and CRL) if there is one.
     private static func sets(_ tls: TLSConfiguration) -> [(WatchedFile, [String])] {

@@ -5,7 +5,8 @@ import Logging
 /// the log and in `/readyz`); a file that cannot be read empties it, so every static token gets 401 until the
 /// file is back: a token is never accepted because of a file that is gone.
 enum TokenFileWatch {
-    /// The most skipped lines named in the log and `/readyz` per version of the file; the rest are counted.
+    /// The most skipped lines (and the most warnings) named in the log and `/readyz` per version of the file;
+    /// the rest are counted.
     static let maxProblemsShown = 20
 
     /// The watch of `path`, feeding `authenticator`.
@@ -25,10 +26,13 @@ enum TokenFileWatch {
                 let file = TokenFile(parsing: bytes)
                 authenticator.replace(with: file)
                 metrics?.recordStaticTokens(file.entries.count)
-                for warning in file.warnings { logger.warning("token file \(path): \(warning)") }
+                for warning in file.warnings.prefix(maxProblemsShown) { logger.warning("token file \(path): \(warning)") }
                 logger.info(
                     "token file loaded",
-                    metadata: ["path": "\(path)", "tokens": "\(file.entries.count)", "skippedLines": "\(file.skipped.count)"])
+                    metadata: [
+                        "path": "\(path)", "tokens": "\(file.entries.count)", "skippedLines": "\(file.skipped.count)",
+                        "warnings": "\(file.warnings.count)",
+                    ])
                 let shown = file.skipped.prefix(maxProblemsShown).map(\.description)
                 let more = file.skipped.count - shown.count
                 return shown + (more > 0 ? ["\(more) more malformed line(s) skipped (not listed)"] : [])
