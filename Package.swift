@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "FileContents"),
         .target(
             name: "HTTPServer",
-            dependencies: ["CLibSSL", "CSSLShims", "CEventShims", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLibSSL", "CSSLShims", "CEventShims", "FileContents", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "KubernetesClient",

@@ -1,5 +1,6 @@
 import CLibSSL
 import CSSLShims
+import FileContents
 
 /// One OpenSSL `SSL_CTX` built from a ``TLSConfiguration``, shared by every loop thread.
 ///
@@ -33,6 +34,13 @@ final class TLSContext: @unchecked Sendable {
     /// ChaCha20 first (`SSL_OP_PRIORITIZE_CHACHA`).
     static let tls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
+    /// The key-exchange groups, in the server's order of preference: Mozilla's "intermediate" configuration
+    /// (X25519, P-256, P-384), nothing else. OpenSSL's default list also offers X448, P-521 and (TLS 1.3) the
+    /// finite-field groups, which sslyze's `--mozilla_config=intermediate` check flags. The server's order
+    /// decides in TLS 1.2 (`SSL_OP_CIPHER_SERVER_PREFERENCE`); in TLS 1.3 a key share the client already sent
+    /// for one of these groups is used rather than asking for another (a HelloRetryRequest costs a round trip).
+    static let groups = "X25519:P-256:P-384"
+
     /// TLS 1.3 session tickets sent after a full handshake (a resumption always gets one). OpenSSL sends two
     /// by default, so that a client can open two connections that each resume; Go's TLS server sends one.
     /// The clients of this service keep one session per server anyway (curl 7.88's session cache keeps the
@@ -64,6 +72,9 @@ final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_set_ciphersuites(ctx, Self.tls13Ciphersuites) == 1 else {
             throw Self.error("SSL_CTX_set_ciphersuites", "could not set cipher suites \(Self.tls13Ciphersuites)")
         }
+        guard cshim_SSL_CTX_set1_groups_list(ctx, Self.groups) == 1 else {
+            throw Self.error("SSL_CTX_set1_groups_list", "could not set key-exchange groups \(Self.groups)")
+        }
         guard SSL_CTX_set_num_tickets(ctx, Self.ticketsPerFullHandshake) == 1 else {
             throw Self.error("SSL_CTX_set_num_tickets", "could not set the number of session tickets")
         }
@@ -84,35 +95,77 @@ final class TLSContext: @unchecked Sendable {
         guard cshim_SSL_CTX_use_ticket_keys(ctx, ticketKeys.pointer) == 1 else {
             throw Self.error("SSL_CTX_set_tlsext_ticket_key_evp_cb", "could not set the session ticket keys")
         }
-        let sessionContext: [UInt8] = Array("helm-cert-server".utf8)
-        _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
 
         let chain = configuration.certificateChainFile
-        guard SSL_CTX_use_certificate_chain_file(ctx, chain) == 1 else {
-            throw Self.error("SSL_CTX_use_certificate_chain_file", "could not load certificate chain from \(chain)")
+        let chainPEM = try Self.read(chain, "could not load certificate chain from \(chain)")
+        guard chainPEM.withUnsafeBufferPointer({ cshim_SSL_CTX_use_certificate_chain_pem(ctx, $0.baseAddress, $0.count) }) == 1 else {
+            throw Self.error("PEM_read_bio_X509", "could not load certificate chain from \(chain)")
         }
         let key = configuration.privateKeyFile
-        guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
+        let keyPEM = try Self.read(key, "could not load private key from \(key)")
+        guard keyPEM.withUnsafeBufferPointer({ cshim_SSL_CTX_use_private_key_pem(ctx, $0.baseAddress, $0.count) }) == 1 else {
             throw Self.error(
-                "SSL_CTX_use_PrivateKey_file",
-                "could not load private key from \(key), or it does not match the certificate in \(chain)")
+                "PEM_read_bio_PrivateKey",
+                "could not load private key from \(key) (an encrypted key is not supported), or it does not match the certificate in \(chain)")
         }
         guard SSL_CTX_check_private_key(ctx) == 1 else {
             throw Self.error(
                 "SSL_CTX_check_private_key", "private key \(key) does not match the certificate in \(chain)")
         }
+        if configuration.clientCRLFile != nil && configuration.clientCAFile == nil {
+            throw HTTPServerError(call: "TLS configuration", message: "a client CRL file needs a client CA file")
+        }
+        // Every session made under this context is bound to the SHA-256 of the client CA file's bytes (with a CRL
+        // file: the SHA-256 of both files' digests): one verified under other bytes does not resume here, nor
+        // does one whose client certificate has expired since (`session_binding.h`).
+        var sessionBinding = Self.sessionBindingWithoutClientCA
+        var verifyMode = SSL_VERIFY_NONE
         if let caFile = configuration.clientCAFile {
-            guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
-                throw Self.error("SSL_CTX_load_verify_locations", "could not load client CA certificates from \(caFile)")
+            let pem = try Self.read(caFile, "could not load client CA certificates from \(caFile)")
+            guard pem.withUnsafeBufferPointer({ cshim_SSL_CTX_load_client_CAs(ctx, $0.baseAddress, $0.count) }) > 0 else {
+                throw Self.error("PEM_read_bio_X509", "could not load client CA certificates from \(caFile)")
             }
-            guard let names = SSL_load_client_CA_file(caFile) else {
-                throw Self.error("SSL_load_client_CA_file", "could not read client CA names from \(caFile)")
+            sessionBinding = Self.sha256(pem)
+            if let crlFile = configuration.clientCRLFile {
+                let crls = try Self.read(crlFile, "could not load client CRLs from \(crlFile)")
+                guard crls.withUnsafeBufferPointer({ cshim_SSL_CTX_load_client_CRLs(ctx, $0.baseAddress, $0.count) }) > 0 else {
+                    throw Self.error("PEM_read_bio_X509_CRL", "could not load client CRLs from \(crlFile)")
+                }
+                sessionBinding = Self.sha256(sessionBinding + Self.sha256(crls))
             }
-            SSL_CTX_set_client_CA_list(ctx, names)
             // Request, don't require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+            verifyMode = SSL_VERIFY_PEER
+        }
+        let bound = sessionBinding.withUnsafeBufferPointer {
+            cshim_SSL_CTX_bind_sessions(ctx, $0.baseAddress, $0.count, verifyMode)
+        }
+        guard bound == 1 else {
+            throw Self.error("SSL_CTX_set_session_id_context", "could not bind TLS sessions to the client CA")
         }
         ERR_clear_error()
+    }
+
+    /// The most bytes read from each TLS file (chain, key, client CA, client CRL): 1 MiB, room for a CA bundle of several
+    /// hundred certificates. The files are read here, with this bound, and loaded from the bytes read.
+    static let fileLimit = 1 << 20
+
+    /// The bytes of `path` (at most ``fileLimit``).
+    private static func read(_ path: String, _ what: String) throws(HTTPServerError) -> [UInt8] {
+        do {
+            return try readFileContents(path, limit: fileLimit)
+        } catch {
+            throw HTTPServerError(call: what, errno: error.errno, message: "\(error.reason) (\(error.call))")
+        }
+    }
+
+    /// The session ID context when no client certificates are asked for.
+    static let sessionBindingWithoutClientCA: [UInt8] = Array("helm-cert-server".utf8)
+
+    /// SHA-256 of `bytes`.
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        bytes.withUnsafeBytes { cshim_sha256($0.baseAddress, $0.count, &digest) }
+        return digest
     }
 
     deinit { SSL_CTX_free(pointer) }
@@ -140,10 +193,12 @@ final class TLSContext: @unchecked Sendable {
         return parts.isEmpty ? "no OpenSSL error recorded" : parts.joined(separator: "; ")
     }
 
-    /// The subject CN of the peer's certificate on `ssl`, if it sent one and it verified.
+    /// The subject CN of the peer's certificate on `ssl`, if it sent one, it verified, and it is still within its
+    /// validity now (a resumed session carries the result of a verification made earlier; the session binding
+    /// already refuses to resume one past notAfter, and this makes sure of it).
     static func verifiedPeerCommonName(_ ssl: OpaquePointer) -> String? {
         guard let cert = SSL_get0_peer_certificate(ssl) else { return nil }
-        guard SSL_get_verify_result(ssl) == X509_V_OK else { return nil }
+        guard SSL_get_verify_result(ssl) == X509_V_OK, cshim_X509_is_current(cert) == 1 else { return nil }
         guard let name = X509_get_subject_name(cert) else { return nil }
         let index = X509_NAME_get_index_by_NID(name, NID_commonName, -1)
         guard index >= 0, let entry = X509_NAME_get_entry(name, index),

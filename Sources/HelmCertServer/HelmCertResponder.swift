@@ -48,6 +48,7 @@ public struct HelmCertResponder: HTTPResponder {
     private let audit: AuditLog
     private let openConnections: @Sendable () -> Int
     private let reviewer: (any TokenReviewer)?
+    private let fileProblems: @Sendable () -> [String]
     private let routes: [String: Route]
     private let openAPIResponse: HTTPResponse
 
@@ -59,11 +60,15 @@ public struct HelmCertResponder: HTTPResponder {
     ///   - openConnections: the server's open connection count, read when `/metrics` is scraped.
     ///   - reviewer: checks tokens the token file does not know with the Kubernetes API (`--kube-auth`), off
     ///     the event loops; nil refuses them.
+    ///   - fileProblems: what is wrong with the watched files now (a token file that cannot be read), one line
+    ///     each, told in `/readyz`.
     public init(
         store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
-        openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil
+        openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil,
+        fileProblems: @escaping @Sendable () -> [String] = { [] }
     ) {
         self.reviewer = reviewer
+        self.fileProblems = fileProblems
         self.store = store
         self.authenticator = authenticator
         self.metrics = metrics
@@ -226,9 +231,11 @@ public struct HelmCertResponder: HTTPResponder {
                 var text = "ready: serving bundle \(rendered.name) (generation \(store.generation))\n"
                 if let problem = store.sourceProblem { text += "source problem (serving the last good bundle): \(problem)\n" }
                 for warning in rendered.warnings { text += "warning: \(warning)\n" }
+                for problem in fileProblems() { text += "file problem: \(problem)\n" }
                 return Self.text(200, text)
             case .unavailable(let reason):
-                return ProblemDetails(status: 503, title: "Service Unavailable", detail: reason)
+                let detail = ([reason] + fileProblems().map { "file problem: \($0)" }).joined(separator: "; ")
+                return ProblemDetails(status: 503, title: "Service Unavailable", detail: detail)
                     .response(headers: [("Retry-After", "5")])
             }
         case .metrics:

@@ -101,8 +101,9 @@ public final class HelmCertService: Sendable {
     private let configuration: ServiceConfiguration
     private let logger: Logger
     private let kubernetesSource: KubernetesSecretSource?
-    private let directorySource: DirectorySource?
-    private let housekeeping: PeriodicTask
+    /// The token file, the TLS files and the source directory, looked at every 2 s and on `SIGHUP`; the same
+    /// timer re-renders stale bundle answers.
+    private let fileWatches: FileWatches
 
     /// The Kubernetes API is used (``ServiceConfiguration/usesKubernetesAPI``): libcurl must load, or there is
     /// no point starting.
@@ -119,28 +120,25 @@ public final class HelmCertService: Sendable {
     public init(configuration: ServiceConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        let tokens: TokenFile
-        var tokenBytes: [UInt8] = []
+        let metrics = ServiceMetrics(registry: configuration.metricsRegistry)
+        self.metrics = metrics
+        let authenticator = StaticTokenAuthenticator(tokenFile: configuration.fixedTokens ?? .empty)
+        self.authenticator = authenticator
+        var watches: [any AnyFileWatch] = []
         if let path = configuration.tokenFile {
-            do {
-                tokenBytes = try readFileContents(path)
-                tokens = try TokenFile(parsing: tokenBytes)
-            } catch {
-                throw ServiceError("--token-file \(path): \(error)")
+            let watch = TokenFileWatch.make(path: path, authenticator: authenticator, logger: logger, metrics: metrics)
+            // Read now: a token file that is missing at start is a mistake to say before serving.
+            watch.check()
+            if case .failing(let reason) = watch.state {
+                throw ServiceError("--token-file \(path): \(reason)")
             }
-            for warning in tokens.warnings { logger.warning("token file \(path): \(warning)") }
-        } else if let fixed = configuration.fixedTokens {
-            tokens = fixed
-        } else if configuration.kubeAuth != nil {
-            tokens = try! TokenFile(parsing: [])
-        } else {
+            watches.append(watch)
+        } else if configuration.fixedTokens == nil && configuration.kubeAuth == nil {
             throw ServiceError("no tokens: pass --token-file FILE (lines token,user,uid), --kube-auth, or use --dev")
         }
-        if tokens.entries.isEmpty && configuration.kubeAuth == nil {
+        if authenticator.count == 0 && configuration.kubeAuth == nil {
             logger.warning("the token file holds no tokens: every /v1 request will be refused with 401")
         }
-        let authenticator = StaticTokenAuthenticator(tokenFile: tokens)
-        self.authenticator = authenticator
 
         let waiting: String
         switch configuration.source {
@@ -148,8 +146,6 @@ public final class HelmCertService: Sendable {
         case .directory(let dir): waiting = "waiting for the first read of directory \(dir)"
         case .fixed: waiting = "starting"
         }
-        let metrics = ServiceMetrics(registry: configuration.metricsRegistry)
-        self.metrics = metrics
         let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
         self.store = store
 
@@ -159,13 +155,11 @@ public final class HelmCertService: Sendable {
             let client = KubernetesClient(configuration: kube, logger: logger)
             kubernetesSource = KubernetesSecretSource(
                 client: client, namespace: namespace, name: secret, store: store, logger: logger, metrics: metrics)
-            directorySource = nil
         case .directory(let dir):
             kubernetesSource = nil
-            directorySource = DirectorySource(directory: dir, store: store)
+            watches.append(DirectorySource.watch(directory: dir, store: store, logger: logger, metrics: metrics))
         case .fixed(let files):
             kubernetesSource = nil
-            directorySource = nil
             guard store.offer(files, origin: "generated development bundle") else {
                 throw ServiceError("the generated development bundle did not validate")
             }
@@ -183,26 +177,28 @@ public final class HelmCertService: Sendable {
                 permission: .init(namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName),
                 audiences: kubeAuth.audiences, logger: logger)
         }
+        let watchSlot = WatchSlot()
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
-            openConnections: { serverSlot.server?.openConnectionCount ?? 0 }, reviewer: reviewer)
+            openConnections: { serverSlot.server?.openConnectionCount ?? 0 }, reviewer: reviewer,
+            fileProblems: { watchSlot.watches?.problems ?? [] })
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
+        let tlsSeen = configuration.tls.map { TLSFileWatch.seen($0) }
         let server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
         self.server = server
         serverSlot.server = server
-
-        let reloader = configuration.tokenFile.map {
-            TokenFileReloader(path: $0, loaded: tokenBytes, authenticator: authenticator, logger: logger)
+        if let tls = configuration.tls, let tlsSeen {
+            watches += TLSFileWatch.make(tls: tls, seen: tlsSeen, server: server, logger: logger, metrics: metrics)
         }
-        let certificateReloader = configuration.tls.map { ServingCertificateReloader(tls: $0, server: server, logger: logger) }
-        housekeeping = PeriodicTask(label: "housekeeping", interval: .seconds(2)) {
-            store.refreshIfStale()
-            reloader?.reloadIfChanged()
-            certificateReloader?.reloadIfChanged()
-        }
+        fileWatches = FileWatches(watches, interval: Self.watchInterval) { store.refreshIfStale() }
+        watchSlot.watches = fileWatches
     }
+
+    /// How often watched files are looked at: a removed token line, a new certificate or client CA takes
+    /// effect within this long.
+    public static let watchInterval: Duration = .seconds(2)
 
     /// The port actually bound (useful with `--listen HOST:0`).
     public var localPort: Int { server.localPort }
@@ -213,9 +209,10 @@ public final class HelmCertService: Sendable {
             logger.warning("serving plain HTTP (--insecure-http): only run this behind a proxy that terminates TLS; tokens and keys cross the wire in clear text otherwise")
         }
         kubernetesSource?.start()
-        directorySource?.start()
+        // The directory is read before serving, so readiness does not wait a whole interval.
+        fileWatches.checkNow()
         try server.start()
-        housekeeping.start()
+        fileWatches.start()
         logger.info(
             "listening",
             metadata: [
@@ -225,16 +222,18 @@ public final class HelmCertService: Sendable {
             ])
     }
 
-    /// Re-reads the serving certificate and key (new connections get them).
-    public func reloadTLS() throws { try server.reloadTLS() }
+    /// Looks at every watched file now (`SIGHUP`) and applies what changed; returns a line saying what
+    /// happened to each (`token file: unchanged`).
+    public func checkWatchedFiles() -> [String] {
+        fileWatches.checkNow().map { file, outcome in "\(file): \(outcome)" }
+    }
 
     /// Stops accepting, lets in-flight requests finish within `gracePeriod`, stops the sources.
     public func shutdown(gracePeriod: Duration) {
         logger.info("shutting down", metadata: ["gracePeriod": "\(gracePeriod)"])
         server.shutdown(gracePeriod: gracePeriod)
         kubernetesSource?.stop()
-        directorySource?.stop()
-        housekeeping.stop()
+        fileWatches.stop()
     }
 
     /// Blocks until the server has stopped.
@@ -245,6 +244,16 @@ public final class HelmCertService: Sendable {
 private final class ServerSlot: Sendable {
     private let slot = Mutex<HTTPServer?>(nil)
     var server: HTTPServer? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
+    }
+}
+
+/// Lets the responder read the watches' problems although the watches are made after the responder (the TLS
+/// watches need the server, which needs the responder).
+private final class WatchSlot: Sendable {
+    private let slot = Mutex<FileWatches?>(nil)
+    var watches: FileWatches? {
         get { slot.withLock { $0 } }
         set { slot.withLock { $0 = newValue } }
     }

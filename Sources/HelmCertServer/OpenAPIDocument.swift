@@ -312,18 +312,24 @@ paths:
       security: []
       responses:
         '200':
-          description: Ready to serve the bundle.
+          description: >-
+            Ready to serve the bundle. One line per thing worth knowing follows the first: a source problem
+            (the last good bundle is served), a certificate expiry warning, or a `file problem:` with a watched
+            file (a token file that cannot be read means no static tokens are accepted; a skipped malformed token
+            line; TLS files that do not load).
           content:
             text/plain:
               schema:
                 type: string
-              example: ok
+              example: |
+                ready: serving bundle helm (generation 1)
+                file problem: token file: cannot read /etc/helm-cert-server/tokens/tokens.csv: No such file or directory; no static tokens are accepted until it can be read
         '400':
           $ref: '#/components/responses/BadRequest'
         '431':
           $ref: '#/components/responses/HeadersTooLarge'
         '503':
-          description: Not ready; `reason` says why (no Secret yet, no access to it, invalid bundle, …).
+          description: Not ready; `detail` says why (no Secret yet, no access to it, invalid bundle, …), followed by any `file problem:` with a watched file.
           headers:
             Retry-After:
               $ref: '#/components/headers/RetryAfter'

@@ -17,6 +17,8 @@ import Synchronization
 /// | `helm_cert_server_seconds_since_last_sync` | gauge | time since a source last delivered a valid bundle |
 /// | `helm_cert_server_open_connections` | gauge | |
 /// | `helm_cert_server_certificate_not_after_seconds` | gauge | `bundle`, `file` (`ca.pem`, `cert.pem`) |
+/// | `helm_cert_server_watched_file_ok` | gauge | `file` (``WatchedFile``): 1 when its last read was applied |
+/// | `helm_cert_server_static_tokens` | gauge | tokens from `--token-file` in use (0 when it cannot be read) |
 ///
 /// Counters for every route and status the responder can give are made up front, so counting a request is
 /// a dictionary lookup and an atomic add.
@@ -35,6 +37,9 @@ public final class ServiceMetrics: Sendable {
     private let sinceSync: CoreMetrics.Gauge
     private let openConnections: CoreMetrics.Gauge
     private let notAfter: Mutex<[String: CoreMetrics.Gauge]>
+    /// Made at a watch's first look, so files the service does not watch print nothing.
+    private let watchedFiles: Mutex<[WatchedFile: CoreMetrics.Gauge]>
+    private let staticTokens: CoreMetrics.Gauge
 
     struct RequestKey: Hashable, Sendable {
         var route: String
@@ -82,7 +87,24 @@ public final class ServiceMetrics: Sendable {
         sinceSync = CoreMetrics.Gauge(label: "helm_cert_server_seconds_since_last_sync", factory: factory)
         openConnections = CoreMetrics.Gauge(label: "helm_cert_server_open_connections", factory: factory)
         notAfter = Mutex([:])
+        watchedFiles = Mutex([:])
+        staticTokens = CoreMetrics.Gauge(label: "helm_cert_server_static_tokens", factory: factory)
     }
+
+    /// Records whether a watched file's last read was applied (1) or failed (0).
+    func recordWatchedFile(_ file: WatchedFile, ok: Bool) {
+        let gauge = watchedFiles.withLock { gauges in
+            if let gauge = gauges[file] { return gauge }
+            let gauge = CoreMetrics.Gauge(
+                label: "helm_cert_server_watched_file_ok", dimensions: [("file", file.rawValue)], factory: factory)
+            gauges[file] = gauge
+            return gauge
+        }
+        gauge.record(ok ? 1 : 0)
+    }
+
+    /// Records how many static tokens are in use.
+    func recordStaticTokens(_ count: Int) { staticTokens.record(count) }
 
     /// Counts one answered request.
     public func countRequest(route: String, status: Int) {

@@ -23,7 +23,7 @@ struct HelmCertServerCommand: ParsableCommand {
 
               curl -fsS -H "Authorization: Bearer $TOKEN" https://HOST:8443/v1/bundles/helm/bundle.tar.gz | tar -xz -C "$(helm home)"
 
-            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads --tls-cert/--tls-key.
+            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
 
             Try it with no cluster: helm-cert-server --dev
             """)
@@ -68,11 +68,14 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory for --source directory, re-read every 2 seconds.", valueName: "dir"))
     var sourceDir: String?
 
-    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Re-read when it changes.", valueName: "file"))
+    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Checked every 2 seconds: a removed line is revoked, a malformed line is skipped (logged with its number), a missing file means no static tokens.", valueName: "file"))
     var tokenFile: String?
 
-    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working.", valueName: "file"))
+    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working. Checked every 2 seconds; a TLS session resumes only under the CA that verified it.", valueName: "file"))
     var clientCa: String?
+
+    @Option(help: ArgumentHelp("PEM CRLs of the --client-ca CAs: a listed client certificate is refused, and so is every one whose CA has no CRL here or an expired one (fail closed). Checked every 2 seconds; a new CRL ends every TLS session made under the old one.", valueName: "file"))
+    var clientCrl: String?
 
     @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
     var auditLog: String?
@@ -106,6 +109,9 @@ struct HelmCertServerCommand: ParsableCommand {
 
     func validate() throws {
         if let listen { _ = try parseListen(listen) }
+        if clientCrl != nil && clientCa == nil {
+            throw ValidationError("--client-crl needs --client-ca: CRLs are checked for the client CAs")
+        }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: pass both, or neither with --dev or --insecure-http")
         }
@@ -170,6 +176,7 @@ struct HelmCertServerCommand: ParsableCommand {
         if let clientCa {
             guard tls != nil else { throw ValidationError("--client-ca needs TLS: it cannot be used with --insecure-http") }
             tls?.clientCAFile = clientCa
+            tls?.clientCRLFile = clientCrl
         }
         var kubeAuthConfiguration: KubeAuthConfiguration? = nil
         if kubeAuth {
@@ -203,12 +210,8 @@ struct HelmCertServerCommand: ParsableCommand {
         while true {
             let number = waitForControlSignal()
             if number == SIGHUP {
-                do {
-                    try service.reloadTLS()
-                    logger.info("SIGHUP: serving certificate reloaded")
-                } catch {
-                    logger.error("SIGHUP: serving certificate not reloaded, keeping the old one: \(error)")
-                }
+                // The same look the 2-second timer takes, now: what changed is applied, failures are logged.
+                logger.info("SIGHUP: watched files checked", metadata: ["outcome": "\(service.checkWatchedFiles())"])
                 continue
             }
             logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
@@ -249,7 +252,7 @@ struct HelmCertServerCommand: ParsableCommand {
     }
 }
 
-/// The signals the command handles itself: SIGTERM and SIGINT stop, SIGHUP reloads the serving certificate.
+/// The signals the command handles itself: SIGTERM and SIGINT stop, SIGHUP looks at the watched files at once.
 private func controlSignals() -> sigset_t {
     var set = sigset_t()
     sigemptyset(&set)

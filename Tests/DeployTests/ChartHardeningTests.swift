@@ -23,6 +23,16 @@ import Testing
         #expect(security["capabilities"]["add"].isNull)
     }
 
+    /// A checksum of the token values would be a hash of the plain tokens, readable by anyone who can read pods;
+    /// the server re-reads the mounted token file every 2 s instead.
+    @Test(arguments: ChartValues.allCases, kubeVersions)
+    func podCarriesNoChecksumOfTheTokens(values: ChartValues, kubeVersion: String) throws {
+        let rendered = try values.render(kubeVersion: kubeVersion)
+        let pod = try #require(rendered.only("Deployment"))["spec"]["template"]
+        let annotations = pod["metadata"]["annotations"].keys
+        #expect(!annotations.contains { $0.hasPrefix("checksum/") }, "\(annotations)")
+    }
+
     @Test(arguments: ChartValues.allCases, kubeVersions)
     func seccompIsRuntimeDefaultAsTheClusterVersionSpellsIt(values: ChartValues, kubeVersion: String) throws {
         let rendered = try values.render(kubeVersion: kubeVersion)

@@ -57,13 +57,13 @@ struct DirectorySourceTests {
         #expect(try curl("\(base)/v1/bundles/helm/key.pem", headers: [auth]).body == second.keyPEM)
     }
 
-    @Test("a client certificate signed by --client-ca authenticates as its CN; bearer tokens still work")
-    func clientCertificates() throws {
+    /// Lays out in `volume` a bundle, a serving certificate (`server-ca.pem` signs it), a client CA
+    /// (`clients-ca.pem`) with the client `robot.pem`/`robot.key` (CN ci-robot), and `tokens.csv` (token `t0ken`,
+    /// user dave); starts the service on them with `--client-ca` and `--audit-log audit.log`.
+    static func startMutualTLSService(in volume: TemporaryDirectory) throws -> ServiceProcess {
         let tiller = try PKIFixtures.certificateAuthority()
         let leaf = try PKIFixtures.issue(by: tiller)
-        let volume = try TemporaryDirectory("volume")
-        defer { volume.remove() }
-        try Self.writeVolume(volume, ca: tiller.certificatePEM, cert: leaf.certificatePEM, key: leaf.keyPEM)
+        try writeVolume(volume, ca: tiller.certificatePEM, cert: leaf.certificatePEM, key: leaf.keyPEM)
         let serverCA = try PKIFixtures.certificateAuthority(commonName: "server-ca")
         let serving = try PKIFixtures.issue(
             by: serverCA, commonName: "server", extendedKeyUsage: "serverAuth", subjectAlternativeNames: "IP:127.0.0.1")
@@ -74,11 +74,18 @@ struct DirectorySourceTests {
             ("clients-ca.pem", clientCA.certificatePEM), ("robot.pem", robot.certificatePEM), ("robot.key", robot.keyPEM),
         ] { try volume.write(name, bytes) }
         try volume.write("tokens.csv", "t0ken,dave,8\n")
-        let service = try ServiceProcess(arguments: [
+        return try ServiceProcess(arguments: [
             "--listen", "127.0.0.1:0", "--tls-cert", volume.file("serving.pem"), "--tls-key", volume.file("serving.key"),
             "--client-ca", volume.file("clients-ca.pem"), "--source", "directory", "--source-dir", volume.path,
             "--token-file", volume.file("tokens.csv"), "--audit-log", volume.file("audit.log"),
         ])
+    }
+
+    @Test("a client certificate signed by --client-ca authenticates as its CN; bearer tokens still work")
+    func clientCertificates() throws {
+        let volume = try TemporaryDirectory("volume")
+        defer { volume.remove() }
+        let service = try Self.startMutualTLSService(in: volume)
         defer { service.stop() }
         let url = "https://127.0.0.1:\(service.port)/v1/bundles/helm/ca.pem"
         let withCert = try curl(url, caFile: volume.file("server-ca.pem"), extra: ["--cert", volume.file("robot.pem"), "--key", volume.file("robot.key")])

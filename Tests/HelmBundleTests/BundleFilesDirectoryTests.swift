@@ -26,6 +26,21 @@ struct BundleFilesDirectoryTests {
         #expect(read.keys == keys)
     }
 
+    @Test("a file larger than 64 KiB is not read: the error names its key and the bound")
+    func oversizedFile() throws {
+        let files = try PKIFixtures.goodBundle()
+        let directory = try mount(files, keys: .kyma)
+        defer { directory.remove() }
+        let padded = files.ca + [UInt8](repeating: UInt8(ascii: "\n"), count: BundleFiles.directoryFileLimit + 1 - files.ca.count)
+        try directory.write("..data/global.helm.ca.crt", padded)
+        let error = try #require(throws: BundleError.self) { try BundleFiles(directory: directory.path) }
+        #expect(error.key == "global.helm.ca.crt")
+        #expect(error.reason.contains("larger than 64 KiB"))
+        // One byte less is within the bound (and still a valid PEM file).
+        try directory.write("..data/global.helm.ca.crt", Array(padded.dropLast()))
+        #expect(try BundleFiles(directory: directory.path).ca.count == BundleFiles.directoryFileLimit)
+    }
+
     @Test("names the missing file's Kyma key when neither name exists")
     func missingFile() throws {
         let files = try PKIFixtures.goodBundle()
@@ -48,15 +63,6 @@ struct BundleFilesDirectoryTests {
         let error = try #require(throws: BundleError.self) { try BundleFiles(directory: directory.path) }
         #expect(error.key == "global.helm.tls.key")
         #expect(error.reason == "could not be read from \(directory.path): read failed: Is a directory; check the volume mount and the file's permissions.")
-    }
-
-    @Test("reads files larger than a token file's 1 MiB limit: a volume's files are what the secret holds")
-    func noSizeLimit() throws {
-        let files = try PKIFixtures.goodBundle()
-        let padded = files.certificate + Array(repeating: UInt8(ascii: "\n"), count: 1 << 21)
-        let directory = try mount(BundleFiles(ca: files.ca, certificate: padded, key: files.key), keys: .kyma)
-        defer { directory.remove() }
-        #expect(try BundleFiles(directory: directory.path).certificate == padded)
     }
 
     @Test("checks PEM contents like the secret decoder does")

@@ -11,7 +11,7 @@ struct HelmCertServiceTests {
     static func configuration(auditLogPath: String) throws -> ServiceConfiguration {
         ServiceConfiguration(
             listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, source: .fixed(try PKIFixtures.goodBundle()),
-            tokenFile: nil, fixedTokens: try TokenFile(parsing: Array("s3cret,alice,1\n".utf8)), eventLoopCount: 1,
+            tokenFile: nil, fixedTokens: TokenFile(parsing: Array("s3cret,alice,1\n".utf8)), eventLoopCount: 1,
             limits: HTTPServerLimits(responseTimeout: .seconds(3)), auditLogPath: auditLogPath)
     }
 

@@ -23,7 +23,7 @@ struct ResponderFixture {
         if serve { store.offer(files, origin: "fixture") }
         auditDirectory = try TemporaryDirectory("audit")
         let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"), queueCapacity: auditQueueCapacity)
-        let tokens = try TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
+        let tokens = TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
         responder = HelmCertResponder(
             store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit,
             reviewer: reviewer)

@@ -117,6 +117,11 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Whether the process is still running.
     public var isRunning: Bool { process.isRunning }
 
+    /// Sends `signal` (SIGHUP, say) without waiting for anything.
+    public func send(signal: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
     /// Sends `signal` (SIGTERM by default) and waits for the exit; returns the exit status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) -> Int32 {

@@ -6,4 +6,6 @@
 #include "x509_shims.h"
 #include "digest_shims.h"
 #include "ticket_keys.h"
+#include "session_binding.h"
+#include "tls_material.h"
 #endif

@@ -18,4 +18,7 @@ long cshim_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 long cshim_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size);
 /// `SSL_CTX_set_read_ahead` is a macro: read as much as the socket holds, not one record at a time.
 long cshim_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes);
+/// `SSL_CTX_set1_groups_list` is a macro: the key-exchange groups offered, in the server's order, e.g.
+/// "X25519:P-256:P-384". Returns 1, or 0 when a name is unknown.
+long cshim_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *groups);
 #endif
