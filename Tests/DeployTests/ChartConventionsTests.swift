@@ -47,6 +47,7 @@ import TestSupport
             schema = json.load(open('chart/values.schema.json'))
             options = yaml.safe_load(open('chart/ci/all-options-values.yaml'))
             def walk(v, s, o, path):
+                if 'properties' not in s and isinstance(s.get('additionalProperties'), dict): return  # a map, e.g. resources.limits
                 for key, value in v.items():
                     if key not in s.get('properties', {}): print('schema lacks ' + path + key)
                     elif s.get('additionalProperties') is not False: print('schema allows unknown keys next to ' + path + key)
