@@ -47,6 +47,7 @@ import TestSupport
         #expect(destination["spec"]["host"].string == "\(service).cluster.local")
         #expect(destination["spec"]["trafficPolicy"]["tls"]["mode"].string == "SIMPLE")
         #expect(destination["spec"]["trafficPolicy"]["tls"]["sni"].string == service, "a name the serving certificate holds")
+        #expect(destination["spec"]["exportTo"].strings == ["istio-system"], "in-mesh HTTPS clients are not wrapped twice")
         #expect(rendered.objects(ofKind: "APIRule").isEmpty)
     }
 
