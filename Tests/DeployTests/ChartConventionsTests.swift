@@ -88,7 +88,7 @@ import TestSupport
         #expect(spec["securityContext"]["runAsNonRoot"].bool == true, "merged over the hardened context")
         #expect(container["securityContext"]["seLinuxOptions"]["level"].string == "s0:c123,c456")
         #expect(container["securityContext"]["readOnlyRootFilesystem"].bool == true)
-        #expect(container["args"].strings.last == "--log-level=debug")
+        #expect(container["args"].strings.last == "--event-loops=2")
         #expect(container["env"][0]["name"].string == "TZ" && container["env"][0]["value"].string == "UTC")
         #expect(container["livenessProbe"]["periodSeconds"].int == 20 && container["livenessProbe"]["initialDelaySeconds"].int == 1)
         #expect(container["readinessProbe"]["timeoutSeconds"].int == 3 && container["readinessProbe"]["failureThreshold"].int == 3)
