@@ -4,7 +4,8 @@ import TestSupport
 
 /// `helm lint --strict` accepts the chart, and the templates stay within what Helm 2.16 can render.
 @Suite struct ChartLintTests {
-    @Test(arguments: [[], ["--values", "chart/ci/all-options-values.yaml"], ["--values", "chart/ci/existing-secrets-values.yaml"]])
+    @Test(arguments: [["--set", "image.repository=\(ChartValues.imageRepository)"], ["--values", "chart/ci/all-options-values.yaml"],
+                      ["--values", "chart/ci/existing-secrets-values.yaml"]])
     func helmLintStrictPasses(values: [String]) throws {
         let arguments = ["lint", "--strict", "chart"] + values
         let result = try DeployTool.helm.run(arguments)

@@ -20,7 +20,7 @@ import TestSupport
 
             """)
         var arguments = ["template", RenderedChart.release, directory.file("chart"), "--namespace", RenderedChart.namespace,
-                         "--show-only", "templates/zz-notes-probe.yaml"]
+                         "--show-only", "templates/zz-notes-probe.yaml", "--set", "image.repository=\(ChartValues.imageRepository)"]
         for assignment in set { arguments += ["--set", assignment] }
         let yaml = try DeployTool.helm.run(arguments).succeeded("helm template NOTES probe").stdout
         let read = "import sys, yaml; sys.stdout.write(yaml.safe_load(sys.stdin)['data']['NOTES.txt'])"
@@ -42,9 +42,31 @@ import TestSupport
         let notes = try Self.renderNotes()
         let host = "\(RenderedChart.fullname).\(RenderedChart.namespace).svc"
         #expect(notes.contains("kubectl -n \(RenderedChart.namespace) port-forward service/\(RenderedChart.fullname) 8443:443"))
-        #expect(notes.contains("curl --fail --cacert helm-cert-server-ca.crt --resolve \(host):8443:127.0.0.1"))
+        #expect(notes.contains("curl --fail-with-body --cacert helm-cert-server-ca.crt --resolve \(host):8443:127.0.0.1"))
         #expect(notes.contains("-H \"Authorization: Bearer $TOKEN\""))
         #expect(notes.contains("https://\(host):8443/v1/bundles/helm/bundle.tar.gz"))
+    }
+
+    /// The steps of README "Deploy on Kyma": the Secret exists, the rollout finished, the port-forward answers before
+    /// the fetch, and the bundle lands in the Helm 2 client's home without `helm home` (which Helm 3 lacks).
+    @Test func notesWaitForTheRolloutAndThePortForwardAndUnpackIntoHelm2sHome() throws {
+        let notes = try Self.renderNotes()
+        let host = "\(RenderedChart.fullname).\(RenderedChart.namespace).svc"
+        #expect(notes.contains("kubectl -n kyma-installer get secret helm-secret -o name"))
+        #expect(notes.contains("kubectl -n \(RenderedChart.namespace) rollout status deployment/\(RenderedChart.fullname) --timeout=120s"))
+        let forward = try #require(notes.range(of: "port-forward service/\(RenderedChart.fullname) 8443:443 >/dev/null & PF=$!"))
+        let wait = try #require(notes.range(of: "for i in $(seq 1 30); do curl -fsS -o /dev/null --cacert helm-cert-server-ca.crt --resolve \(host):8443:127.0.0.1 https://\(host):8443/readyz && break; sleep 1; done"))
+        let fetch = try #require(notes.range(of: "bundle.tar.gz"))
+        #expect(forward.upperBound < wait.lowerBound && wait.upperBound < fetch.lowerBound)
+        #expect(notes.contains("HELM_HOME=\"${HELM_HOME:-$HOME/.helm}\"\n   mkdir -p \"$HELM_HOME\" && tar -xzf helm-bundle.tar.gz -C \"$HELM_HOME\" && helm ls --tls"))
+        #expect(!notes.contains("$(helm home)"), "Helm 3 has no `helm home`")
+    }
+
+    @Test func notesWarnWhenTheIngressControllerMayNotSpeakTLSToTheBackend() throws {
+        let other = try Self.renderNotes(set: ["ingress.enabled=true", "ingress.className=traefik"])
+        #expect(other.contains("WARNING: the backend speaks only HTTPS"))
+        let nginx = try Self.renderNotes(set: ["ingress.enabled=true", "ingress.className=nginx"])
+        #expect(!nginx.contains("WARNING"))
     }
 
     @Test func notesFollowTheServicePortAndIngress() throws {

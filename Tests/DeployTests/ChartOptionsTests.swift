@@ -92,19 +92,21 @@ import TestSupport
         let chart = try String(contentsOfFile: "\(packageRoot)/chart/Chart.yaml", encoding: .utf8)
         let appVersion = try #require(chart.split(separator: "\n").first { $0.hasPrefix("appVersion:") })
             .split(separator: ":")[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        #expect(container["image"].string == "helm-cert-server:\(appVersion)")
+        #expect(container["image"].string == "\(ChartValues.imageRepository):\(appVersion)")
         #expect(container["imagePullPolicy"].string == "IfNotPresent")
     }
 
-    /// Generated once: a pre-install hook (never re-rendered on upgrade) that uninstall leaves in place.
+    /// Generated at install: a pre-install hook (not rendered again on upgrade) that uninstall leaves in place and
+    /// that a later install replaces (before-hook-creation), as README "Generated Secrets" says.
     @Test(arguments: kubeVersions)
-    func generatedCertificateAndTokenSecretsAreKeptPreInstallHooks(kubeVersion: String) throws {
+    func generatedCertificateAndTokenSecretsAreKeptPreInstallHooksThatAReinstallReplaces(kubeVersion: String) throws {
         let rendered = try ChartValues.defaults.render(kubeVersion: kubeVersion)
         for name in ["\(RenderedChart.fullname)-tls", "\(RenderedChart.fullname)-tokens"] {
             let secret = try #require(rendered.object("Secret", named: name))
             let annotations = secret["metadata"]["annotations"]
             #expect(annotations["helm.sh/hook"].string == "pre-install", "\(name)")
             #expect(annotations["helm.sh/resource-policy"].string == "keep", "\(name)")
+            #expect(annotations["helm.sh/hook-delete-policy"].string == "before-hook-creation", "\(name)")
         }
         let tokens = try #require(rendered.object("Secret", named: "\(RenderedChart.fullname)-tokens"))
         let csv = try #require(Data(base64Encoded: tokens["data"]["tokens.csv"].string ?? ""))

@@ -38,10 +38,13 @@ import Testing
         #expect(binding["roleRef"]["name"].string == RenderedChart.fullname)
         #expect(binding["subjects"].array.count == 1)
         #expect(binding["subjects"][0]["kind"].string == "ServiceAccount")
-        #expect(binding["subjects"][0]["name"].string == RenderedChart.fullname)
         #expect(binding["subjects"][0]["namespace"].string == RenderedChart.namespace)
         let account = try #require(rendered.only("ServiceAccount"))
-        #expect(account["metadata"]["name"].string == RenderedChart.fullname)
+        let accountName = try #require(account["metadata"]["name"].string)
+        #expect(binding["subjects"][0]["name"].string == accountName)
+        #expect(rendered.only("Deployment")?["spec"]["template"]["spec"]["serviceAccountName"].string == accountName)
+        // The release's name unless values name it (all-options does: serviceAccount.name).
+        #expect(accountName == (values == .allOptions ? "helm-cert-server-reader" : RenderedChart.fullname))
     }
 
     /// No ClusterRole at all; no rule anywhere grants secrets except that one Role; no wildcard anywhere.

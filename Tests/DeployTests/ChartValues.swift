@@ -1,6 +1,6 @@
 /// The sets of values the chart is rendered with in the deploy checks.
 enum ChartValues: String, CaseIterable, Sendable {
-    /// `values.yaml` alone.
+    /// `values.yaml` with only the one required value, `image.repository`, set.
     case defaults
     /// `chart/ci/all-options-values.yaml`: every option switched on.
     case allOptions
@@ -17,10 +17,19 @@ enum ChartValues: String, CaseIterable, Sendable {
         }
     }
 
-    var set: [String] { self == .rsaCertificate ? ["tls.keyAlgorithm=rsa"] : [] }
+    /// The image repository the renderings without a values file set (there is no default: no public image exists).
+    static let imageRepository = "registry.example.com/kyma/helm-cert-server"
 
-    func render(kubeVersion: String) throws -> RenderedChart {
-        try RenderedChart(kubeVersion: kubeVersion, valuesFiles: valuesFiles, set: set)
+    var set: [String] {
+        switch self {
+        case .defaults: ["image.repository=\(Self.imageRepository)"]
+        case .rsaCertificate: ["image.repository=\(Self.imageRepository)", "tls.keyAlgorithm=rsa"]
+        case .allOptions, .existingSecrets: []
+        }
+    }
+
+    func render(kubeVersion: String, apiVersions: [String] = []) throws -> RenderedChart {
+        try RenderedChart(kubeVersion: kubeVersion, valuesFiles: valuesFiles, set: set, apiVersions: apiVersions)
     }
 }
 

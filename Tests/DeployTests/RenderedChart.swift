@@ -17,11 +17,16 @@ struct RenderedChart: Sendable {
     /// - Parameters:
     ///   - kubeVersion: the `--kube-version` to render for, e.g. `1.16.0`.
     ///   - valuesFiles: paths under `chart/`, e.g. `ci/all-options-values.yaml`.
-    ///   - set: `--set` assignments, e.g. `["replicaCount=3"]`.
-    init(kubeVersion: String, valuesFiles: [String] = [], set: [String] = []) throws {
+    ///   - set: `--set` assignments, e.g. `["replicaCount=3"]`; `image.repository` (required) is set unless given.
+    ///   - apiVersions: APIs the cluster is said to serve beyond the built-in ones, e.g. `monitoring.coreos.com/v1`.
+    init(kubeVersion: String, valuesFiles: [String] = [], set: [String] = [], apiVersions: [String] = []) throws {
         var arguments = ["template", Self.release, "chart", "--namespace", Self.namespace, "--kube-version", kubeVersion]
+        if valuesFiles.isEmpty && !set.contains(where: { $0.hasPrefix("image.repository=") }) {
+            arguments += ["--set", "image.repository=\(ChartValues.imageRepository)"]
+        }
         for file in valuesFiles { arguments += ["--values", "chart/\(file)"] }
         for assignment in set { arguments += ["--set", assignment] }
+        for api in apiVersions { arguments += ["--api-versions", api] }
         yaml = try DeployTool.helm.run(arguments).succeeded("helm \(arguments.joined(separator: " "))").stdoutText
         let toJSON = "import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)"
         let json = try DeployTool.python.run(["-c", toJSON], stdin: Array(yaml.utf8)).succeeded("yaml to json")

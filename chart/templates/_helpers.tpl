@@ -1,17 +1,51 @@
 {{/* Helpers shared by the templates. Only functions Helm 2.16 has (no lookup, no must*, no *WithKey). */}}
 
-{{/* The release's object name, at most 63 characters. */}}
+{{/* The chart's name (nameOverride wins), at most 63 characters. */}}
+{{- define "helm-cert-server.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's object name, at most 63 characters: fullnameOverride, else <release>-<name>. */}}
 {{- define "helm-cert-server.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "helm-cert-server.name" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ServiceAccount the pods run as: serviceAccount.name, else the fullname (when the chart creates it). */}}
+{{- define "helm-cert-server.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "helm-cert-server.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.create is false: set serviceAccount.name to the existing ServiceAccount the pods run as" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The image reference: repository (required), then @digest when set, else :tag (default appVersion). */}}
+{{- define "helm-cert-server.image" -}}
+{{- $repository := required "image.repository is empty: no public image exists. Build the Dockerfile, push it, and set image.repository (e.g. --set image.repository=registry.example.com/kyma/helm-cert-server)" .Values.image.repository -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The HTTPS host name of the Service inside the cluster (what the generated certificate names). */}}
+{{- define "helm-cert-server.serviceHost" -}}
+{{- printf "%s.%s.svc" (include "helm-cert-server.fullname" .) .Release.Namespace -}}
 {{- end -}}
 
 {{/* Labels on every object. */}}
 {{- define "helm-cert-server.labels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "helm-cert-server.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
@@ -20,7 +54,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* Labels that select the pods. */}}
 {{- define "helm-cert-server.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "helm-cert-server.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -48,6 +82,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ $name }}.{{ .Release.Namespace }}.svc.cluster.local
 {{- if .Values.ingress.enabled }}
 {{ .Values.ingress.host }}
+{{- end }}
+{{- if .Values.istio.enabled }}
+{{ .Values.istio.host }}
 {{- end }}
 {{- range .Values.tls.extraDNSNames }}
 {{ . }}
