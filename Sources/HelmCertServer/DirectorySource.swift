@@ -5,7 +5,8 @@ import Synchronization
 /// Feeds a `BundleStore` from a directory holding the secret's keys as files (a mounted secret volume).
 ///
 /// Kubelet updates mounted secrets by swapping a `..data` symlink, which inotify reports unreliably, so the
-/// directory is simply re-read every `interval` (three small files) and offered when the bytes changed.
+/// directory is simply re-read every `interval` (three small files) and offered when the bytes changed; a read
+/// that finds them unchanged confirms the bundle (``BundleStore/confirm(now:)``).
 public final class DirectorySource: Sendable {
     private let directory: String
     private let store: BundleStore
@@ -51,7 +52,7 @@ public final class DirectorySource: Sendable {
                 last.files = files
                 return true
             }
-            if changed { store.offer(files, origin: origin) }
+            if changed { store.offer(files, origin: origin) } else { store.confirm() }
         } catch {
             let text = "\(error)"
             let isNew = last.withLock { last -> Bool in

@@ -103,6 +103,7 @@ public final class HelmCertService: Sendable {
     private let kubernetesSource: KubernetesSecretSource?
     private let directorySource: DirectorySource?
     private let housekeeping: PeriodicTask
+    private let certificateReloader: ServingCertificateReloader?
 
     /// The Kubernetes API is used (``ServiceConfiguration/usesKubernetesAPI``): libcurl must load, or there is
     /// no point starting.
@@ -196,7 +197,10 @@ public final class HelmCertService: Sendable {
         let reloader = configuration.tokenFile.map {
             TokenFileReloader(path: $0, loaded: tokenBytes, authenticator: authenticator, logger: logger)
         }
-        let certificateReloader = configuration.tls.map { ServingCertificateReloader(tls: $0, server: server, logger: logger) }
+        let certificateReloader = configuration.tls.map {
+            ServingCertificateReloader(tls: $0, server: server, metrics: metrics, logger: logger)
+        }
+        self.certificateReloader = certificateReloader
         housekeeping = PeriodicTask(label: "housekeeping", interval: .seconds(2)) {
             store.refreshIfStale()
             reloader?.reloadIfChanged()
@@ -226,7 +230,9 @@ public final class HelmCertService: Sendable {
     }
 
     /// Re-reads the serving certificate and key (new connections get them).
-    public func reloadTLS() throws { try server.reloadTLS() }
+    public func reloadTLS() throws {
+        if let certificateReloader { try certificateReloader.reload() } else { try server.reloadTLS() }
+    }
 
     /// Stops accepting, lets in-flight requests finish within `gracePeriod`, stops the sources.
     public func shutdown(gracePeriod: Duration) {
