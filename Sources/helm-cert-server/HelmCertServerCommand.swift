@@ -30,8 +30,10 @@ struct HelmCertServerCommand: ParsableCommand {
               helm-cert-server --dev
 
               # Serve HTTPS with a token file, as the chart runs it:
-              helm-cert-server --tls-cert /tls/tls.crt --tls-key /tls/tls.key \\
-                --token-file /tokens/tokens.csv
+              helm-cert-server \\
+                --tls-cert /etc/helm-cert-server/tls/tls.crt \\
+                --tls-key /etc/helm-cert-server/tls/tls.key \\
+                --token-file /etc/helm-cert-server/tokens/tokens.csv
 
               # Fetch the bundle into the Helm 2 client's home:
               mkdir -p "${HELM_HOME:-$HOME/.helm}"
