@@ -24,6 +24,7 @@ public final class BundleStore: Sendable {
         var sourceProblem: String?
         /// How many different bundles have been served; starts at 0.
         var generation = 0
+        /// When the source last confirmed the served bundle (see ``BundleStore/lastSuccessfulSync``).
         var lastSuccessfulSync: Date?
     }
 
@@ -52,7 +53,8 @@ public final class BundleStore: Sendable {
 
     /// The bundle's generation: bumped every time a different bundle is swapped in.
     public var generation: Int { state.withLock { $0.generation } }
-    /// When a source last delivered a bundle that validated (changed or not).
+    /// When the source last confirmed that the served bundle is what it holds: it delivered a bundle that
+    /// validated (changed or not) or said nothing changed (``confirm(now:)``). nil before the first bundle.
     public var lastSuccessfulSync: Date? { state.withLock { $0.lastSuccessfulSync } }
     /// The problem the source has while an older bundle is still served, if any.
     public var sourceProblem: String? { state.withLock { $0.sourceProblem } }
@@ -111,6 +113,16 @@ public final class BundleStore: Sendable {
             logger.warning("certificate expiry: \(warning)", metadata: ["bundle": "\(name)"])
         }
         return true
+    }
+
+    /// Records that the source looked again and holds what it last offered (a watch bookmark, an unchanged
+    /// re-list or directory read). Counts as a sync only while that is the bundle served: not after a refused
+    /// or withdrawn bundle, nor while the source reports a problem.
+    public func confirm(now: Date = Date()) {
+        state.withLock { s in
+            guard s.current != nil, s.sourceProblem == nil else { return }
+            s.lastSuccessfulSync = now
+        }
     }
 
     /// Records that a source delivered something that cannot be a bundle; keeps the last good one.

@@ -6,7 +6,8 @@ import Logging
 /// Kubelet updates mounted secrets by swapping a `..data` symlink, which inotify reports unreliably, so the
 /// directory is a ``FileWatch`` like the service's other files: re-read at every look (three small files, each
 /// at most `BundleFiles.directoryFileLimit`) and offered to the store when the bytes changed. The store logs
-/// and reports what it refuses; a directory that cannot be read is refused once per distinct error.
+/// and reports what it refuses; a directory that cannot be read is refused once per distinct error. A look
+/// that finds the bytes unchanged confirms the bundle (``BundleStore/confirm(now:)``: the last-sync metric).
 enum DirectorySource {
     /// The watch of `directory`, feeding `store`.
     static func watch(directory: String, store: BundleStore, logger: Logger, metrics: ServiceMetrics?) -> FileWatch<BundleFiles> {
@@ -21,7 +22,8 @@ enum DirectorySource {
             failed: { error in
                 // A refused bundle was reported by `offer` already.
                 if let error = error as? BundleError { store.refuse(error, origin: origin) }
-            })
+            },
+            unchanged: { store.confirm() })
     }
 
     /// The store refused what the directory holds (it logged why).

@@ -75,6 +75,7 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
     private let read: @Sendable () throws -> Contents
     private let apply: @Sendable (Contents) throws -> [String]
     private let failed: (@Sendable (any Error) -> Void)?
+    private let unchanged: (@Sendable () -> Void)?
     private let logger: Logger
     private let metrics: ServiceMetrics?
     private let memory = Mutex(Memory())
@@ -105,6 +106,7 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
     ///   - failed: called once per distinct failure (of `read` or `apply`, told apart by their messages)
     ///     instead of logging it, to log it and do what a failure means (empty the token table; mark the
     ///     bundle source failing). Without it, the watch logs the failure and changes nothing.
+    ///   - unchanged: called when a look finds the bytes last seen (the directory source confirms its bundle).
     ///   - metrics: `helm_cert_server_watched_file_ok{file}` is set after each look.
     ///   - initial: contents already in use (loaded before the watch existed), so the first look does not apply
     ///     them again.
@@ -112,9 +114,11 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
         _ file: WatchedFile, logger: Logger, metrics: ServiceMetrics? = nil, initial: Contents? = nil,
         read: @escaping @Sendable () throws -> Contents,
         apply: @escaping @Sendable (Contents) throws -> [String],
-        failed: (@Sendable (any Error) -> Void)? = nil
+        failed: (@Sendable (any Error) -> Void)? = nil,
+        unchanged: (@Sendable () -> Void)? = nil
     ) {
         self.file = file
+        self.unchanged = unchanged
         memory.withLock {
             $0.last = initial
             if initial != nil { $0.state = .applied(problems: []) }
@@ -140,7 +144,10 @@ final class FileWatch<Contents: Equatable & Sendable>: Sendable {
             memory.withLock { $0.last = nil }
             return fail(error)
         }
-        guard memory.withLock({ $0.last != contents }) else { return .unchanged }
+        guard memory.withLock({ $0.last != contents }) else {
+            unchanged?()
+            return .unchanged
+        }
         do {
             let problems = try apply(contents)
             let fresh = memory.withLock { memory -> [String] in

@@ -163,23 +163,23 @@ public struct HelmCertResponder: HTTPResponder {
         case .missing:
             metrics.countAuthFailure(reason: "missing")
             response = Self.unauthorized(
-                "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
+                .noToken, "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
                 error: nil)
         case .malformed:
             metrics.countAuthFailure(reason: "malformed")
             response = Self.unauthorized(
-                "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
+                .malformedAuthorization, "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
                 error: "invalid_request")
         case .unknownToken:
             metrics.countAuthFailure(reason: "invalid_token")
-            response = Self.unauthorized("the bearer token is not known to this server", error: "invalid_token")
+            response = Self.unauthorized(.invalidToken, "the bearer token is not known to this server", error: "invalid_token")
         case .forbidden(let who, let detail):
             caller = who
             metrics.countAuthFailure(reason: "forbidden")
-            response = ProblemDetails(status: 403, title: "Forbidden", detail: detail).response()
+            response = ProblemDetails(.forbidden, status: 403, title: "Forbidden", detail: detail).response()
         case .unavailable(let detail):
             metrics.countAuthFailure(reason: "unavailable")
-            response = ProblemDetails(status: 503, title: "Service Unavailable", detail: detail)
+            response = ProblemDetails(.authenticationUnavailable, status: 503, title: "Service Unavailable", detail: detail)
                 .response(headers: [("Retry-After", "5")])
         }
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
@@ -210,14 +210,15 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// The 503 for a request whose audit line cannot be written.
     private static func auditRefusal(_ detail: String) -> HTTPResponse {
-        ProblemDetails(status: 503, title: "Service Unavailable", detail: detail).response(headers: [("Retry-After", "5")])
+        ProblemDetails(.auditUnavailable, status: 503, title: "Service Unavailable", detail: detail)
+            .response(headers: [("Retry-After", "5")])
     }
 
     /// Paths outside `/v1`: no authentication.
     private func answerPublic(_ request: HTTPRequest, route: Route?) -> HTTPResponse {
         guard let route else {
             return ProblemDetails(
-                status: 404, title: "Not Found",
+                .notFound, status: 404, title: "Not Found",
                 detail: "no such path; the API lives under /v1/bundles/\(store.name) (see /openapi.yaml)"
             ).response()
         }
@@ -235,7 +236,7 @@ public struct HelmCertResponder: HTTPResponder {
                 return Self.text(200, text)
             case .unavailable(let reason):
                 let detail = ([reason] + fileProblems().map { "file problem: \($0)" }).joined(separator: "; ")
-                return ProblemDetails(status: 503, title: "Service Unavailable", detail: detail)
+                return ProblemDetails(.bundleNotReady, status: 503, title: "Service Unavailable", detail: detail)
                     .response(headers: [("Retry-After", "5")])
             }
         case .metrics:
@@ -248,7 +249,7 @@ public struct HelmCertResponder: HTTPResponder {
             return openAPIResponse
         case .bundle:
             // Bundle routes all live under /v1.
-            return ProblemDetails(status: 404, title: "Not Found", detail: "no such path").response()
+            return ProblemDetails(.notFound, status: 404, title: "Not Found", detail: "no such path").response()
         }
     }
 
@@ -257,7 +258,7 @@ public struct HelmCertResponder: HTTPResponder {
         guard case .bundle(let representation) = route else {
             return (
                 ProblemDetails(
-                    status: 404, title: "Not Found",
+                    .notFound, status: 404, title: "Not Found",
                     detail: "no such bundle or file: try /v1/bundles/\(store.name)/bundle.tar.gz, /ca.pem, /cert.pem, /key.pem or /v1/bundles/\(store.name)"
                 ).response(), nil
             )
@@ -269,7 +270,7 @@ public struct HelmCertResponder: HTTPResponder {
             return (response, rendered.etag(for: representation))
         case .unavailable(let reason):
             return (
-                ProblemDetails(status: 503, title: "Service Unavailable", detail: "no valid bundle to serve: \(reason)")
+                ProblemDetails(.bundleNotReady, status: 503, title: "Service Unavailable", detail: "no valid bundle to serve: \(reason)")
                     .response(headers: [("Retry-After", "5")]), nil
             )
         }
@@ -278,7 +279,7 @@ public struct HelmCertResponder: HTTPResponder {
     private static func refuseMethod(_ request: HTTPRequest) -> HTTPResponse? {
         guard request.method != "GET" && request.method != "HEAD" else { return nil }
         return ProblemDetails(
-            status: 405, title: "Method Not Allowed", detail: "\(request.method) is not supported here; use GET or HEAD"
+            .methodNotAllowed, status: 405, title: "Method Not Allowed", detail: "\(request.method) is not supported here; use GET or HEAD"
         ).response(headers: [("Allow", "GET, HEAD")])
     }
 
@@ -330,10 +331,10 @@ public struct HelmCertResponder: HTTPResponder {
         return start
     }
 
-    private static func unauthorized(_ detail: String, error: String?) -> HTTPResponse {
+    private static func unauthorized(_ type: ProblemType, _ detail: String, error: String?) -> HTTPResponse {
         var challenge = "Bearer realm=\"helm-cert-server\""
         if let error { challenge += ", error=\"\(error)\"" }
-        return ProblemDetails(status: 401, title: "Unauthorized", detail: detail)
+        return ProblemDetails(type, status: 401, title: "Unauthorized", detail: detail)
             .response(headers: [("WWW-Authenticate", challenge)])
     }
 

@@ -35,6 +35,8 @@ public final class KubernetesSecretSource: Sendable {
                 } catch {
                     store.refuse(error, origin: origin)
                 }
+            case .confirmed:
+                store.confirm()
             case .deleted:
                 store.withdraw(
                     reason: "\(what) does not exist (deleted or not yet created); create it, e.g. by re-running the Kyma installer")

@@ -17,7 +17,8 @@ info:
     `/metrics` and `/openapi.yaml` need none. Bundle answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
     Until a valid bundle has been read the bundle paths answer `503` with `Retry-After`.
 
-    Errors are `application/problem+json` (RFC 9457). A method other than GET or HEAD on a known path is
+    Errors are `application/problem+json` (RFC 9457) whose `type` is one of a fixed list of URIs
+    (`components.schemas.Problem`), e.g. `https://helm-cert-server.kyma-project.io/problems/invalid-token`. A method other than GET or HEAD on a known path is
     answered `405 Method Not Allowed` with `Allow: GET, HEAD` (see `components.responses.MethodNotAllowed`).
     Malformed requests are answered `400`, requests whose head is too large `431`, and the connection is closed.
   license:
@@ -329,7 +330,7 @@ paths:
         '431':
           $ref: '#/components/responses/HeadersTooLarge'
         '503':
-          description: Not ready; `detail` says why (no Secret yet, no access to it, invalid bundle, …), followed by any `file problem:` with a watched file.
+          description: Not ready (`type` …/problems/bundle-not-ready); `detail` says why (no Secret yet, no access to it, invalid bundle, …), followed by any `file problem:` with a watched file.
           headers:
             Retry-After:
               $ref: '#/components/headers/RetryAfter'
@@ -457,12 +458,28 @@ components:
     Problem:
       type: object
       description: RFC 9457 problem details.
-      required: [title, status]
+      required: [type, title, status, detail]
       properties:
         type:
           type: string
-          format: uri-reference
-          description: Identifies the kind of problem; `about:blank` when the status says it all.
+          format: uri
+          description: |
+            Identifies the kind of problem; stable across releases, so scripts can branch on it (the URIs need
+            not resolve). `no-token`, `malformed-authorization`, `invalid-token` (401); `forbidden` (403, RBAC
+            refused a Kubernetes token); `authentication-unavailable` (503, the Kubernetes review could not be
+            made); `audit-unavailable` (503, the audit line cannot be written, nothing is handed out);
+            `bundle-not-ready` (503, no valid bundle; also `/readyz`); `not-found` (404);
+            `method-not-allowed` (405).
+          enum:
+            - https://helm-cert-server.kyma-project.io/problems/no-token
+            - https://helm-cert-server.kyma-project.io/problems/malformed-authorization
+            - https://helm-cert-server.kyma-project.io/problems/invalid-token
+            - https://helm-cert-server.kyma-project.io/problems/forbidden
+            - https://helm-cert-server.kyma-project.io/problems/authentication-unavailable
+            - https://helm-cert-server.kyma-project.io/problems/audit-unavailable
+            - https://helm-cert-server.kyma-project.io/problems/bundle-not-ready
+            - https://helm-cert-server.kyma-project.io/problems/not-found
+            - https://helm-cert-server.kyma-project.io/problems/method-not-allowed
         title:
           type: string
           description: Short summary of the kind of problem.
@@ -476,9 +493,6 @@ components:
         instance:
           type: string
           format: uri-reference
-        reason:
-          type: string
-          description: Machine-readable cause (readiness).
       additionalProperties: true
     CertificateInfo:
       type: object
@@ -582,20 +596,19 @@ components:
     NotReady:
       summary: The Secret has not been read yet
       value:
-        type: about:blank
+        type: https://helm-cert-server.kyma-project.io/problems/bundle-not-ready
         title: Service Unavailable
         status: 503
-        detail: No valid Helm bundle has been read from Secret kyma-installer/helm-secret yet.
-        reason: NoBundleYet
+        detail: waiting for the first read of secret kyma-installer/helm-secret
     Unauthorized:
       value:
-        type: about:blank
+        type: https://helm-cert-server.kyma-project.io/problems/no-token
         title: Unauthorized
         status: 401
         detail: 'Send a token from the token file as "Authorization: Bearer <token>".'
     NotFound:
       value:
-        type: about:blank
+        type: https://helm-cert-server.kyma-project.io/problems/not-found
         title: Not Found
         status: 404
         detail: There is no bundle "tiller"; the only bundle is "helm".

@@ -1,21 +1,58 @@
 import HTTPServer
 
+/// The kinds of problem this service answers with: each is an RFC 9457 `type` URI that stays the same across
+/// releases, so a script can branch on it without parsing `detail` (openapi.yaml lists them all, in
+/// `components.schemas.Problem.properties.type.enum`).
+///
+/// The URIs identify; they need not resolve (RFC 9457, section 3.1.1).
+public enum ProblemType: String, Sendable, CaseIterable {
+    /// 401: no `Authorization` header on a `/v1` path.
+    case noToken = "no-token"
+    /// 401: an `Authorization` header that is not `Bearer <token>`.
+    case malformedAuthorization = "malformed-authorization"
+    /// 401: a bearer token neither the token file nor a Kubernetes review knows.
+    case invalidToken = "invalid-token"
+    /// 403: a Kubernetes token whose account RBAC does not allow `get` on the bundle.
+    case forbidden = "forbidden"
+    /// 503: the Kubernetes review that would decide about a token could not be made (API down).
+    case authenticationUnavailable = "authentication-unavailable"
+    /// 503: the request's audit line cannot be written or queued, so nothing is handed out.
+    case auditUnavailable = "audit-unavailable"
+    /// 503: no valid bundle to serve yet, or any more (bundle endpoints and `/readyz`).
+    case bundleNotReady = "bundle-not-ready"
+    /// 404: no such path, bundle or file.
+    case notFound = "not-found"
+    /// 405: a method other than GET or HEAD.
+    case methodNotAllowed = "method-not-allowed"
+
+    /// Where every type URI starts.
+    public static let base = "https://helm-cert-server.kyma-project.io/problems/"
+
+    /// The `type` member: `https://helm-cert-server.kyma-project.io/problems/<name>`.
+    public var uri: String { Self.base + rawValue }
+}
+
 /// An RFC 9457 problem (`application/problem+json`): what went wrong and what the caller can do about it.
 public struct ProblemDetails: Sendable, Equatable {
+    /// Which kind of problem (the `type` URI).
+    public var type: ProblemType
     public var status: Int
     public var title: String
     /// A sentence a person can act on.
     public var detail: String
 
-    public init(status: Int, title: String, detail: String) {
+    public init(_ type: ProblemType, status: Int, title: String, detail: String) {
+        self.type = type
         self.status = status
         self.title = title
         self.detail = detail
     }
 
-    /// The JSON body: `{"type":"about:blank","title":…,"status":…,"detail":…}`.
+    /// The JSON body: `{"type":"https://…/problems/<name>","title":…,"status":…,"detail":…}`.
     public var json: [UInt8] {
-        var out = "{\"type\":\"about:blank\",\"title\":"
+        var out = "{\"type\":"
+        out += jsonQuoted(type.uri)
+        out += ",\"title\":"
         out += jsonQuoted(title)
         out += ",\"status\":\(status),\"detail\":"
         out += jsonQuoted(detail)

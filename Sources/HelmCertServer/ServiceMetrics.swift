@@ -1,45 +1,72 @@
-import CoreMetrics
 import FoundationEssentials
 import Prometheus
 import Synchronization
 
-/// The service's Prometheus metrics, created once through swift-metrics and exported by swift-prometheus.
-///
-/// | metric | type | labels |
-/// |---|---|---|
-/// | `helm_cert_server_requests_total` | counter | `route`, `status` |
-/// | `helm_cert_server_auth_failures_total` | counter | `reason` (`missing`, `malformed`, `invalid_token`, `forbidden`, `unavailable`) |
-/// | `helm_cert_server_source_errors_total` | counter | `kind` (`api`, `invalid_bundle`, `withdrawn`) |
-/// | `helm_cert_server_watch_restarts_total` | counter | watch streams ended and begun again (timeout, cut, 410) |
-/// | `helm_cert_server_audit_failures_total` | counter | `reason` (`queue_full`, `write_failed`): requests refused (503) because their audit line could not be written |
-/// | `helm_cert_server_bundle_generation` | gauge | |
-/// | `helm_cert_server_bundle_ready` | gauge | 1 while a bundle is served |
-/// | `helm_cert_server_seconds_since_last_sync` | gauge | time since a source last delivered a valid bundle |
-/// | `helm_cert_server_open_connections` | gauge | |
-/// | `helm_cert_server_certificate_not_after_seconds` | gauge | `bundle`, `file` (`ca.pem`, `cert.pem`) |
-/// | `helm_cert_server_watched_file_ok` | gauge | `file` (``WatchedFile``): 1 when its last read was applied |
-/// | `helm_cert_server_static_tokens` | gauge | tokens from `--token-file` in use (0 when it cannot be read) |
+/// The service's Prometheus metrics, registered once with their `# HELP` text (``Family``) and exported by
+/// swift-prometheus. The README's metrics table says the same as ``Family/help``.
 ///
 /// Counters for every route and status the responder can give are made up front, so counting a request is
 /// a dictionary lookup and an atomic add.
 public final class ServiceMetrics: Sendable {
+    /// Every metric family the service exports: its name, and the `# HELP` line that says what it means.
+    public enum Family: String, Sendable, CaseIterable {
+        case requests = "helm_cert_server_requests_total"
+        case authFailures = "helm_cert_server_auth_failures_total"
+        case sourceErrors = "helm_cert_server_source_errors_total"
+        case watchRestarts = "helm_cert_server_watch_restarts_total"
+        case auditFailures = "helm_cert_server_audit_failures_total"
+        case bundleGeneration = "helm_cert_server_bundle_generation"
+        case bundleReady = "helm_cert_server_bundle_ready"
+        case lastSync = "helm_cert_server_last_sync_timestamp_seconds"
+        case openConnections = "helm_cert_server_open_connections"
+        case certificateNotAfter = "helm_cert_server_certificate_not_after_seconds"
+        case buildInfo = "helm_cert_server_build_info"
+        case watchedFileOk = "helm_cert_server_watched_file_ok"
+        case staticTokens = "helm_cert_server_static_tokens"
+
+        /// The `# HELP` text.
+        public var help: String {
+            switch self {
+            case .requests: "Answered requests, by route and HTTP status (499: the client left before the answer)."
+            case .authFailures: "Refused authentications on /v1, by reason."
+            case .sourceErrors: "Problems reading the bundle's source: api (unreachable), invalid_bundle (refused, the last good one is kept), withdrawn (secret deleted)."
+            case .watchRestarts: "Watch streams of the secret that ended and began again (the server's timeout, a cut, a 410)."
+            case .auditFailures: "/v1 requests refused with 503 because their audit line could not be queued or written."
+            case .bundleGeneration: "How many different bundles have been served since start."
+            case .bundleReady: "1 while a valid bundle is served, else 0."
+            case .lastSync: "Unix time the source last confirmed the served bundle (a watch event or bookmark, a good re-list or directory read, changed or not); 0 before the first."
+            case .openConnections: "Open client connections."
+            case .certificateNotAfter: "Unix time a certificate expires: bundle=\"helm\" for ca.pem and cert.pem (the first certificate of each), bundle=\"server\" file=\"tls.crt\" for the serving certificate chain (its earliest)."
+            case .buildInfo: "Always 1; the version label says which release runs."
+            case .watchedFileOk: "1 when a watched file's last read was applied, 0 while it cannot be read or does not load (file: token_file, serving_certificate, client_ca, source_directory)."
+            case .staticTokens: "Tokens from --token-file in use (0 while the file cannot be read)."
+            }
+        }
+
+        /// The name and help text, as swift-prometheus takes them (the whole name as `metricName`: empty parts
+        /// are left out of the name).
+        var descriptor: MetricNameDescriptor {
+            MetricNameDescriptor(metricName: rawValue, unitName: "", helpText: help)
+        }
+    }
+
     /// Where every metric lives; `/metrics` prints it.
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
-    private let requests: [RequestKey: CoreMetrics.Counter]
-    private let otherRequests: Mutex<[RequestKey: CoreMetrics.Counter]>
-    private let authFailures: [String: CoreMetrics.Counter]
-    private let sourceErrors: [String: CoreMetrics.Counter]
-    private let watchRestarts: CoreMetrics.Counter
-    private let auditFailures: [AuditFailure: CoreMetrics.Counter]
-    private let generation: CoreMetrics.Gauge
-    private let ready: CoreMetrics.Gauge
-    private let sinceSync: CoreMetrics.Gauge
-    private let openConnections: CoreMetrics.Gauge
-    private let notAfter: Mutex<[String: CoreMetrics.Gauge]>
+    private let requests: [RequestKey: Prometheus.Counter]
+    private let otherRequests: Mutex<[RequestKey: Prometheus.Counter]>
+    private let authFailures: [String: Prometheus.Counter]
+    private let sourceErrors: [String: Prometheus.Counter]
+    private let watchRestarts: Prometheus.Counter
+    private let auditFailures: [AuditFailure: Prometheus.Counter]
+    private let generation: Prometheus.Gauge
+    private let ready: Prometheus.Gauge
+    private let lastSync: Prometheus.Gauge
+    private let openConnections: Prometheus.Gauge
+    private let notAfter: Mutex<[String: Prometheus.Gauge]>
+    private let servingNotAfter: Prometheus.Gauge
     /// Made at a watch's first look, so files the service does not watch print nothing.
-    private let watchedFiles: Mutex<[WatchedFile: CoreMetrics.Gauge]>
-    private let staticTokens: CoreMetrics.Gauge
+    private let watchedFiles: Mutex<[WatchedFile: Prometheus.Gauge]>
+    private let staticTokens: Prometheus.Gauge
 
     struct RequestKey: Hashable, Sendable {
         var route: String
@@ -50,61 +77,63 @@ public final class ServiceMetrics: Sendable {
     static let routes = ["bundle_file", "bundle_archive", "bundle_metadata", "healthz", "readyz", "openapi", "metrics", "unknown"]
     static let statuses = [200, 304, 400, 401, 403, 404, 405, 500, 503]
 
-    /// - Parameter registry: the registry to fill (a fresh one per service; tests make their own).
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// The `bundle` and `file` labels of the serving certificate's expiry.
+    static let servingCertificateLabels = [("bundle", "server"), ("file", "tls.crt")]
+
+    /// - Parameters:
+    ///   - registry: the registry to fill (a fresh one per service; tests make their own).
+    ///   - version: the `version` label of `helm_cert_server_build_info`.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = helmCertServerVersion) {
         self.registry = registry
-        let factory = PrometheusMetricsFactory(registry: registry)
-        self.factory = factory
-        var requests: [RequestKey: CoreMetrics.Counter] = [:]
+        var requests: [RequestKey: Prometheus.Counter] = [:]
         for route in Self.routes {
             for status in Self.statuses {
-                requests[RequestKey(route: route, status: status)] = CoreMetrics.Counter(
-                    label: "helm_cert_server_requests_total", dimensions: [("route", route), ("status", "\(status)")],
-                    factory: factory)
+                requests[RequestKey(route: route, status: status)] = registry.counter(
+                    .requests, [("route", route), ("status", "\(status)")])
             }
         }
         self.requests = requests
         otherRequests = Mutex([:])
-        var auth: [String: CoreMetrics.Counter] = [:]
+        var auth: [String: Prometheus.Counter] = [:]
         for reason in ["missing", "malformed", "invalid_token", "forbidden", "unavailable"] {
-            auth[reason] = CoreMetrics.Counter(label: "helm_cert_server_auth_failures_total", dimensions: [("reason", reason)], factory: factory)
+            auth[reason] = registry.counter(.authFailures, [("reason", reason)])
         }
         authFailures = auth
-        var source: [String: CoreMetrics.Counter] = [:]
+        var source: [String: Prometheus.Counter] = [:]
         for kind in ["api", "invalid_bundle", "withdrawn"] {
-            source[kind] = CoreMetrics.Counter(label: "helm_cert_server_source_errors_total", dimensions: [("kind", kind)], factory: factory)
+            source[kind] = registry.counter(.sourceErrors, [("kind", kind)])
         }
         sourceErrors = source
-        watchRestarts = CoreMetrics.Counter(label: "helm_cert_server_watch_restarts_total", factory: factory)
-        var audit: [AuditFailure: CoreMetrics.Counter] = [:]
+        watchRestarts = registry.counter(.watchRestarts)
+        var audit: [AuditFailure: Prometheus.Counter] = [:]
         for reason in AuditFailure.allCases {
-            audit[reason] = CoreMetrics.Counter(
-                label: "helm_cert_server_audit_failures_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+            audit[reason] = registry.counter(.auditFailures, [("reason", reason.rawValue)])
         }
         auditFailures = audit
-        generation = CoreMetrics.Gauge(label: "helm_cert_server_bundle_generation", factory: factory)
-        ready = CoreMetrics.Gauge(label: "helm_cert_server_bundle_ready", factory: factory)
-        sinceSync = CoreMetrics.Gauge(label: "helm_cert_server_seconds_since_last_sync", factory: factory)
-        openConnections = CoreMetrics.Gauge(label: "helm_cert_server_open_connections", factory: factory)
+        generation = registry.gauge(.bundleGeneration)
+        ready = registry.gauge(.bundleReady)
+        lastSync = registry.gauge(.lastSync)
+        openConnections = registry.gauge(.openConnections)
         notAfter = Mutex([:])
         watchedFiles = Mutex([:])
-        staticTokens = CoreMetrics.Gauge(label: "helm_cert_server_static_tokens", factory: factory)
+        staticTokens = registry.gauge(.staticTokens)
+        servingNotAfter = registry.gauge(.certificateNotAfter, Self.servingCertificateLabels)
+        registry.gauge(.buildInfo, [("version", version)]).set(to: 1)
     }
 
     /// Records whether a watched file's last read was applied (1) or failed (0).
     func recordWatchedFile(_ file: WatchedFile, ok: Bool) {
         let gauge = watchedFiles.withLock { gauges in
             if let gauge = gauges[file] { return gauge }
-            let gauge = CoreMetrics.Gauge(
-                label: "helm_cert_server_watched_file_ok", dimensions: [("file", file.rawValue)], factory: factory)
+            let gauge = registry.gauge(.watchedFileOk, [("file", file.rawValue)])
             gauges[file] = gauge
             return gauge
         }
-        gauge.record(ok ? 1 : 0)
+        gauge.set(to: ok ? 1 : 0)
     }
 
     /// Records how many static tokens are in use.
-    func recordStaticTokens(_ count: Int) { staticTokens.record(count) }
+    func recordStaticTokens(_ count: Int) { staticTokens.set(to: Double(count)) }
 
     /// Counts one answered request.
     public func countRequest(route: String, status: Int) {
@@ -115,9 +144,7 @@ public final class ServiceMetrics: Sendable {
         }
         let counter = otherRequests.withLock { others in
             if let existing = others[key] { return existing }
-            let made = CoreMetrics.Counter(
-                label: "helm_cert_server_requests_total", dimensions: [("route", route), ("status", "\(status)")],
-                factory: factory)
+            let made = registry.counter(.requests, [("route", route), ("status", "\(status)")])
             others[key] = made
             return made
         }
@@ -146,31 +173,43 @@ public final class ServiceMetrics: Sendable {
 
     /// Brings the gauges up to date from the store and the server, then prints everything in the
     /// Prometheus text format.
-    public func exposition(store: BundleStore, openConnections count: Int, now: Date = Date()) -> [UInt8] {
-        generation.record(store.generation)
-        openConnections.record(count)
-        if let last = store.lastSuccessfulSync {
-            sinceSync.record(now.timeIntervalSince(last))
-        } else {
-            sinceSync.record(-1)
-        }
+    public func exposition(store: BundleStore, openConnections count: Int) -> [UInt8] {
+        generation.set(to: Double(store.generation))
+        openConnections.set(to: Double(count))
+        lastSync.set(to: store.lastSuccessfulSync?.timeIntervalSince1970 ?? 0)
         switch store.availability {
         case .serving(let rendered):
-            ready.record(1)
+            ready.set(to: 1)
             for (file, info) in rendered.bundle.metadata.certificates {
                 let gauge = notAfter.withLock { gauges in
                     if let g = gauges[file] { return g }
-                    let g = CoreMetrics.Gauge(
-                        label: "helm_cert_server_certificate_not_after_seconds",
-                        dimensions: [("bundle", store.name), ("file", file)], factory: factory)
+                    let g = registry.gauge(.certificateNotAfter, [("bundle", store.name), ("file", file)])
                     gauges[file] = g
                     return g
                 }
-                gauge.record(info.notAfter.timeIntervalSince1970)
+                gauge.set(to: info.notAfter.timeIntervalSince1970)
             }
         case .unavailable:
-            ready.record(0)
+            ready.set(to: 0)
         }
         return registry.emitToBuffer()
+    }
+
+    /// Records when the serving certificate chain (`--tls-cert`, or `--dev`'s) stops working: the earliest
+    /// `notAfter` of its certificates. Called at start and at every reload.
+    public func recordServingCertificate(notAfter date: Date) {
+        servingNotAfter.set(to: date.timeIntervalSince1970)
+    }
+}
+
+extension PrometheusCollectorRegistry {
+    /// A counter of `family`, with its help text.
+    func counter(_ family: ServiceMetrics.Family, _ labels: [(String, String)] = []) -> Prometheus.Counter {
+        makeCounter(descriptor: family.descriptor, labels: labels)
+    }
+
+    /// A gauge of `family`, with its help text.
+    func gauge(_ family: ServiceMetrics.Family, _ labels: [(String, String)] = []) -> Prometheus.Gauge {
+        makeGauge(descriptor: family.descriptor, labels: labels)
     }
 }

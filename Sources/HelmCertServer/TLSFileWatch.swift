@@ -1,5 +1,6 @@
 import FileContents
 import HTTPServer
+import HelmBundle
 import Logging
 
 /// The TLS files, watched: when `--tls-cert`/`--tls-key` change (cert-manager renewed them) or `--client-ca`
@@ -28,17 +29,33 @@ enum TLSFileWatch {
         tls: TLSConfiguration, seen: [WatchedFile: [[UInt8]]], server: HTTPServer, logger: Logger, metrics: ServiceMetrics?
     ) -> [FileWatch<[[UInt8]]>] {
         let keeping = "new connections keep getting the TLS files loaded before"
+        if let chain = seen[.servingCertificate]?.first {
+            recordServingExpiry(chain, file: tls.certificateChainFile, logger: logger, metrics: metrics)
+        }
         return sets(tls).map { file, paths in
             FileWatch(
                 file, logger: logger, metrics: metrics, initial: seen[file],
                 read: {
                     do { return try read(paths) } catch { throw WatchedFileError(cause: error, meanwhile: keeping) }
                 },
-                apply: { _ in
+                apply: { contents in
                     do { try server.reloadTLS() } catch { throw WatchedFileError(cause: error, meanwhile: keeping) }
                     logger.info("\(file) changed on disk and was loaded for new connections", metadata: ["files": "\(paths)"])
+                    if file == .servingCertificate {
+                        recordServingExpiry(contents[0], file: paths[0], logger: logger, metrics: metrics)
+                    }
                     return []
                 })
+        }
+    }
+
+    /// `helm_cert_server_certificate_not_after_seconds{bundle="server"}`: the earliest expiry in the chain.
+    private static func recordServingExpiry(_ chain: [UInt8], file: String, logger: Logger, metrics: ServiceMetrics?) {
+        guard let metrics else { return }
+        do {
+            metrics.recordServingCertificate(notAfter: try earliestNotAfter(ofPEM: chain, file: file))
+        } catch {
+            logger.warning("cannot read the serving certificate's expiry for /metrics: \(error)")
         }
     }
 

@@ -3,7 +3,8 @@
 ///
 /// The driver performs the `Action`s it returns: `.list` (LIST the secret), `.watch(resourceVersion:)` (WATCH
 /// from there), `.pause(d, then:)` (sleep `d` unless stopped, then do `then`). It hands on the `Event`s the
-/// machine returns; repeats (the same object after a re-list, a second "absent") are filtered out here.
+/// machine returns; repeats (the same object after a re-list, a second "absent") are filtered out here, and a
+/// repeat of a present secret, a bookmark or a watch the server ended on its timeout becomes `.confirmed`.
 struct SecretWatchStateMachine: Sendable {
     /// The next thing the driver must do.
     indirect enum Action: Sendable, Equatable {
@@ -52,7 +53,7 @@ struct SecretWatchStateMachine: Sendable {
     mutating func listSucceeded(secret: Secret?, resourceVersion: String) -> Outcome {
         failures = 0
         self.resourceVersion = resourceVersion
-        let event = if let secret { deliverUpdated(secret) } else { deliverDeleted() }
+        let event = if let secret { deliverUpdated(secret) ?? confirmation() } else { deliverDeleted() }
         return Outcome(event: event, next: .watch(resourceVersion: resourceVersion))
     }
 
@@ -71,13 +72,13 @@ struct SecretWatchStateMachine: Sendable {
         switch event {
         case .added(let secret), .modified(let secret):
             advance(to: secret.metadata.resourceVersion)
-            return .keepReading(deliver: deliverUpdated(secret))
+            return .keepReading(deliver: deliverUpdated(secret) ?? confirmation())
         case .deleted(let secret):
             advance(to: secret.metadata.resourceVersion)
             return .keepReading(deliver: deliverDeleted())
         case .bookmark(let version):
             advance(to: version)
-            return .keepReading(deliver: nil)
+            return .keepReading(deliver: confirmation())
         case .error(let status) where status.code == 410:
             return .endStream(expired())
         case .error(let status):
@@ -87,9 +88,12 @@ struct SecretWatchStateMachine: Sendable {
 
     /// The stream ended (the server's timeout, or a cut; a partial last line was dropped): watch again from the
     /// last resourceVersion — at once if the stream carried events, after a backoff pause if it was empty.
-    mutating func streamEnded() -> Outcome {
-        if eventsThisStream > 0 { return Outcome(event: nil, next: resume()) }
-        return Outcome(event: nil, next: .pause(nextDelay(), then: resume()))
+    /// - Parameter completed: the server closed it cleanly (its `timeoutSeconds`): it watched the whole time and
+    ///   reported nothing more, which confirms the secret.
+    mutating func streamEnded(completed: Bool = false) -> Outcome {
+        let event = completed ? confirmation() : nil
+        if eventsThisStream > 0 { return Outcome(event: event, next: resume()) }
+        return Outcome(event: event, next: .pause(nextDelay(), then: resume()))
     }
 
     /// The watch request failed before streaming (or the stream could not be decoded). 410 → re-list at once;
@@ -133,6 +137,12 @@ struct SecretWatchStateMachine: Sendable {
         if delivered == .present(secret) { return nil }
         delivered = .present(secret)
         return .updated(secret)
+    }
+
+    /// `.confirmed` while the consumer was last told the secret is present (an absence needs no confirming).
+    private func confirmation() -> SecretWatcher.Event? {
+        if case .present = delivered { return .confirmed }
+        return nil
     }
 
     private mutating func deliverDeleted() -> SecretWatcher.Event? {

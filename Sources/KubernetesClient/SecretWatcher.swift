@@ -12,6 +12,10 @@ public final class SecretWatcher: Sendable {
         /// The secret exists with this content (first list, a change, or the first good list after a failure, so
         /// that recovery is visible). Other repeats are not delivered.
         case updated(Secret)
+        /// The secret last delivered with `.updated` is still what the API holds: a bookmark, the same object
+        /// again (a re-list), or a watch the server ended on its timeout with nothing to report. For "last
+        /// synced" gauges: a quiet secret is confirmed at least once per watch (290 s by default).
+        case confirmed
         /// The secret does not exist (first list found none, or it was deleted).
         case deleted
         /// A list or watch failed; the watcher backs off and keeps trying.
@@ -152,7 +156,7 @@ public final class SecretWatcher: Sendable {
                     if case .interrupted(let reason) = end {
                         logger.debug("secret watch stream interrupted; resuming", metadata: ["reason": "\(reason)"])
                     }
-                    outcome = streamOutcome ?? machine.streamEnded()
+                    outcome = streamOutcome ?? machine.streamEnded(completed: end == .completed)
                     restartReason = Self.restartReason(end: end, outcome: outcome)
                 } catch {
                     machine = machineInStream

@@ -6,8 +6,9 @@ import HelmCertServer
 import Glibc
 #endif
 
-/// `--dev`: a generated PKI, a random token, and the files the TLS server reads, in a private temporary
-/// directory (mode 0700) that is removed at exit.
+/// `--dev`: a generated PKI, a random token, and the files the TLS server reads (it loads and reloads its
+/// certificate from files), in a private temporary directory (mode 0700) that the command removes on every
+/// exit: stop signals, a failed start, an error. Only SIGKILL or a crash leaves it behind; the welcome names it.
 struct DevelopmentSetup {
     let pki: DevelopmentPKI
     let directory: String
@@ -21,18 +22,24 @@ struct DevelopmentSetup {
         TokenFile(parsing: Array("\(token),developer,developer\n".utf8))
     }
 
-    static func create() throws -> DevelopmentSetup {
+    /// - Parameter temporaryDirectory: where to make the directory (`$TMPDIR`); nil or empty: `/tmp`.
+    static func create(temporaryDirectory: String?) throws -> DevelopmentSetup {
         let pki = try DevelopmentPKI.generate()
-        var template = Array("/tmp/helm-cert-server-dev-XXXXXX".utf8CString)
+        let base = temporaryDirectory.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(base)/helm-cert-server-dev-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw ServiceError("--dev: cannot create a temporary directory: \(String(cString: strerror(errno)))")
         }
-        let directory = String(cString: made)
-        try write(pki.serverCertificateChainPEM, to: "\(directory)/server.pem", mode: 0o644)
-        try write(pki.serverKeyPEM, to: "\(directory)/server-key.pem", mode: 0o600)
-        try write(pki.bundle.ca, to: "\(directory)/ca.pem", mode: 0o644)
-        let token = hexString(randomBytes(24))
-        return DevelopmentSetup(pki: pki, directory: directory, token: token)
+        let setup = DevelopmentSetup(pki: pki, directory: String(cString: made), token: hexString(randomBytes(24)))
+        do {
+            try write(pki.serverCertificateChainPEM, to: "\(setup.directory)/server.pem", mode: 0o644)
+            try write(pki.serverKeyPEM, to: "\(setup.directory)/server-key.pem", mode: 0o600)
+            try write(pki.bundle.ca, to: "\(setup.directory)/ca.pem", mode: 0o644)
+        } catch {
+            setup.remove()
+            throw error
+        }
+        return setup
     }
 
     /// Prints the token and a ready-to-paste curl line on standard output.
@@ -44,10 +51,11 @@ struct DevelopmentSetup {
             helm-cert-server --dev: serving a generated Helm TLS bundle (no cluster needed) on \(base)
             token: \(token)
             server CA: \(directory)/ca.pem
+            files: \(directory) (server certificate, its key, CA; removed when this process exits)
 
-            Fetch the bundle into a Helm home:
-              mkdir -p "$(helm home 2>/dev/null || echo ./helm-home)"
-              curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm/bundle.tar.gz | tar -xz -C "$(helm home 2>/dev/null || echo ./helm-home)"
+            Fetch the bundle into the Helm 2 client's home:
+              mkdir -p "${HELM_HOME:-$HOME/.helm}"
+              curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm/bundle.tar.gz | tar -xz -C "${HELM_HOME:-$HOME/.helm}"
             One file, or the metadata:
               curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm/ca.pem
               curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm

@@ -18,15 +18,31 @@ struct HelmCertServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helm-cert-server",
         abstract: "Serve Kyma's Helm client TLS bundle (ca.pem, cert.pem, key.pem) over authenticated HTTPS.",
+        // The examples are kept under 72 columns, continued with backslashes: swift-argument-parser wraps the
+        // discussion at the terminal's width (80 when not a terminal), and a wrapped command no longer pastes.
         discussion: """
-            Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt, global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and serves the decoded files to callers with a bearer token:
-
-              curl -fsS -H "Authorization: Bearer $TOKEN" https://HOST:8443/v1/bundles/helm/bundle.tar.gz | tar -xz -C "$(helm home)"
+            Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt, global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and serves the decoded files to callers with a bearer token.
 
             Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
 
-            Try it with no cluster: helm-cert-server --dev
-            """)
+            EXAMPLES:
+              # Try it with no cluster (prints a token and a curl line):
+              helm-cert-server --dev
+
+              # Serve HTTPS with a token file, as the chart runs it:
+              helm-cert-server \\
+                --tls-cert /etc/helm-cert-server/tls/tls.crt \\
+                --tls-key /etc/helm-cert-server/tls/tls.key \\
+                --token-file /etc/helm-cert-server/tokens/tokens.csv
+
+              # Fetch the bundle into the Helm 2 client's home:
+              mkdir -p "${HELM_HOME:-$HOME/.helm}"
+              curl --fail-with-body -sS --cacert ca.pem \\
+                -H "Authorization: Bearer $TOKEN" \\
+                https://localhost:8443/v1/bundles/helm/bundle.tar.gz \\
+                | tar -xz -C "${HELM_HOME:-$HOME/.helm}"
+            """,
+        version: helmCertServerVersion)
 
     enum SourceKind: String, ExpressibleByArgument, CaseIterable {
         case kubernetes, directory
@@ -92,7 +108,7 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Namespace --kube-auth asks RBAC about (default: the pod's own namespace, else --namespace).", valueName: "namespace"))
     var kubeAuthNamespace: String?
 
-    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate in memory, a random token, listen on 127.0.0.1:8443, and print a ready-to-paste curl line.")
+    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate, and a random token; listen on 127.0.0.1:8443 and print a ready-to-paste curl line. The server certificate, its key and the CA are written to a private temporary directory (under $TMPDIR, else /tmp; the welcome names it), removed at every exit.")
     var dev = false
 
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
@@ -107,10 +123,19 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: "Lowest log level written (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "info"
 
-    func validate() throws {
+    /// Checks the flags together. Called at the start of `run()`, not as `validate()`: swift-argument-parser
+    /// calls `validate()` before it reports unknown options, so `--bogus-flag` would be answered with "HTTPS
+    /// needs --tls-cert" instead of naming the flag it does not know.
+    func validateCombinations() throws {
         if let listen { _ = try parseListen(listen) }
         if clientCrl != nil && clientCa == nil {
             throw ValidationError("--client-crl needs --client-ca: CRLs are checked for the client CAs")
+        }
+        if insecureHttp && (tlsCert != nil || tlsKey != nil) {
+            throw ValidationError("--insecure-http serves plain HTTP, so --tls-cert and --tls-key would be ignored: pass the TLS files for HTTPS, or --insecure-http alone behind a TLS-terminating proxy")
+        }
+        if insecureHttp && clientCa != nil {
+            throw ValidationError("--client-ca needs TLS: it cannot be used with --insecure-http")
         }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: pass both, or neither with --dev or --insecure-http")
@@ -145,6 +170,8 @@ struct HelmCertServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        try validateCombinations()
+        let listenAddress = try resolveListenAddress()
         blockControlSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
@@ -153,13 +180,14 @@ struct HelmCertServerCommand: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         signal(SIGPIPE, SIG_IGN)
 
-        let listenAddress = try listen.map(parseListen) ?? ListenAddress(host: dev ? "127.0.0.1" : "0.0.0.0", port: 8443)
         var tls: TLSConfiguration? = tlsCert.map { TLSConfiguration(certificateChainFile: $0, privateKeyFile: tlsKey!) }
         let bundleSource: BundleSourceConfiguration
         var fixedTokens: TokenFile? = nil
         var development: DevelopmentSetup? = nil
+        // Removes --dev's files on every way out of `run`: a stop signal, a failed start, a thrown error.
+        defer { development?.remove() }
         if dev {
-            let setup = try DevelopmentSetup.create()
+            let setup = try DevelopmentSetup.create(temporaryDirectory: processEnvironment()["TMPDIR"])
             development = setup
             bundleSource = .fixed(setup.pki.bundle)
             if tls == nil && !insecureHttp { tls = setup.tls }
@@ -198,7 +226,6 @@ struct HelmCertServerCommand: ParsableCommand {
             try service.start()
         } catch {
             logger.critical("cannot start: \(error)")
-            development?.remove()
             throw ExitCode(1)
         }
         if let development {
@@ -219,12 +246,23 @@ struct HelmCertServerCommand: ParsableCommand {
             break
         }
         service.waitUntilStopped()
-        development?.remove()
         logger.info("stopped")
     }
 
     private func parseListen(_ text: String) throws -> ListenAddress {
         do { return try ListenAddress(parsing: text) } catch { throw ValidationError(error.description) }
+    }
+
+    /// `--listen` (or the default) as an address literal nobody else listens on, before anything starts.
+    private func resolveListenAddress() throws -> ListenAddress {
+        let written = try listen.map(parseListen) ?? ListenAddress(host: dev ? "127.0.0.1" : "0.0.0.0", port: 8443)
+        do {
+            let address = try written.resolved()
+            try address.ensureNoOtherListener()
+            return address
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     private func kubernetesConfiguration() throws -> KubernetesConfiguration {

@@ -27,10 +27,10 @@ final class DevModeTests {
         let line = try #require(service.stdoutText.split(separator: "\n").first { $0.contains("bundle.tar.gz | tar") })
         let home = try TemporaryDirectory("helm-home")
         defer { home.remove() }
-        // Run the printed line as a shell would, with $(helm home) pointing at a fresh folder.
+        // Run the printed line as a shell would, with HELM_HOME pointing at a fresh folder.
         let command = line.trimmingCharacters(in: .whitespaces)
-            .replacingOccurrences(of: "$(helm home 2>/dev/null || echo ./helm-home)", with: home.path)
-        let result = try runCommand(["bash", "-c", command])
+        #expect(command.contains("${HELM_HOME:-$HOME/.helm}"), "Helm 3 has no `helm home`; \(command)")
+        let result = try runCommand(["bash", "-o", "pipefail", "-c", command], environment: ["HELM_HOME": home.path])
         #expect(result.status == 0, "\(result.stderrText)")
         for name in ["ca.pem", "cert.pem", "key.pem"] {
             #expect(FileManager.default.fileExists(atPath: home.file(name)), "\(name) missing")

@@ -66,16 +66,36 @@ struct FaultTests {
         #expect(cluster.service.isRunning)
     }
 
-    @Test("replaced serving certificate files are served to new connections without a restart")
+    @Test("replaced serving certificate files are served to new connections without a restart; /metrics has the new expiry")
     func servingCertificateRotation() throws {
         let cluster = try ClusterFixture()
         try cluster.waitUntil("ready") { try cluster.get("/readyz").status == 200 }
-        try cluster.writeServingCertificate(commonName: "renewed-server")
+        let expiry = "helm_cert_server_certificate_not_after_seconds{bundle=\"server\",file=\"tls.crt\"}"
+        let first = try #require(try metric(cluster, expiry), "the serving certificate's expiry is exported at start")
+        #expect(abs(first - Date().addingTimeInterval(365 * 86_400).timeIntervalSince1970) < 2 * 3_600)
+        try cluster.writeServingCertificate(commonName: "renewed-server", endDate: "20300101000000Z")
         try cluster.waitUntil("new connections see the renewed certificate", seconds: 10) {
             // Verifies only against the renewed CA (now in service-ca.pem).
             try cluster.get("/healthz").status == 200
         }
         #expect(cluster.service.waitForLog { $0["message"]?.contains("reloaded") == true })
+        #expect(try metric(cluster, expiry) == 1_893_456_000, "2030-01-01T00:00:00Z, the renewed certificate's notAfter")
+    }
+
+    @Test("a quiet secret still counts as synced: a watch bookmark advances the last-sync time, nothing else changes")
+    func bookmarkAdvancesLastSync() throws {
+        let cluster = try ClusterFixture()
+        try cluster.waitUntil("ready") { try cluster.get("/readyz").status == 200 }
+        let lastSync = "helm_cert_server_last_sync_timestamp_seconds"
+        let first = try #require(try metric(cluster, lastSync))
+        #expect(abs(first - Date().timeIntervalSince1970) < 60)
+        Thread.sleep(forTimeInterval: 0.2)
+        try cluster.waitUntil("a bookmark advances the last sync", seconds: 10) {
+            _ = try cluster.double.sendBookmark()
+            return (try metric(cluster, lastSync) ?? 0) > first
+        }
+        #expect(try metric(cluster, "helm_cert_server_bundle_generation") == 1)
+        #expect(try metric(cluster, "helm_cert_server_source_errors_total{kind=\"api\"}") == 0)
     }
 
     @Test("SIGTERM while watching: exits 0 promptly")

@@ -40,11 +40,11 @@ final class ClusterFixture {
     }
 
     /// Writes a fresh serving certificate from a fresh CA (`service-ca.pem`, `serving.pem`, `serving.key`).
-    func writeServingCertificate(commonName: String) throws {
+    func writeServingCertificate(commonName: String, endDate: String? = nil) throws {
         let serviceCA = try PKIFixtures.certificateAuthority(commonName: "\(commonName)-ca")
         let serving = try PKIFixtures.issue(
             by: serviceCA, commonName: commonName, extendedKeyUsage: "serverAuth",
-            subjectAlternativeNames: "DNS:localhost,IP:127.0.0.1")
+            subjectAlternativeNames: "DNS:localhost,IP:127.0.0.1", endDate: endDate)
         try files.write("service-ca.pem", serviceCA.certificatePEM)
         try files.write("serving.key", serving.keyPEM)
         try files.write("serving.pem", serving.certificatePEM)

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import HelmCertServer
 
@@ -14,10 +15,54 @@ struct ListenAddressTests {
         #expect(address == ListenAddress(host: host, port: port))
     }
 
-    @Test("invalid addresses say what shape is expected", arguments: ["8443", ":8443", "host:", "host:65536", "::1:8443", "[::1]8443", "host:-1", "host:http"])
+    @Test("invalid addresses say what shape is expected", arguments: ["8443", ":8443", "host:", "::1:8443", "[::1]8443", "host:-1", "host:http", "host:+80"])
     func invalid(text: String) {
-        #expect(throws: ListenAddressError.self) { try ListenAddress(parsing: text) }
-        #expect((try? ListenAddress(parsing: text)) == nil)
+        #expect(throws: ListenAddressError.notHostPort(text)) { try ListenAddress(parsing: text) }
+    }
+
+    @Test("ports outside 0-65535 say so", arguments: ["host:65536", "[::]:99999", "0.0.0.0:123456789012345678901234567890"])
+    func portOutOfRange(text: String) {
+        #expect(throws: ListenAddressError.portOutOfRange(text)) { try ListenAddress(parsing: text) }
+        #expect(ListenAddressError.portOutOfRange(text).description.contains("between 0 and 65535"))
+    }
+
+    @Test("a name resolves to an address literal; literals stay as they are; an unknown name is refused")
+    func resolution() throws {
+        let resolved = try ListenAddress(host: "localhost", port: 8443).resolved()
+        #expect(["127.0.0.1", "::1"].contains(resolved.host))
+        #expect(resolved.port == 8443)
+        #expect(try ListenAddress(host: "::", port: 1).resolved() == ListenAddress(host: "::", port: 1))
+        #expect(throws: ListenAddressError.self) { try ListenAddress(host: "no-such-host.invalid", port: 1).resolved() }
+    }
+
+    @Test("an address someone listens on is in use, also seen from the wildcard; a free one and port 0 pass")
+    func inUse() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var isOpen = true
+        defer { if isOpen { close(fd) } }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var on: Int32 = 1
+        // As the server's own listeners: SO_REUSEPORT, which would let a second one bind beside it.
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0 && listen(fd, 1) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        for host in ["127.0.0.1", "0.0.0.0", "::"] {
+            let taken = ListenAddress(host: host, port: port)
+            #expect(throws: ListenAddressError.inUse(taken)) { try taken.ensureNoOtherListener() }
+        }
+        close(fd)
+        isOpen = false
+        #expect(throws: Never.self) { try ListenAddress(host: "127.0.0.1", port: port).ensureNoOtherListener() }
+        #expect(throws: Never.self) { try ListenAddress(host: "127.0.0.1", port: 0).ensureNoOtherListener() }
     }
 
     @Test("IPv6 addresses print in brackets")

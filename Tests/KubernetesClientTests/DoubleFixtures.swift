@@ -86,6 +86,9 @@ extension SecretWatcher.Event {
     var isDeleted: Bool { if case .deleted = self { return true } else { return false } }
     var isFailure: Bool { if case .failed = self { return true } else { return false } }
     var isWatchRestart: Bool { if case .watchRestarted = self { return true } else { return false } }
+    var isConfirmation: Bool { self == .confirmed }
+    /// A change of what the consumer knows: `.updated` or `.deleted` (not a failure, restart or confirmation).
+    var isChange: Bool { if case .updated = self { return true } else { return isDeleted } }
     /// The reason, when this is `.watchRestarted`.
     var restartReason: String? { if case .watchRestarted(let reason) = self { return reason } else { return nil } }
 }

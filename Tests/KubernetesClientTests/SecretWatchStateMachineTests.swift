@@ -28,10 +28,10 @@ import Testing
         #expect(machine.listSucceeded(secret: nil, resourceVersion: "3") == .init(event: .deleted, next: .watch(resourceVersion: "3")))
     }
 
-    @Test func aReListFindingTheSameSecretDeliversNothingNew() {
+    @Test func aReListFindingTheSameSecretConfirmsItAndDeliversNothingNew() {
         var machine = Machine(backoff: Self.steadyBackoff)
         _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
-        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "12").event == nil)
+        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "12").event == .confirmed)
         _ = machine.listSucceeded(secret: nil, resourceVersion: "13")
         #expect(machine.listSucceeded(secret: nil, resourceVersion: "14").event == nil)
     }
@@ -72,11 +72,11 @@ import Testing
         #expect(machine.resourceVersion == "12")
     }
 
-    @Test func aBookmarkOnlyAdvancesTheResourceVersion() {
+    @Test func aBookmarkConfirmsTheSecretAndAdvancesTheResourceVersion() {
         var machine = Machine(backoff: Self.steadyBackoff)
         _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
         machine.watchStarting()
-        #expect(machine.received(.bookmark(resourceVersion: "40")) == .keepReading(deliver: nil))
+        #expect(machine.received(.bookmark(resourceVersion: "40")) == .keepReading(deliver: .confirmed))
         #expect(machine.resourceVersion == "40")
         #expect(machine.streamEnded().next == .watch(resourceVersion: "40"))
     }
@@ -153,11 +153,28 @@ import Testing
     @Test func afterAFailureTheNextGoodListDeliversTheSecretEvenIfUnchangedSoRecoveryIsVisible() {
         var machine = Machine(backoff: Self.steadyBackoff)
         #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .updated(Self.secret("7")))
-        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == nil)
+        #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .confirmed)
         _ = machine.watchFailed(.transport("reset"))
         #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .updated(Self.secret("7")))
         _ = machine.listFailed(.transport("reset"))
         #expect(machine.listSucceeded(secret: nil, resourceVersion: "10").event == .deleted)
+    }
+
+    @Test func whileTheSecretIsAbsentNothingIsConfirmed() {
+        var machine = Machine(backoff: Self.steadyBackoff)
+        _ = machine.listSucceeded(secret: nil, resourceVersion: "3")
+        machine.watchStarting()
+        #expect(machine.received(.bookmark(resourceVersion: "4")) == .keepReading(deliver: nil))
+        #expect(machine.streamEnded(completed: true).event == nil)
+    }
+
+    @Test func aWatchTheServerEndedOnItsTimeoutConfirmsTheSecretACutOneDoesNot() {
+        var machine = Machine(backoff: Self.steadyBackoff)
+        _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
+        machine.watchStarting()
+        #expect(machine.streamEnded(completed: true).event == .confirmed)
+        machine.watchStarting()
+        #expect(machine.streamEnded(completed: false).event == nil)
     }
 
     @Test func anEventResetsTheBackoff() {

@@ -88,8 +88,9 @@ import TestSupport
         try run.api.setSecret(namespace: helmNamespace, name: helmSecretName, data: ["global.helm.ca.crt": Array("after".utf8)])
         #expect(run.events.next(within: .seconds(1)) { $0.value("global.helm.ca.crt") == "after" } != nil)
         #expect(!run.events.all.contains { $0.isFailure }, "an expiry is routine, not a failure")
-        #expect(run.events.all.filter { !$0.isWatchRestart }.count == 2,
+        #expect(run.events.all.filter(\.isChange).count == 2,
                 "the re-list found the same secret, which is not delivered twice")
+        #expect(run.events.all.contains(.confirmed), "the re-list confirmed the secret")
     }
 
     @Test func anInStreamExpiryIsReportedAsOneWatchRestartBeforeTheReList() throws {
@@ -161,7 +162,8 @@ import TestSupport
             _ = try run.api.cutWatches()
             return try run.api.requestLog().dropFirst(watchesBefore).contains { $0.query.contains("resourceVersion=\(bookmarked)&") }
         })
-        #expect(run.events.all.filter { !$0.isWatchRestart }.count == 1, "a bookmark delivers nothing")
+        #expect(run.events.all.filter(\.isChange).count == 1, "a bookmark changes nothing")
+        #expect(run.events.all.contains(.confirmed), "a bookmark confirms the secret")
     }
 
     @Test func aBurstOf503sIsReportedWithGrowingBackoffAndThenRecovers() throws {
