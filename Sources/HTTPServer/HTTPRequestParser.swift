@@ -18,7 +18,8 @@ enum HTTPRequestParser {
     ///
     /// - Parameters:
     ///   - bytes: unconsumed input, starting where a request starts.
-    ///   - maxHeaderBytes: most bytes a head may take; a longer one is refused with 431.
+    ///   - maxHeaderBytes: most bytes a head may take, empty lines before it included (they wait in the
+    ///     connection's buffer like the head does); a longer one is refused with 431.
     ///   - scanFrom: where the previous attempt stopped looking for the end of the head, so bytes arriving
     ///     one at a time cost linear, not quadratic, time.
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int, scanFrom: Int = 0) -> Result {
@@ -26,10 +27,10 @@ enum HTTPRequestParser {
         var start = 0
         while start + 1 < bytes.count, bytes[start] == cr, bytes[start + 1] == lf { start += 2 }
         guard let end = findHeadEnd(bytes, from: max(start, scanFrom - 3)) else {
-            if bytes.count - start > maxHeaderBytes { return .invalid(tooLarge) }
+            if bytes.count > maxHeaderBytes { return .invalid(tooLarge) }
             return .incomplete(scannedUpTo: bytes.count)
         }
-        if end - start > maxHeaderBytes { return .invalid(tooLarge) }
+        if end > maxHeaderBytes { return .invalid(tooLarge) }
         do {
             let head = try parseHead(UnsafeBufferPointer(rebasing: bytes[start..<end - 2]))
             return .complete(head, length: end)

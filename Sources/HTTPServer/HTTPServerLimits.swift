@@ -2,7 +2,8 @@
 ///
 /// Every refusal is a short `text/plain` body naming what was wrong, followed by closing the connection.
 public struct HTTPServerLimits: Sendable {
-    /// Most bytes of request line plus headers (including the final empty line); beyond: 431, close.
+    /// Most bytes of request line plus headers (including the final empty line, and any empty lines before the
+    /// request line); beyond: 431, close.
     public var maxHeaderBytes: Int
     /// Time for a TLS handshake to complete; beyond: close.
     public var handshakeTimeout: Duration
