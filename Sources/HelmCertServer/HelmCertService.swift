@@ -233,10 +233,14 @@ public final class HelmCertService: Sendable {
 }
 
 /// Lets the responder read the server's connection count although the server is made after the responder.
+///
+/// Holds the server weakly: the server holds the responder, whose closure holds this slot, and a strong
+/// reference back would keep all three alive forever (valgrind, scripts/memcheck, reported the cycle as lost).
 private final class ServerSlot: Sendable {
-    private let slot = Mutex<HTTPServer?>(nil)
+    private struct WeakServer: Sendable { weak var server: HTTPServer? }
+    private let slot = Mutex(WeakServer())
     var server: HTTPServer? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLock { $0.server } }
+        set { slot.withLock { $0.server = newValue } }
     }
 }
