@@ -8,6 +8,13 @@ import PackageDescription
 /// libFuzzer's calls `LLVMFuzzerTestOneInput`) and `-enable-testing` (they reach internal parsers —
 /// `HTTPRequestParser`, `LineSplitter`, `WatchEvent`, `TLSContext` — through `@testable import`, as the
 /// ordinary tests do).
+/// A libFuzzer executable named `name` (its sources in `Sources/name`) over the root package's `modules`.
+func fuzzTarget(_ name: String, _ modules: String...) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["FuzzSupport"] + modules.map { .product(name: $0, package: "helm-cert-server") })
+}
+
 let package = Package(
     name: "helm-cert-server-fuzz",
     platforms: [.macOS(.v15)],
@@ -16,32 +23,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "FuzzSupport"),
-        .executableTarget(
-            name: "http-request-head",
-            dependencies: ["FuzzSupport", .product(name: "HTTPServer", package: "helm-cert-server")]),
-        .executableTarget(
-            name: "token-file",
-            dependencies: ["FuzzSupport", .product(name: "HelmCertServer", package: "helm-cert-server")]),
-        .executableTarget(
-            name: "secret-bundle",
-            dependencies: [
-                "FuzzSupport",
-                .product(name: "KubernetesClient", package: "helm-cert-server"),
-                .product(name: "HelmBundle", package: "helm-cert-server"),
-            ]),
-        .executableTarget(
-            name: "watch-stream",
-            dependencies: [
-                "FuzzSupport",
-                .product(name: "KubernetesClient", package: "helm-cert-server"),
-                .product(name: "HelmBundle", package: "helm-cert-server"),
-            ]),
-        .executableTarget(
-            name: "pem-files",
-            dependencies: [
-                "FuzzSupport",
-                .product(name: "HelmBundle", package: "helm-cert-server"),
-                .product(name: "HTTPServer", package: "helm-cert-server"),
-            ]),
+        fuzzTarget("http-request-head", "HTTPServer"),
+        fuzzTarget("token-file", "HelmCertServer"),
+        fuzzTarget("secret-bundle", "KubernetesClient", "HelmBundle"),
+        fuzzTarget("watch-stream", "KubernetesClient", "HelmBundle"),
+        fuzzTarget("pem-files", "HelmBundle", "HTTPServer"),
     ]
 )
