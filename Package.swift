@@ -44,6 +44,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "helm-cert-server", targets: ["helm-cert-server"]),
+        // For fuzz/, a package of its own that depends on this one by path and builds these modules with
+        // -sanitize=fuzzer,address (see docs/fuzzing.md). Declaring them changes nothing in this package's build.
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "KubernetesClient", targets: ["KubernetesClient"]),
+        .library(name: "HelmBundle", targets: ["HelmBundle"]),
+        .library(name: "HelmCertServer", targets: ["HelmCertServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

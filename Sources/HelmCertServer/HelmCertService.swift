@@ -241,20 +241,28 @@ public final class HelmCertService: Sendable {
 }
 
 /// Lets the responder read the server's connection count although the server is made after the responder.
+///
+/// Holds the server weakly: the server holds the responder, whose closure holds this slot, and a strong
+/// reference back would keep all three alive forever (valgrind, scripts/memcheck, reported the cycle as lost).
 private final class ServerSlot: Sendable {
-    private let slot = Mutex<HTTPServer?>(nil)
+    private struct WeakServer: Sendable { weak var server: HTTPServer? }
+    private let slot = Mutex(WeakServer())
     var server: HTTPServer? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLock { $0.server } }
+        set { slot.withLock { $0.server = newValue } }
     }
 }
 
 /// Lets the responder read the watches' problems although the watches are made after the responder (the TLS
 /// watches need the server, which needs the responder).
+///
+/// Holds the watches weakly: the TLS watches hold the server, which holds the responder, whose closure holds
+/// this slot; a strong reference back would keep them all alive forever.
 private final class WatchSlot: Sendable {
-    private let slot = Mutex<FileWatches?>(nil)
+    private struct WeakWatches: Sendable { weak var watches: FileWatches? }
+    private let slot = Mutex(WeakWatches())
     var watches: FileWatches? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLock { $0.watches } }
+        set { slot.withLock { $0.watches = newValue } }
     }
 }

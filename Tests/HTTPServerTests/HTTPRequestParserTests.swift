@@ -225,6 +225,27 @@ struct HTTPRequestParserTests {
         #expect(error.status == 431)
     }
 
+    @Test("empty lines before the request line count toward maxHeaderBytes, so they cannot fill the buffer")
+    func leadingEmptyLinesAreBounded() {
+        // Found by fuzz/ (http-request-head): endless CRLFs were skipped without counting, so the connection
+        // kept buffering them.
+        let flood = String(repeating: "\r\n", count: 51)
+        guard case .invalid(let error) = parse(flood, maxHeaderBytes: 100) else {
+            Issue.record("102 bytes of empty lines accepted at limit 100")
+            return
+        }
+        #expect(error.status == 431)
+        guard case .invalid(let withHead) = parse("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", maxHeaderBytes: 30) else {
+            Issue.record("a 31-byte head after two empty lines accepted at limit 30")
+            return
+        }
+        #expect(withHead.status == 431)
+        guard case .complete = parse("\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", maxHeaderBytes: 29) else {
+            Issue.record("a head of exactly the limit, empty line included, refused")
+            return
+        }
+    }
+
     /// Bad heads and the status each must get.
     static let badInputs: [(String, String, Int)] = [
         ("bad token char in method", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
