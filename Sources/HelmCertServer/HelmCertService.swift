@@ -37,6 +37,8 @@ public struct ServiceConfiguration: Sendable {
     public var auditQueueCapacity = AuditLog.defaultQueueCapacity
     /// `--kube-auth`: check unknown bearer tokens with TokenReview + SubjectAccessReview through this API.
     public var kubeAuth: KubeAuthConfiguration?
+    /// `--tiller-address`: check the bundle against Tiller; nil: no check.
+    public var tiller: TillerCheckConfiguration?
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
     /// from libraries (the watch's reconnects) appear too.
     public var metricsRegistry: PrometheusCollectorRegistry
@@ -103,6 +105,7 @@ public final class HelmCertService: Sendable {
     private let kubernetesSource: KubernetesSecretSource?
     private let directorySource: DirectorySource?
     private let housekeeping: PeriodicTask
+    private let tillerMonitor: TillerMonitor?
 
     /// The Kubernetes API is used (``ServiceConfiguration/usesKubernetesAPI``): libcurl must load, or there is
     /// no point starting.
@@ -152,6 +155,11 @@ public final class HelmCertService: Sendable {
         self.metrics = metrics
         let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
         self.store = store
+        let tillerMonitor = configuration.tiller.map {
+            TillerMonitor(configuration: $0, store: store, metrics: metrics, logger: logger)
+        }
+        self.tillerMonitor = tillerMonitor
+        if let tillerMonitor { store.onNewBundle { tillerMonitor.bundleChanged() } }
 
         if configuration.usesKubernetesAPI { try Self.loadKubernetesTransport() }
         switch configuration.source {
@@ -216,6 +224,7 @@ public final class HelmCertService: Sendable {
         directorySource?.start()
         try server.start()
         housekeeping.start()
+        tillerMonitor?.start()
         logger.info(
             "listening",
             metadata: [
@@ -235,6 +244,7 @@ public final class HelmCertService: Sendable {
         kubernetesSource?.stop()
         directorySource?.stop()
         housekeeping.stop()
+        tillerMonitor?.stop()
     }
 
     /// Blocks until the server has stopped.

@@ -2,6 +2,7 @@ import CoreMetrics
 import FoundationEssentials
 import Prometheus
 import Synchronization
+import TillerCheck
 
 /// The service's Prometheus metrics, created once through swift-metrics and exported by swift-prometheus.
 ///
@@ -16,7 +17,9 @@ import Synchronization
 /// | `helm_cert_server_bundle_ready` | gauge | 1 while a bundle is served |
 /// | `helm_cert_server_seconds_since_last_sync` | gauge | time since a source last delivered a valid bundle |
 /// | `helm_cert_server_open_connections` | gauge | |
-/// | `helm_cert_server_certificate_not_after_seconds` | gauge | `bundle`, `file` (`ca.pem`, `cert.pem`) |
+/// | `helm_cert_server_certificate_not_after_seconds` | gauge | `bundle`, `file` (`ca.pem`, `cert.pem`, `tiller-server`: Tiller's own, once a check saw it) |
+/// | `helm_cert_server_tiller_check_success` | gauge | 1 if the last check against Tiller succeeded, else 0 (only with `--tiller-address`) |
+/// | `helm_cert_server_tiller_check_timestamp_seconds` | gauge | when the last check against Tiller ran (Unix seconds) |
 ///
 /// Counters for every route and status the responder can give are made up front, so counting a request is
 /// a dictionary lookup and an atomic add.
@@ -35,6 +38,8 @@ public final class ServiceMetrics: Sendable {
     private let sinceSync: CoreMetrics.Gauge
     private let openConnections: CoreMetrics.Gauge
     private let notAfter: Mutex<[String: CoreMetrics.Gauge]>
+    /// Made at the first Tiller check, so a server without `--tiller-address` does not print them.
+    private let tillerGauges = Mutex<(success: CoreMetrics.Gauge, timestamp: CoreMetrics.Gauge)?>(nil)
 
     struct RequestKey: Hashable, Sendable {
         var route: String
@@ -122,6 +127,36 @@ public final class ServiceMetrics: Sendable {
     /// Counts one source problem (`api`, `invalid_bundle`, `withdrawn`).
     public func countSourceError(kind: String) { sourceErrors[kind]?.increment() }
 
+    /// Records a live check against Tiller: its outcome, its time, and Tiller's certificate's end (`file`
+    /// `tiller-server`) when the handshake showed it.
+    public func recordTillerCheck(_ result: TillerCheckResult, bundle: String) {
+        let (success, timestamp) = tillerGauges.withLock { gauges in
+            if let gauges { return gauges }
+            let made = (
+                success: CoreMetrics.Gauge(label: "helm_cert_server_tiller_check_success", factory: factory),
+                timestamp: CoreMetrics.Gauge(label: "helm_cert_server_tiller_check_timestamp_seconds", factory: factory))
+            gauges = made
+            return made
+        }
+        success.record(result.ok ? 1 : 0)
+        timestamp.record(result.checkedAt.timeIntervalSince1970)
+        if let certificate = result.serverCertificate {
+            notAfterGauge(bundle: bundle, file: "tiller-server").record(certificate.info.notAfter.timeIntervalSince1970)
+        }
+    }
+
+    /// The `certificate_not_after_seconds` gauge for one file, made on first use.
+    private func notAfterGauge(bundle: String, file: String) -> CoreMetrics.Gauge {
+        notAfter.withLock { gauges in
+            if let g = gauges[file] { return g }
+            let g = CoreMetrics.Gauge(
+                label: "helm_cert_server_certificate_not_after_seconds",
+                dimensions: [("bundle", bundle), ("file", file)], factory: factory)
+            gauges[file] = g
+            return g
+        }
+    }
+
     /// Brings the gauges up to date from the store and the server, then prints everything in the
     /// Prometheus text format.
     public func exposition(store: BundleStore, openConnections count: Int, now: Date = Date()) -> [UInt8] {
@@ -136,15 +171,7 @@ public final class ServiceMetrics: Sendable {
         case .serving(let rendered):
             ready.record(1)
             for (file, info) in rendered.bundle.metadata.certificates {
-                let gauge = notAfter.withLock { gauges in
-                    if let g = gauges[file] { return g }
-                    let g = CoreMetrics.Gauge(
-                        label: "helm_cert_server_certificate_not_after_seconds",
-                        dimensions: [("bundle", store.name), ("file", file)], factory: factory)
-                    gauges[file] = g
-                    return g
-                }
-                gauge.record(info.notAfter.timeIntervalSince1970)
+                notAfterGauge(bundle: store.name, file: file).record(info.notAfter.timeIntervalSince1970)
             }
         case .unavailable:
             ready.record(0)
