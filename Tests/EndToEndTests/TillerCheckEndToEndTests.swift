@@ -135,6 +135,24 @@ struct TillerCheckEndToEndTests {
         #expect((result["serverCertificate"] as? [String: Any])?["verified"] as? Bool == true)
     }
 
+    @Test("Tiller's own certificate expired: said with its end, and warned about")
+    func tillerCertificateExpired() throws {
+        defer { volume.remove() }
+        let expired = try PKIFixtures.issue(
+            by: ca, commonName: "tiller-server", extendedKeyUsage: "serverAuth", subjectAlternativeNames: "IP:127.0.0.1",
+            startDate: PKIFixtures.expiredNotBefore, endDate: PKIFixtures.expiredNotAfter)
+        let tiller = try TillerStandIn(.serve(ca: ca.certificatePEM, server: expired))
+        let service = try startService(tiller: tiller.address)
+        defer { service.stop() }
+        let result = try waitForTiller(service) { $0["checkedAt"] != nil }
+        #expect(result["ok"] as? Bool == false)
+        let error = result["error"] as? String ?? ""
+        #expect(error.hasPrefix("Tiller's own certificate expired at 2021-01-01T00:00:00Z"), "\(error)")
+        #expect((result["serverCertificate"] as? [String: Any])?["notAfter"] as? String == "2021-01-01T00:00:00Z")
+        let (_, warnings) = try metadata(service)
+        #expect(warnings.contains { $0.contains("Tiller's server certificate expired") }, "\(warnings)")
+    }
+
     @Test("Tiller's certificate expires in 10 days: the check succeeds and every answer warns")
     func tillerCertificateExpiresSoon() throws {
         defer { volume.remove() }
