@@ -100,6 +100,7 @@ let package = Package(
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
         .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
+        .testTarget(name: "TillerCheckTests", dependencies: ["TillerCheck", "HelmBundle", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
         // The release binary under hostile clients (bench/attack.py), issue 12.

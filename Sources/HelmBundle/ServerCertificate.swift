@@ -15,6 +15,13 @@ public struct ServerCertificate: Sendable, Equatable {
     /// Whether it names the host dialled (DNS name or IP address in its subjectAltName, as Go checks it).
     public var nameMatches: Bool
 
+    /// What a check already knows (tests, and results carried elsewhere).
+    public init(info: CertificateInfo, signedByCA: Bool, nameMatches: Bool) {
+        self.info = info
+        self.signedByCA = signedByCA
+        self.nameMatches = nameMatches
+    }
+
     /// Inspects the first certificate in `pem` (the server's leaf; any further ones are intermediates).
     ///
     /// - Parameters:

@@ -11,6 +11,8 @@ public final class TillerStandIn: @unchecked Sendable {
         case serve(ca: [UInt8], server: PKIFixtures.Credential)
         /// Accepts TCP and never answers.
         case hang
+        /// Like `serve`, but GetVersion fails with the gRPC status named (`UNAVAILABLE`, `PERMISSION_DENIED`, …).
+        case fail(ca: [UInt8], server: PKIFixtures.Credential, grpcStatus: String)
     }
 
     /// The `sem_ver` it answers.
@@ -32,7 +34,7 @@ public final class TillerStandIn: @unchecked Sendable {
         directory = try TemporaryDirectory("tiller")
         var arguments = ["\(packageRoot)/Tests/TillerStandIn/tiller_stand_in.py", "--exit-with-stdin", "--version", Self.version]
         switch behaviour {
-        case .serve(let ca, let server):
+        case .serve(let ca, let server), .fail(let ca, let server, _):
             try directory.write("ca.pem", ca)
             try directory.write("server.pem", server.certificatePEM)
             try directory.write("server.key", server.keyPEM)
@@ -40,6 +42,7 @@ public final class TillerStandIn: @unchecked Sendable {
         case .hang:
             arguments += ["--hang"]
         }
+        if case .fail(_, _, let status) = behaviour { arguments += ["--grpc-error", status] }
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
         process.arguments = arguments

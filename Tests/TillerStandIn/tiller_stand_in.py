@@ -13,6 +13,7 @@ Knobs:
     --hang          accept TCP connections and never answer (no TLS, no gRPC): a Tiller that is stuck.
     --cert/--key    the server certificate to present (any: expired, from another CA, soon to expire).
     --version       the sem_ver to answer.
+    --grpc-error    answer GetVersion with this gRPC status instead (a grpc.StatusCode name, e.g. UNAVAILABLE).
 
 Prints "LISTENING <port>" on standard output once it accepts (--port 0 picks a free one); exits when its
 standard input closes (the test that started it is gone) or when killed.
@@ -68,6 +69,8 @@ def serve(args):
     answer = version_response(args.version, args.git_commit, "clean")
 
     def get_version(request, context):
+        if args.grpc_error:
+            context.abort(getattr(grpc.StatusCode, args.grpc_error), "stand-in told to fail")
         return answer
 
     handler = grpc.method_handlers_generic_handler(
@@ -116,6 +119,7 @@ def main():
     parser.add_argument("--version", default="v2.16.12")
     parser.add_argument("--git-commit", default="47f0b88409e71fd9ca272abc7cd762a56a1c613e")
     parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--grpc-error")
     parser.add_argument("--exit-with-stdin", action="store_true")
     args = parser.parse_args()
     if args.exit_with_stdin:
