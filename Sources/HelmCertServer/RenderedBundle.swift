@@ -113,20 +113,11 @@ public final class RenderedBundle: Sendable {
 
     /// Sentences naming each certificate that expires within the warning window, or has expired.
     static func expiryWarnings(_ metadata: BundleMetadata, now: Date) -> [String] {
-        var out: [String] = []
-        for file in ["ca.pem", "cert.pem"] {
-            guard let info = metadata.certificates[file] else { continue }
-            let remaining = info.notAfter.timeIntervalSince(now)
-            let stamp = info.notAfter.formatted(.iso8601)
-            if remaining <= 0 {
-                let days = Int((-remaining / 86_400).rounded(.down))
-                out.append("\(file) expired \(days) day(s) ago (notAfter \(stamp)); renew the Helm TLS certificates")
-            } else if remaining <= expiryWarningWindow {
-                let days = Int((remaining / 86_400).rounded(.down))
-                out.append("\(file) expires in \(days) day(s) (notAfter \(stamp)); renew the Helm TLS certificates")
+        ["ca.pem", "cert.pem"].compactMap { file in
+            metadata.certificates[file].flatMap {
+                expirySentence(file, notAfter: $0.notAfter, now: now, advice: "renew the Helm TLS certificates")
             }
         }
-        return out
     }
 
     /// Sentences for a failing Tiller check, and for Tiller's certificate within the warning window or past it
@@ -137,18 +128,24 @@ public final class RenderedBundle: Sendable {
         if let failure = tiller.failure {
             out.append("the live check against Tiller at \(tiller.address) failed: \(failure)")
         }
-        if let notAfter = tiller.serverCertificate?.info.notAfter {
-            let remaining = notAfter.timeIntervalSince(now)
-            let stamp = notAfter.formatted(.iso8601)
-            if remaining <= 0 {
-                let days = Int((-remaining / 86_400).rounded(.down))
-                out.append("Tiller's server certificate expired \(days) day(s) ago (notAfter \(stamp)); renew Tiller's certificate")
-            } else if remaining <= expiryWarningWindow {
-                let days = Int((remaining / 86_400).rounded(.down))
-                out.append("Tiller's server certificate expires in \(days) day(s) (notAfter \(stamp)); renew Tiller's certificate before Helm clients fail")
-            }
+        if let notAfter = tiller.serverCertificate?.info.notAfter,
+           let sentence = expirySentence(
+               "Tiller's server certificate", notAfter: notAfter, now: now,
+               advice: "renew Tiller's certificate (Kyma does not rotate it)") {
+            out.append(sentence)
         }
         return out
+    }
+
+    /// "`what` expires in N day(s) …" within the warning window, "`what` expired N day(s) ago …" past it, else nil.
+    private static func expirySentence(_ what: String, notAfter: Date, now: Date, advice: String) -> String? {
+        let remaining = notAfter.timeIntervalSince(now)
+        let stamp = notAfter.formatted(.iso8601)
+        if remaining <= 0 {
+            return "\(what) expired \(Int((-remaining / 86_400).rounded(.down))) day(s) ago (notAfter \(stamp)); \(advice)"
+        }
+        guard remaining <= expiryWarningWindow else { return nil }
+        return "\(what) expires in \(Int((remaining / 86_400).rounded(.down))) day(s) (notAfter \(stamp)); \(advice)"
     }
 
     /// The metadata's `tiller` object.
