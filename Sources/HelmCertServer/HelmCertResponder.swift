@@ -225,7 +225,7 @@ public struct HelmCertResponder: HTTPResponder {
             case .serving(let rendered):
                 var text = "ready: serving bundle \(rendered.name) (generation \(store.generation))\n"
                 if let problem = store.sourceProblem { text += "source problem (serving the last good bundle): \(problem)\n" }
-                if let tiller = store.tillerCheck {
+                if let tiller = rendered.tiller {
                     // Serving does not depend on Tiller: a failing check is said here, never a 503.
                     text += tiller.ok
                         ? "tiller: ok, \(tiller.address) answers version \(tiller.version ?? "unknown") with this bundle\n"

@@ -17,6 +17,8 @@ public struct TillerCheckConfiguration: Sendable {
 
     public static let defaultInterval: Duration = .seconds(300)
     public static let defaultTimeout: Duration = .seconds(10)
+    /// The longest `--tiller-check-timeout` accepted: a check is a handshake and one tiny call.
+    public static let longestTimeout: Duration = .seconds(300)
     /// The first retry after a failure; doubling (±20 % jitter) up to ``interval``.
     public static let firstRetry: Duration = .seconds(5)
 

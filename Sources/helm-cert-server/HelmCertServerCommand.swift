@@ -151,8 +151,9 @@ struct HelmCertServerCommand: ParsableCommand {
         if TillerCheckConfiguration.parseDuration(tillerCheckInterval) == nil {
             throw ValidationError("--tiller-check-interval \(tillerCheckInterval) must be a whole number of seconds, minutes or hours (300, 300s, 5m), up to 7 days")
         }
-        if TillerCheckConfiguration.parseDuration(tillerCheckTimeout) == nil {
-            throw ValidationError("--tiller-check-timeout \(tillerCheckTimeout) must be a whole number of seconds or minutes (10, 10s, 1m)")
+        if (TillerCheckConfiguration.parseDuration(tillerCheckTimeout) ?? .zero) > TillerCheckConfiguration.longestTimeout
+            || TillerCheckConfiguration.parseDuration(tillerCheckTimeout) == nil {
+            throw ValidationError("--tiller-check-timeout \(tillerCheckTimeout) must be a whole number of seconds or minutes (10, 10s, 1m), at most 5m")
         }
     }
 

@@ -65,6 +65,21 @@ struct TillerCheckEndToEndTests {
         try curl("http://127.0.0.1:\(service.port)\(path)")
     }
 
+    @Test("a malformed --tiller-address, interval or timeout is a usage error naming the flag", arguments: [
+        (["--tiller-address", "tiller-deploy.kube-system"], "--tiller-address tiller-deploy.kube-system must be HOST:PORT"),
+        (["--tiller-address", "tiller:0"], "must be HOST:PORT"),
+        (["--tiller-address", "t:1", "--tiller-check-interval", "5 minutes"], "--tiller-check-interval 5 minutes must be"),
+        (["--tiller-address", "t:1", "--tiller-check-timeout", "0s"], "--tiller-check-timeout 0s must be"),
+        (["--tiller-address", "t:1", "--tiller-check-timeout", "1h"], "--tiller-check-timeout 1h must be"),
+    ])
+    func usage(arguments: [String], message: String) throws {
+        defer { volume.remove() }
+        let result = try runCommand(["timeout", "20", ServiceProcess.binaryPath, "--listen", "127.0.0.1:0",
+                                     "--insecure-http", "--token-file", volume.file("tokens.csv")] + arguments)
+        #expect(result.status == 64, "\(result.stderrText)")
+        #expect(result.stderrText.contains(message), "\(result.stderrText)")
+    }
+
     @Test("all good: Tiller's version, its verified certificate and name, success in /metrics and /readyz")
     func allGood() throws {
         defer { volume.remove() }
