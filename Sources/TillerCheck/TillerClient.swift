@@ -13,7 +13,7 @@ import HelmBundle
 public struct TillerClient: Sendable {
     /// `HOST:PORT` (`[v6]:PORT` for IPv6 literals).
     public let address: String
-    /// The whole call's limit, connect included: a Tiller that accepts and hangs costs at most this.
+    /// The whole check's limit, connect included: a Tiller that accepts and hangs costs at most this.
     public let timeout: Duration
 
     /// What the bundle lends the check.
@@ -53,7 +53,8 @@ public struct TillerClient: Sendable {
             result.failure = .libcurl(detail: reason)
             return result
         }
-        let call = perform(credentials, verifyPeer: true)
+        let started = ContinuousClock.now
+        let call = perform(credentials, verifyPeer: true, timeout: timeout)
         if let pem = call.peerCertificatePEM {
             result.serverCertificate = try? ServerCertificate(pem: pem, caPEM: credentials.ca, host: host)
         }
@@ -68,8 +69,11 @@ public struct TillerClient: Sendable {
                 }
             }
         case CURLE_PEER_FAILED_VERIFICATION:
-            // Handshake again without verification, only to see (and report) the certificate Tiller shows.
-            let look = perform(credentials, verifyPeer: false, connectOnly: true)
+            // Handshake again without verification, only to see (and report) the certificate Tiller shows, within
+            // what is left of the timeout.
+            let left = timeout - (ContinuousClock.now - started)
+            let look = left > .milliseconds(100)
+                ? perform(credentials, verifyPeer: false, connectOnly: true, timeout: left) : Call()
             let certificate = look.peerCertificatePEM.flatMap { try? ServerCertificate(pem: $0, caPEM: credentials.ca, host: host) }
             result.serverCertificate = certificate
             let checkedAt = result.checkedAt
@@ -94,6 +98,8 @@ public struct TillerClient: Sendable {
             // (TLS 1.2) or right after it (TLS 1.3, where the client has already sent its request).
             let expired = credentials.certificateNotAfter.flatMap { $0 < result.checkedAt ? $0 : nil }
             result.failure = .clientCertificateRefused(detail: call.message, clientNotAfter: expired)
+        case CURLE_WRITE_ERROR:
+            result.failure = .notTiller(detail: "the answer is longer than \(GRPCMessage.maximumResponseBytes / 1024) KiB")
         default:
             result.failure = .notTiller(detail: call.message)
         }
@@ -132,7 +138,7 @@ public struct TillerClient: Sendable {
     }()
 
     /// One transfer: the gRPC call, or (`connectOnly`) only the TLS handshake.
-    func perform(_ credentials: Credentials, verifyPeer: Bool, connectOnly: Bool = false) -> Call {
+    func perform(_ credentials: Credentials, verifyPeer: Bool, connectOnly: Bool = false, timeout: Duration) -> Call {
         var call = Call()
         // The error buffer and header list outlive the handle (libcurl writes the buffer until cleanup).
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)

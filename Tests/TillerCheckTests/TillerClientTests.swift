@@ -46,6 +46,13 @@ struct TillerClientTests {
         #expect(result.version == nil)
     }
 
+    @Test("an answer over 64 KiB is cut off and refused, not buffered")
+    func oversizedAnswer() throws {
+        let tiller = try TillerStandIn(.serve(ca: ca.certificatePEM, server: server), version: String(repeating: "v", count: 70_000))
+        let result = TillerClient(address: tiller.address, timeout: .seconds(10)).check(credentials)
+        #expect(result.failure == .notTiller(detail: "the answer is longer than 64 KiB"))
+    }
+
     @Test("a Tiller that accepts and hangs costs the timeout, and is said to hang")
     func hangs() throws {
         let tiller = try TillerStandIn(.hang)
