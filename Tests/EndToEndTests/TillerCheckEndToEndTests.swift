@@ -61,6 +61,22 @@ struct TillerCheckEndToEndTests {
         return last
     }
 
+    /// Checks the metadata document against openapi.yaml's `BundleMetadata` schema (jsonschema, draft 2020-12,
+    /// from `.tools/venv-api`), so the `tiller` object cannot drift from what the document promises.
+    func expectMatchesOpenAPI(_ service: ServiceProcess) throws {
+        let body = try curl(
+            "http://127.0.0.1:\(service.port)/v1/bundles/helm", headers: ["Authorization: Bearer \(Self.token)"]).body
+        let script = """
+            import json, sys, yaml, jsonschema
+            document = yaml.safe_load(open(sys.argv[1]))
+            schema = {"$ref": "#/components/schemas/BundleMetadata", "components": document["components"]}
+            jsonschema.Draft202012Validator(schema).validate(json.load(sys.stdin))
+            """
+        let result = try runCommand(
+            ["\(packageRoot)/.tools/venv-api/bin/python", "-c", script, "\(packageRoot)/openapi.yaml"], stdin: body)
+        #expect(result.status == 0, "the metadata does not match openapi.yaml: \(result.stderrText)")
+    }
+
     func text(_ service: ServiceProcess, _ path: String) throws -> CurlResponse {
         try curl("http://127.0.0.1:\(service.port)\(path)")
     }
@@ -106,6 +122,7 @@ struct TillerCheckEndToEndTests {
         #expect(metrics.contains("helm_cert_server_tiller_check_success 1"))
         #expect(metrics.contains("helm_cert_server_tiller_check_timestamp_seconds 1"))
         #expect(metrics.contains("helm_cert_server_certificate_not_after_seconds{bundle=\"helm\",file=\"tiller-server\"} 1"))
+        try expectMatchesOpenAPI(service)
     }
 
     @Test("Tiller's certificate is not signed by ca.pem: said, with Tiller's issuer; serving and /readyz unaffected")
@@ -131,6 +148,7 @@ struct TillerCheckEndToEndTests {
         #expect(readyz.status == 200)
         #expect(readyz.bodyText.contains("tiller: check failing"))
         #expect(try text(service, "/metrics").bodyText.contains("helm_cert_server_tiller_check_success 0"))
+        try expectMatchesOpenAPI(service)
         #expect(try curl("http://127.0.0.1:\(service.port)/v1/bundles/helm/ca.pem", headers: ["Authorization: Bearer \(Self.token)"]).body == ca.certificatePEM)
     }
 
@@ -203,6 +221,7 @@ struct TillerCheckEndToEndTests {
         let readyz = try text(service, "/readyz")
         #expect(readyz.status == 200)
         #expect(readyz.bodyText.contains("tiller: check failing (the bundle is still served): Tiller is unreachable"))
+        try expectMatchesOpenAPI(service)
     }
 
     @Test("Tiller accepts TCP and hangs: bundle requests are answered meanwhile; the check times out")
