@@ -224,6 +224,23 @@ struct TillerCheckEndToEndTests {
         try expectMatchesOpenAPI(service)
     }
 
+    @Test("after a failure the check retries within seconds, not at the next interval")
+    func retriesAfterFailure() throws {
+        defer { volume.remove() }
+        var closed: ClosedPort? = try ClosedPort()
+        let port = closed!.port
+        let service = try startService(tiller: "127.0.0.1:\(port)", extra: ["--tiller-check-interval", "1h"])
+        defer { service.stop() }
+        let down = try waitForTiller(service) { $0["checkedAt"] != nil }
+        #expect(down["ok"] as? Bool == false)
+        // Tiller comes up on that port; the first retry is due 5 s (±20 %) after the failure, the next 10 s later.
+        closed = nil
+        let tiller = try TillerStandIn(.serve(ca: ca.certificatePEM, server: try tillerCertificate()), port: port)
+        let up = try waitForTiller(service, seconds: 20) { $0["ok"] as? Bool == true }
+        #expect(up["version"] as? String == TillerStandIn.version)
+        #expect(tiller.port == port)
+    }
+
     @Test("Tiller accepts TCP and hangs: bundle requests are answered meanwhile; the check times out")
     func tillerHangs() throws {
         defer { volume.remove() }

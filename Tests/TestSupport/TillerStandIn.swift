@@ -26,13 +26,13 @@ public final class TillerStandIn: @unchecked Sendable {
     private let stdin: Pipe
     private let directory: TemporaryDirectory
 
-    /// Starts it and waits until it accepts connections; GetVersion answers `version`.
-    public init(_ behaviour: Behaviour, version: String = TillerStandIn.version) throws {
+    /// Starts it on `port` (0: a free one) and waits until it accepts connections; GetVersion answers `version`.
+    public init(_ behaviour: Behaviour, version: String = TillerStandIn.version, port: Int = 0) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             throw CurlError(description: "\(Self.python) is missing: run scripts/install-test-tools (it installs grpcio into .tools/)")
         }
         directory = try TemporaryDirectory("tiller")
-        var arguments = ["\(packageRoot)/Tests/TillerStandIn/tiller_stand_in.py", "--exit-with-stdin", "--version", version]
+        var arguments = ["\(packageRoot)/Tests/TillerStandIn/tiller_stand_in.py", "--exit-with-stdin", "--version", version, "--port", "\(port)"]
         switch behaviour {
         case .serve(let ca, let server), .fail(let ca, let server, _):
             try directory.write("ca.pem", ca)
