@@ -37,6 +37,8 @@ let releaseLinkLayout: [LinkerSetting] = [
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
 /// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
+/// - `TillerCheck`: one gRPC `GetVersion` call to Tiller with the bundle's credentials (libcurl, HTTP/2), and
+///   what its failure means. Knows nothing about serving.
 /// - `HelmCertServer`: the service: routes, authentication, bundle sources, wiring.
 /// - `helm-cert-server`: the command line.
 let package = Package(
@@ -76,10 +78,11 @@ let package = Package(
             dependencies: ["CLibCurl", "CCurlShims", "FileContents", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CZlib", "FileContents"]),
+        .target(name: "TillerCheck", dependencies: ["CLibCurl", "CCurlShims", "HelmBundle"]),
         .target(
             name: "HelmCertServer",
             dependencies: [
-                "HTTPServer", "KubernetesClient", "HelmBundle", "FileContents", "CLibSSL",
+                "HTTPServer", "KubernetesClient", "HelmBundle", "TillerCheck", "FileContents", "CLibSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -103,6 +106,7 @@ let package = Package(
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
         .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
+        .testTarget(name: "TillerCheckTests", dependencies: ["TillerCheck", "HelmBundle", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
         // The release binary under hostile clients (bench/attack.py), issue 12.

@@ -102,3 +102,6 @@ CURLcode cshim_curl_easy_setopt_xferinfo_callback(CURL *curl, cshim_curl_xferinf
 CURLcode cshim_curl_easy_getinfo_long(CURL *curl, CURLINFO info, long *value) {
     return api.easy_getinfo(curl, info, value);
 }
+CURLcode cshim_curl_easy_getinfo_ptr(CURL *curl, CURLINFO info, void **value) {
+    return api.easy_getinfo(curl, info, value);
+}

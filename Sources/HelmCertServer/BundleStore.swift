@@ -2,6 +2,7 @@ import FoundationEssentials
 import HelmBundle
 import Logging
 import Synchronization
+import TillerCheck
 
 /// The bundle being served, and why there is none when there is none.
 ///
@@ -26,6 +27,8 @@ public final class BundleStore: Sendable {
         var generation = 0
         /// When the source last confirmed the served bundle (see ``BundleStore/lastSuccessfulSync``).
         var lastSuccessfulSync: Date?
+        /// The last live check against Tiller (`--tiller-address`), rendered into the answers.
+        var tiller: TillerCheckResult?
     }
 
     /// The bundle's name in URLs.
@@ -33,6 +36,8 @@ public final class BundleStore: Sendable {
     private let state: Mutex<State>
     private let logger: Logger
     private let metrics: ServiceMetrics?
+    /// Told when a different bundle is swapped in (the Tiller check runs at once).
+    private let newBundleObserver = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// - Parameters:
     ///   - name: the bundle's name in URLs (`helm`).
@@ -58,6 +63,26 @@ public final class BundleStore: Sendable {
     public var lastSuccessfulSync: Date? { state.withLock { $0.lastSuccessfulSync } }
     /// The problem the source has while an older bundle is still served, if any.
     public var sourceProblem: String? { state.withLock { $0.sourceProblem } }
+    /// The last live check against Tiller, if one ran.
+    public var tillerCheck: TillerCheckResult? { state.withLock { $0.tiller } }
+
+    /// Sets what is called (on the source's thread) each time a different bundle is swapped in.
+    public func onNewBundle(_ observer: @escaping @Sendable () -> Void) {
+        newBundleObserver.withLock { $0 = observer }
+    }
+
+    /// Records a Tiller check and renders the current bundle again with it (its metadata and warnings).
+    public func recordTillerCheck(_ result: TillerCheckResult) {
+        let current = state.withLock { s -> RenderedBundle? in
+            s.tiller = result
+            return s.current
+        }
+        guard let current else { return }
+        let rendered = RenderedBundle(name: name, bundle: current.bundle, now: result.checkedAt, tiller: result)
+        state.withLock { s in
+            if s.current?.bundle.fingerprint == rendered.bundle.fingerprint && s.tiller == result { s.current = rendered }
+        }
+    }
 
     /// Validates `files` and serves them if they differ from the current bundle.
     ///
@@ -87,7 +112,8 @@ public final class BundleStore: Sendable {
             }
             return true
         }
-        let rendered = RenderedBundle(name: name, bundle: validated, now: now)
+        let tiller = state.withLock { $0.tiller }
+        let rendered = RenderedBundle(name: name, bundle: validated, now: now, tiller: tiller)
         let generation = state.withLock { s -> Int in
             s.current = rendered
             s.generation += 1
@@ -112,6 +138,7 @@ public final class BundleStore: Sendable {
         for warning in rendered.warnings {
             logger.warning("certificate expiry: \(warning)", metadata: ["bundle": "\(name)"])
         }
+        newBundleObserver.withLock { $0 }?()
         return true
     }
 
@@ -174,7 +201,7 @@ public final class BundleStore: Sendable {
     public func refreshIfStale(now: Date = Date()) {
         guard let current = state.withLock({ $0.current }) else { return }
         guard now.timeIntervalSince(current.renderedAt) >= 3_600 else { return }
-        let rendered = RenderedBundle(name: name, bundle: current.bundle, now: now)
+        let rendered = RenderedBundle(name: name, bundle: current.bundle, now: now, tiller: current.tiller)
         state.withLock { s in
             if s.current?.bundle.fingerprint == rendered.bundle.fingerprint { s.current = rendered }
         }

@@ -231,6 +231,12 @@ public struct HelmCertResponder: HTTPResponder {
             case .serving(let rendered):
                 var text = "ready: serving bundle \(rendered.name) (generation \(store.generation))\n"
                 if let problem = store.sourceProblem { text += "source problem (serving the last good bundle): \(problem)\n" }
+                if let tiller = rendered.tiller {
+                    // Serving does not depend on Tiller: a failing check is said here, never a 503.
+                    text += tiller.ok
+                        ? "tiller: ok, \(tiller.address) answers version \(tiller.version ?? "unknown") with this bundle\n"
+                        : "tiller: check failing (the bundle is still served): \(tiller.failure!)\n"
+                }
                 for warning in rendered.warnings { text += "warning: \(warning)\n" }
                 for problem in fileProblems() { text += "file problem: \(problem)\n" }
                 return Self.text(200, text)

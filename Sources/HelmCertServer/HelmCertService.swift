@@ -37,6 +37,8 @@ public struct ServiceConfiguration: Sendable {
     public var auditQueueCapacity = AuditLog.defaultQueueCapacity
     /// `--kube-auth`: check unknown bearer tokens with TokenReview + SubjectAccessReview through this API.
     public var kubeAuth: KubeAuthConfiguration?
+    /// `--tiller-address`: check the bundle against Tiller; nil: no check.
+    public var tiller: TillerCheckConfiguration?
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
     /// from libraries (the watch's reconnects) appear too.
     public var metricsRegistry: PrometheusCollectorRegistry
@@ -104,6 +106,8 @@ public final class HelmCertService: Sendable {
     /// The token file, the TLS files and the source directory, looked at every 2 s and on `SIGHUP`; the same
     /// timer re-renders stale bundle answers.
     private let fileWatches: FileWatches
+    /// The live check against Tiller (`--tiller-address`), on a thread of its own.
+    private let tillerMonitor: TillerMonitor?
 
     /// The Kubernetes API is used (``ServiceConfiguration/usesKubernetesAPI``): libcurl must load, or there is
     /// no point starting.
@@ -148,6 +152,11 @@ public final class HelmCertService: Sendable {
         }
         let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
         self.store = store
+        let tillerMonitor = configuration.tiller.map {
+            TillerMonitor(configuration: $0, store: store, metrics: metrics, logger: logger)
+        }
+        self.tillerMonitor = tillerMonitor
+        if let tillerMonitor { store.onNewBundle { tillerMonitor.bundleChanged() } }
 
         if configuration.usesKubernetesAPI { try Self.loadKubernetesTransport() }
         switch configuration.source {
@@ -213,6 +222,7 @@ public final class HelmCertService: Sendable {
         fileWatches.checkNow()
         try server.start()
         fileWatches.start()
+        tillerMonitor?.start()
         logger.info(
             "listening",
             metadata: [
@@ -234,6 +244,7 @@ public final class HelmCertService: Sendable {
         server.shutdown(gracePeriod: gracePeriod)
         kubernetesSource?.stop()
         fileWatches.stop()
+        tillerMonitor?.stop()
     }
 
     /// Blocks until the server has stopped.

@@ -315,15 +315,17 @@ paths:
         '200':
           description: >-
             Ready to serve the bundle. One line per thing worth knowing follows the first: a source problem
-            (the last good bundle is served), a certificate expiry warning, or a `file problem:` with a watched
-            file (a token file that cannot be read means no static tokens are accepted; a skipped malformed token
-            line; TLS files that do not load).
+            (the last good bundle is served), the Tiller check's outcome (with `--tiller-address`; a failing check
+            never makes this 503: serving does not depend on Tiller), a certificate expiry warning, or a `file
+            problem:` with a watched file (a token file that cannot be read means no static tokens are accepted; a
+            skipped malformed token line; TLS files that do not load).
           content:
             text/plain:
               schema:
                 type: string
               example: |
                 ready: serving bundle helm (generation 1)
+                tiller: ok, tiller-deploy.kube-system:44134 answers version v2.16.12 with this bundle
                 file problem: token file: cannot read /etc/helm-cert-server/tokens/tokens.csv: No such file or directory; no static tokens are accepted until it can be read
         '400':
           $ref: '#/components/responses/BadRequest'
@@ -562,9 +564,57 @@ components:
           description: Whole days from when this answer was rendered (at most an hour ago) until `notAfter`; negative once expired.
         warnings:
           type: array
-          description: One sentence per certificate that expires within 30 days or has expired; the same text is sent in `Warning` headers.
+          description: >-
+            One sentence per certificate that expires within 30 days or has expired (ca.pem, cert.pem, and
+            Tiller's own certificate once a check saw it), and one for a failing check against Tiller; the same
+            text is sent in `Warning` headers.
           items:
             type: string
+        tiller:
+          $ref: '#/components/schemas/TillerCheck'
+    TillerCheck:
+      type: object
+      description: >-
+        The last live check of this bundle against Tiller (only with `--tiller-address`; absent until the first
+        check, which runs as soon as a bundle is served). The service dials Tiller presenting cert.pem and key.pem,
+        verifies Tiller's certificate against ca.pem and calls gRPC `hapi.services.tiller.ReleaseService/GetVersion`.
+      required: [address, checkedAt, ok]
+      properties:
+        address:
+          type: string
+          description: Tiller's address as configured, HOST:PORT.
+          examples: ['tiller-deploy.kube-system:44134']
+        checkedAt:
+          type: string
+          format: date-time
+        ok:
+          type: boolean
+          description: Whether Tiller accepted the bundle's certificate and answered GetVersion.
+        version:
+          type: string
+          description: Tiller's version (`sem_ver`), when the check succeeded.
+          examples: [v2.16.12]
+        error:
+          type: string
+          description: >-
+            Why the check failed, and what to do: Tiller refused our client certificate (cert.pem expired, or the
+            bundle is out of date or Tiller's CA changed); Tiller's certificate is not signed by ca.pem; Tiller's
+            certificate or ca.pem expired; Tiller unreachable or not answering in time; a gRPC error.
+        serverCertificate:
+          $ref: '#/components/schemas/TillerServerCertificate'
+    TillerServerCertificate:
+      description: The certificate Tiller presented.
+      allOf:
+        - $ref: '#/components/schemas/CertificateInfo'
+        - type: object
+          required: [verified, nameMatches]
+          properties:
+            verified:
+              type: boolean
+              description: Whether it chains to the bundle's ca.pem (what Helm 2 with `--tls` checks).
+            nameMatches:
+              type: boolean
+              description: Whether it names the host of `address` (what Helm 2 with `--tls-verify` also checks).
   examples:
     Metadata:
       summary: A Kyma bundle
@@ -593,6 +643,20 @@ components:
         name: helm
         expiresInDays: 364
         warnings: []
+        tiller:
+          address: tiller-deploy.kube-system:44134
+          checkedAt: '2026-12-01T09:30:00Z'
+          ok: true
+          version: v2.16.12
+          serverCertificate:
+            subject: CN=tiller-server,O=kyma
+            issuer: CN=tiller-ca,O=kyma
+            serial: 5D2C0B1A39F84D3E9A6B1C0D2E3F4A5B
+            notBefore: '2026-11-27T06:45:00Z'
+            notAfter: '2027-11-27T06:45:00Z'
+            sha256: '89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67'
+            verified: true
+            nameMatches: true
     NotReady:
       summary: The Secret has not been read yet
       value:

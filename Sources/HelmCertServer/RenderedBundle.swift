@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HTTPServer
 import HelmBundle
+import TillerCheck
 
 /// One file a bundle is served as, and the path segment naming it.
 public enum BundleRepresentation: String, Sendable, CaseIterable {
@@ -21,8 +22,11 @@ public final class RenderedBundle: Sendable {
     public let bundle: ValidatedBundle
     /// When these answers were rendered (expiry days are counted from here).
     public let renderedAt: Date
-    /// Lines for `Warning` headers and the metadata's `warnings` (expiry within 30 days, or past it).
+    /// Lines for `Warning` headers and the metadata's `warnings` (expiry within 30 days, or past it; a failing
+    /// Tiller check; Tiller's certificate expiring).
     public let warnings: [String]
+    /// The last live check against Tiller rendered into the metadata, if any.
+    public let tiller: TillerCheckResult?
     private let ok: [BundleRepresentation: HTTPResponse]
     private let notModified: [BundleRepresentation: HTTPResponse]
     private let etags: [BundleRepresentation: String]
@@ -31,11 +35,12 @@ public final class RenderedBundle: Sendable {
     public static let expiryWarningWindow: TimeInterval = 30 * 86_400
 
     /// Renders every representation of `bundle`.
-    public init(name: String, bundle: ValidatedBundle, now: Date = Date()) {
+    public init(name: String, bundle: ValidatedBundle, now: Date = Date(), tiller: TillerCheckResult? = nil) {
         self.name = name
         self.bundle = bundle
         self.renderedAt = now
-        let warnings = Self.expiryWarnings(bundle.metadata, now: now)
+        self.tiller = tiller
+        let warnings = Self.expiryWarnings(bundle.metadata, now: now) + Self.tillerWarnings(tiller, now: now)
         self.warnings = warnings
 
         var ok: [BundleRepresentation: HTTPResponse] = [:]
@@ -49,7 +54,8 @@ public final class RenderedBundle: Sendable {
             case .certificate: body = bundle.files.certificate
             case .key: body = bundle.files.key
             case .archive: body = bundle.archive()
-            case .metadata: body = Self.metadataDocument(name: name, bundle: bundle, warnings: warnings, now: now)
+            case .metadata:
+                body = Self.metadataDocument(name: name, bundle: bundle, warnings: warnings, now: now, tiller: tiller)
             }
             switch representation {
             case .ca, .certificate, .key:
@@ -107,24 +113,74 @@ public final class RenderedBundle: Sendable {
 
     /// Sentences naming each certificate that expires within the warning window, or has expired.
     static func expiryWarnings(_ metadata: BundleMetadata, now: Date) -> [String] {
-        var out: [String] = []
-        for file in ["ca.pem", "cert.pem"] {
-            guard let info = metadata.certificates[file] else { continue }
-            let remaining = info.notAfter.timeIntervalSince(now)
-            let stamp = info.notAfter.formatted(.iso8601)
-            if remaining <= 0 {
-                let days = Int((-remaining / 86_400).rounded(.down))
-                out.append("\(file) expired \(days) day(s) ago (notAfter \(stamp)); renew the Helm TLS certificates")
-            } else if remaining <= expiryWarningWindow {
-                let days = Int((remaining / 86_400).rounded(.down))
-                out.append("\(file) expires in \(days) day(s) (notAfter \(stamp)); renew the Helm TLS certificates")
+        ["ca.pem", "cert.pem"].compactMap { file in
+            metadata.certificates[file].flatMap {
+                expirySentence(file, notAfter: $0.notAfter, now: now, advice: "renew the Helm TLS certificates")
             }
+        }
+    }
+
+    /// Sentences for a failing Tiller check, and for Tiller's certificate within the warning window or past it
+    /// (Kyma issues it for a year and never rotates it; when it expires every Helm client fails).
+    static func tillerWarnings(_ tiller: TillerCheckResult?, now: Date) -> [String] {
+        guard let tiller else { return [] }
+        var out: [String] = []
+        if let failure = tiller.failure {
+            out.append("the live check against Tiller at \(tiller.address) failed: \(failure)")
+        }
+        if let notAfter = tiller.serverCertificate?.info.notAfter,
+           let sentence = expirySentence(
+               "Tiller's server certificate", notAfter: notAfter, now: now,
+               advice: "renew Tiller's certificate (Kyma does not rotate it)") {
+            out.append(sentence)
         }
         return out
     }
 
+    /// "`what` expires in N day(s) …" within the warning window, "`what` expired N day(s) ago …" past it, else nil.
+    private static func expirySentence(_ what: String, notAfter: Date, now: Date, advice: String) -> String? {
+        let remaining = notAfter.timeIntervalSince(now)
+        let stamp = notAfter.formatted(.iso8601)
+        if remaining <= 0 {
+            return "\(what) expired \(Int((-remaining / 86_400).rounded(.down))) day(s) ago (notAfter \(stamp)); \(advice)"
+        }
+        guard remaining <= expiryWarningWindow else { return nil }
+        return "\(what) expires in \(Int((remaining / 86_400).rounded(.down))) day(s) (notAfter \(stamp)); \(advice)"
+    }
+
+    /// The metadata's `tiller` object.
+    struct TillerDocument: Encodable {
+        struct ServerCertificateDocument: Encodable {
+            var subject, issuer, serial, sha256: String
+            var notBefore, notAfter: Date
+            var verified, nameMatches: Bool
+        }
+        var address: String
+        var checkedAt: Date
+        var ok: Bool
+        var version: String?
+        var error: String?
+        var serverCertificate: ServerCertificateDocument?
+
+        init(_ result: TillerCheckResult) {
+            address = result.address
+            checkedAt = result.checkedAt
+            ok = result.ok
+            version = result.version
+            error = result.failure?.description
+            serverCertificate = result.serverCertificate.map {
+                ServerCertificateDocument(
+                    subject: $0.info.subject, issuer: $0.info.issuer, serial: $0.info.serial, sha256: $0.info.sha256,
+                    notBefore: $0.info.notBefore, notAfter: $0.info.notAfter, verified: $0.signedByCA,
+                    nameMatches: $0.nameMatches)
+            }
+        }
+    }
+
     /// The JSON metadata document (sorted keys, RFC 3339 dates). Never key material.
-    static func metadataDocument(name: String, bundle: ValidatedBundle, warnings: [String], now: Date) -> [UInt8] {
+    static func metadataDocument(
+        name: String, bundle: ValidatedBundle, warnings: [String], now: Date, tiller: TillerCheckResult? = nil
+    ) -> [UInt8] {
         struct Document: Encodable {
             var name: String
             var certificates: [String: CertificateInfo]
@@ -133,13 +189,14 @@ public final class RenderedBundle: Sendable {
             var notAfter: Date
             var expiresInDays: Int
             var warnings: [String]
+            var tiller: TillerDocument?
         }
         let metadata = bundle.metadata
         let days = Int((metadata.notAfter.timeIntervalSince(now) / 86_400).rounded(.down))
         let document = Document(
             name: name, certificates: metadata.certificates, key: metadata.key,
             chainVerified: metadata.chainVerified, notAfter: metadata.notAfter, expiresInDays: days,
-            warnings: warnings)
+            warnings: warnings, tiller: tiller.map(TillerDocument.init))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Prometheus
 import Synchronization
+import TillerCheck
 
 /// The service's Prometheus metrics, registered once with their `# HELP` text (``Family``) and exported by
 /// swift-prometheus. The README's metrics table says the same as ``Family/help``.
@@ -23,6 +24,8 @@ public final class ServiceMetrics: Sendable {
         case buildInfo = "helm_cert_server_build_info"
         case watchedFileOk = "helm_cert_server_watched_file_ok"
         case staticTokens = "helm_cert_server_static_tokens"
+        case tillerCheckSuccess = "helm_cert_server_tiller_check_success"
+        case tillerCheckTimestamp = "helm_cert_server_tiller_check_timestamp_seconds"
 
         /// The `# HELP` text.
         public var help: String {
@@ -36,10 +39,12 @@ public final class ServiceMetrics: Sendable {
             case .bundleReady: "1 while a valid bundle is served, else 0."
             case .lastSync: "Unix time the source last confirmed the served bundle (a watch event or bookmark, a good re-list or directory read, changed or not); 0 before the first."
             case .openConnections: "Open client connections."
-            case .certificateNotAfter: "Unix time a certificate expires: bundle=\"helm\" for ca.pem and cert.pem (the first certificate of each), bundle=\"server\" file=\"tls.crt\" for the serving certificate chain (its earliest)."
+            case .certificateNotAfter: "Unix time a certificate expires: bundle=\"helm\" for ca.pem and cert.pem (the first certificate of each), bundle=\"server\" file=\"tls.crt\" for the serving certificate chain (its earliest), and Tiller's own certificate (file tiller-server) once a live check saw it."
             case .buildInfo: "Always 1; the version label says which release runs."
             case .watchedFileOk: "1 when a watched file's last read was applied, 0 while it cannot be read or does not load (file: token_file, serving_certificate, client_ca, source_directory)."
             case .staticTokens: "Tokens from --token-file in use (0 while the file cannot be read)."
+            case .tillerCheckSuccess: "1 if the last live check of the bundle against Tiller succeeded, else 0 (only with --tiller-address)."
+            case .tillerCheckTimestamp: "Unix time the last live check against Tiller ran (only with --tiller-address)."
             }
         }
 
@@ -66,6 +71,8 @@ public final class ServiceMetrics: Sendable {
     private let servingNotAfter: Prometheus.Gauge
     /// Made at a watch's first look, so files the service does not watch print nothing.
     private let watchedFiles: Mutex<[WatchedFile: Prometheus.Gauge]>
+    /// Made at the first Tiller check, so a server without `--tiller-address` does not print them.
+    private let tillerGauges = Mutex<(success: Prometheus.Gauge, timestamp: Prometheus.Gauge)?>(nil)
     private let staticTokens: Prometheus.Gauge
 
     struct RequestKey: Hashable, Sendable {
@@ -171,6 +178,32 @@ public final class ServiceMetrics: Sendable {
     /// Counts one source problem (`api`, `invalid_bundle`, `withdrawn`).
     public func countSourceError(kind: String) { sourceErrors[kind]?.increment() }
 
+    /// Records a live check against Tiller: its outcome, its time, and Tiller's certificate's end (`file`
+    /// `tiller-server`) when the handshake showed it.
+    public func recordTillerCheck(_ result: TillerCheckResult, bundle: String) {
+        let (success, timestamp) = tillerGauges.withLock { gauges in
+            if let gauges { return gauges }
+            let made = (success: registry.gauge(.tillerCheckSuccess), timestamp: registry.gauge(.tillerCheckTimestamp))
+            gauges = made
+            return made
+        }
+        success.set(to: result.ok ? 1 : 0)
+        timestamp.set(to: result.checkedAt.timeIntervalSince1970)
+        if let certificate = result.serverCertificate {
+            notAfterGauge(bundle: bundle, file: "tiller-server").set(to: certificate.info.notAfter.timeIntervalSince1970)
+        }
+    }
+
+    /// The `certificate_not_after_seconds` gauge for one file of `bundle`, made on first use.
+    private func notAfterGauge(bundle: String, file: String) -> Prometheus.Gauge {
+        notAfter.withLock { gauges in
+            if let g = gauges[file] { return g }
+            let g = registry.gauge(.certificateNotAfter, [("bundle", bundle), ("file", file)])
+            gauges[file] = g
+            return g
+        }
+    }
+
     /// Brings the gauges up to date from the store and the server, then prints everything in the
     /// Prometheus text format.
     public func exposition(store: BundleStore, openConnections count: Int) -> [UInt8] {
@@ -181,13 +214,7 @@ public final class ServiceMetrics: Sendable {
         case .serving(let rendered):
             ready.set(to: 1)
             for (file, info) in rendered.bundle.metadata.certificates {
-                let gauge = notAfter.withLock { gauges in
-                    if let g = gauges[file] { return g }
-                    let g = registry.gauge(.certificateNotAfter, [("bundle", store.name), ("file", file)])
-                    gauges[file] = g
-                    return g
-                }
-                gauge.set(to: info.notAfter.timeIntervalSince1970)
+                notAfterGauge(bundle: store.name, file: file).set(to: info.notAfter.timeIntervalSince1970)
             }
         case .unavailable:
             ready.set(to: 0)

@@ -120,6 +120,15 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Most open connections from one client IP address; more from it are closed at once.", valueName: "n"))
     var maxConnectionsPerClient = HTTPServerLimits().maxConnectionsPerClient
 
+    @Option(help: ArgumentHelp("Check the bundle against Tiller's gRPC port (e.g. tiller-deploy.kube-system:44134): presents cert.pem/key.pem, verifies Tiller's certificate against ca.pem, calls GetVersion. Results in /v1/bundles/helm (tiller), /readyz, /metrics and Warning headers; serving never depends on it. Off without it.", valueName: "host:port"))
+    var tillerAddress: String?
+
+    @Option(help: ArgumentHelp("Pause between Tiller checks while they succeed (e.g. 300, 300s, 5m); after a failure, retries back off from 5s to this. A new bundle is checked at once.", valueName: "duration"))
+    var tillerCheckInterval = "5m"
+
+    @Option(help: ArgumentHelp("Longest one Tiller check may take, connecting included (e.g. 10s).", valueName: "duration"))
+    var tillerCheckTimeout = "10s"
+
     @Option(help: "Lowest log level written (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "info"
 
@@ -166,6 +175,16 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if maxConnectionsPerClient < 1 {
             throw ValidationError("--max-connections-per-client must be at least 1")
+        }
+        if let tillerAddress, ((try? ListenAddress(parsing: tillerAddress))?.port ?? 0) == 0 {
+            throw ValidationError("--tiller-address \(tillerAddress) must be HOST:PORT, e.g. tiller-deploy.kube-system:44134")
+        }
+        if TillerCheckConfiguration.parseDuration(tillerCheckInterval) == nil {
+            throw ValidationError("--tiller-check-interval \(tillerCheckInterval) must be a whole number of seconds, minutes or hours (300, 300s, 5m), up to 7 days")
+        }
+        if (TillerCheckConfiguration.parseDuration(tillerCheckTimeout) ?? .zero) > TillerCheckConfiguration.longestTimeout
+            || TillerCheckConfiguration.parseDuration(tillerCheckTimeout) == nil {
+            throw ValidationError("--tiller-check-timeout \(tillerCheckTimeout) must be a whole number of seconds or minutes (10, 10s, 1m), at most 5m")
         }
     }
 
@@ -214,12 +233,17 @@ struct HelmCertServerCommand: ParsableCommand {
                 api: try kubernetesConfiguration(), namespace: kubeAuthNamespace ?? podNamespace ?? namespace,
                 group: kubeAuthGroup, audiences: kubeAuthAudience)
         }
-        let configuration = ServiceConfiguration(
+        var configuration = ServiceConfiguration(
             listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
             eventLoopCount: eventLoops ?? defaultEventLoopCount(),
             limits: HTTPServerLimits(maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient),
             auditLogPath: auditLog, metricsRegistry: registry,
             kubeAuth: kubeAuthConfiguration)
+        configuration.tiller = tillerAddress.map {
+            TillerCheckConfiguration(
+                address: $0, interval: TillerCheckConfiguration.parseDuration(tillerCheckInterval)!,
+                timeout: TillerCheckConfiguration.parseDuration(tillerCheckTimeout)!)
+        }
         let service: HelmCertService
         do {
             service = try HelmCertService(configuration: configuration, logger: logger)

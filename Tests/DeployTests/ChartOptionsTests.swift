@@ -66,6 +66,27 @@ import TestSupport
         #expect(rule["ports"][0]["port"].int == 8443)
         #expect(rule["from"].array.count == 2)
         #expect(rule["from"][1]["podSelector"]["matchLabels"]["app"].string == "helm-client")
+        // No Egress policy type: the pod still reaches the API server and Tiller (tiller.address).
+        #expect(!policy["spec"]["policyTypes"].strings.contains("Egress"))
+    }
+
+    @Test(arguments: kubeVersions)
+    func tillerIsCheckedAtKymasAddressByDefault(kubeVersion: String) throws {
+        let rendered = try ChartValues.defaults.render(kubeVersion: kubeVersion)
+        let args = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
+        #expect(args.contains("--tiller-address=tiller-deploy.kube-system:44134"))
+        #expect(args.contains("--tiller-check-interval=5m"))
+    }
+
+    @Test(arguments: kubeVersions)
+    func tillerAddressAndIntervalAreOverridableAndAnEmptyAddressTurnsTheCheckOff(kubeVersion: String) throws {
+        let options = try ChartValues.allOptions.render(kubeVersion: kubeVersion)
+        let args = try #require(options.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
+        #expect(args.contains("--tiller-address=tiller.kyma-system.svc.cluster.local:44134"))
+        #expect(args.contains("--tiller-check-interval=10m"))
+        let off = try RenderedChart(kubeVersion: kubeVersion, set: ["tiller.address="])
+        let offArgs = try #require(off.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
+        #expect(!offArgs.contains { $0.hasPrefix("--tiller") })
     }
 
     @Test(arguments: kubeVersions)

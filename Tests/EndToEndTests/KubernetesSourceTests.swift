@@ -138,12 +138,12 @@ final class KubernetesSourceTests {
         }
     }
 
-    @Test("the unpacked bundle opens a TLS connection to a Tiller stand-in; a foreign certificate does not")
+    @Test("the unpacked bundle gets GetVersion from a gRPC Tiller stand-in; a foreign certificate does not")
     func bundleWorksAgainstTiller() throws {
         let tillerServer = try PKIFixtures.issue(
             by: tillerCA, commonName: "tiller-server", extendedKeyUsage: "serverAuth",
             subjectAlternativeNames: "DNS:localhost,IP:127.0.0.1")
-        let tiller = try TillerStandIn(ca: tillerCA.certificatePEM, server: tillerServer)
+        let tiller = try TillerStandIn(.serve(ca: tillerCA.certificatePEM, server: tillerServer))
         let home = try TemporaryDirectory("helm-home")
         defer { home.remove() }
         let archive = try get("/v1/bundles/helm/bundle.tar.gz", headers: [auth])

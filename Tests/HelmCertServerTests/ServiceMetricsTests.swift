@@ -3,6 +3,7 @@ import Glibc
 import HelmBundle
 import Logging
 import Testing
+import TillerCheck
 @testable import HelmCertServer
 import TestSupport
 
@@ -32,6 +33,7 @@ struct ServiceMetricsTests {
         store.offer(try PKIFixtures.goodBundle(), origin: "test")
         metrics.recordServingCertificate(notAfter: Date())
         metrics.recordWatchedFile(.tokenFile, ok: true)  // made at a watch's first look
+        metrics.recordTillerCheck(TillerCheckResult(address: "tiller:44134", checkedAt: Date()), bundle: "helm")  // at the first check
         let text = exposition(metrics, store)
         let lines = text.split(separator: "\n")
         let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })

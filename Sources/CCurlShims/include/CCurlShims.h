@@ -47,4 +47,6 @@ CURLcode cshim_curl_easy_setopt_write_callback(CURL *curl, cshim_curl_write_call
 CURLcode cshim_curl_easy_setopt_header_callback(CURL *curl, cshim_curl_write_callback callback);
 CURLcode cshim_curl_easy_setopt_xferinfo_callback(CURL *curl, cshim_curl_xferinfo_callback callback);
 CURLcode cshim_curl_easy_getinfo_long(CURL *curl, CURLINFO info, long *value);
+/// For pointer answers, e.g. `CURLINFO_CERTINFO` (a `struct curl_certinfo *` owned by the handle).
+CURLcode cshim_curl_easy_getinfo_ptr(CURL *curl, CURLINFO info, void **value);
 #endif
