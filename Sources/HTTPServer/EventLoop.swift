@@ -59,7 +59,8 @@ final class EventLoop: @unchecked Sendable {
             throw error
         }
         context = HTTPConnectionContext(
-            limits: server.configuration.limits, responder: server.responder, logger: server.logger, inbox: inbox)
+            limits: server.configuration.limits, responder: server.responder, logger: server.logger, inbox: inbox,
+            currentTLSContext: { [server] in server.tlsContext.withLock { $0 } })
         sweepInterval = min(max(server.timeouts.shortest / 4, 5_000_000), 250_000_000)
         try register(listenerFD, events: EPOLLIN.rawValue)
         try register(inbox.wakeFD, events: EPOLLIN.rawValue)

@@ -27,6 +27,8 @@ final class HTTPConnection {
     let remoteAddress: String
     /// Shared with the promises of this connection's requests.
     let slot: PromiseSlot
+    /// The subject CN of the client certificate verified at the handshake; checked again before each request
+    /// (``Transport/verifiedPeerStillTrusted(current:)``) and dropped for good once it no longer holds.
     private var clientCommonName: String?
 
     /// Received bytes; `inputIndex` is where the next request starts.
@@ -137,9 +139,16 @@ final class HTTPConnection {
                 return
             case .complete(let head, let length):
                 inputIndex += length
+                let trustEnded = clientCommonName != nil && !transport.verifiedPeerStillTrusted(current: context.currentTLSContext())
+                if trustEnded {
+                    // The client CA or CRL changed since the handshake, or the certificate expired: this request
+                    // is anonymous (it needs a token), and the client gets a new handshake on its next connection.
+                    clientCommonName = nil
+                    context.logger.debug("client certificate no longer trusted on this connection", metadata: ["remote": "\(remoteAddress)"])
+                }
                 // A body the server won't read: answer, then close instead of parsing it as a request.
-                guard case .respond(let close) = machine.requestReceived(keepAlive: head.keepAlive && !head.announcesBody, now: now)
-                else {
+                let keepAlive = head.keepAlive && !head.announcesBody && !trustEnded
+                guard case .respond(let close) = machine.requestReceived(keepAlive: keepAlive, now: now) else {
                     discardInput()
                     return
                 }

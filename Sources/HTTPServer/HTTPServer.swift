@@ -96,7 +96,10 @@ public final class HTTPServer: Sendable {
     public var localPort: Int { lifecycle.withLock { $0.port } }
 
     /// Re-reads the certificate chain and key (and client CA) into a new TLS context that new
-    /// connections use; open connections keep the old one.
+    /// connections use; open connections keep the old one for their TLS, but when the client CA or CRL changed,
+    /// a client certificate verified under the old one no longer names the client: the connection's next
+    /// request comes without it (``HTTPRequest/clientCertificateSubjectCN`` nil) and the connection closes after
+    /// its answer.
     ///
     /// - Throws: ``HTTPServerError`` when the files can't be loaded or don't match; the old context stays.
     public func reloadTLS() throws {

@@ -14,6 +14,13 @@ final class TLSContext: @unchecked Sendable {
     /// open on a replaced context rely on the current context (which every loop's state holds) keeping the same
     /// ring alive, as `reloadTLS` makes sure.
     let ticketKeys: SessionTicketKeys
+    /// What the sessions of this context are bound to: the SHA-256 of the client CA file's bytes (with a CRL
+    /// file: of both files' digests), or ``sessionBindingWithoutClientCA``. Two contexts with the same binding
+    /// trust the same client certificates; a connection compares its context's with the server's current one
+    /// before each request (``clientTrust(carriesOverTo:)``).
+    /// (Set last in `init`; a `var` so that every stored property is set before anything can throw, and
+    /// `deinit` frees the `SSL_CTX`.)
+    private(set) var sessionBinding = TLSContext.sessionBindingWithoutClientCA
 
     /// The TLS 1.2 ciphers, in the server's order of preference: ECDHE with AES-GCM or ChaCha20-Poly1305
     /// (ECDSA and RSA certificates), AES-128-GCM first: Mozilla's "intermediate" configuration (guidelines 5.4)
@@ -142,7 +149,16 @@ final class TLSContext: @unchecked Sendable {
         guard bound == 1 else {
             throw Self.error("SSL_CTX_set_session_id_context", "could not bind TLS sessions to the client CA")
         }
+        self.sessionBinding = sessionBinding
         ERR_clear_error()
+    }
+
+    /// Whether a client certificate verified under this context is still trusted under `current` (the server's
+    /// context now): the same client CA and CRL bytes. A reload that changed neither (a new serving
+    /// certificate, say) keeps client identities; a new CA or CRL ends them.
+    func clientTrust(carriesOverTo current: TLSContext?) -> Bool {
+        guard let current else { return false }
+        return current === self || current.sessionBinding == sessionBinding
     }
 
     /// The most bytes read from each TLS file (chain, key, client CA, client CRL): 1 MiB, room for a CA bundle of several

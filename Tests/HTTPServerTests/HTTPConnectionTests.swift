@@ -227,6 +227,36 @@ struct HTTPConnectionTests {
         }
     }
 
+    @Test("mTLS keep-alive: once the client CA in force changed, the next request carries no client identity and closes")
+    func clientIdentityEndsWhenTheClientCAChanges() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let clientCA = try pki.makeCA("client-ca")
+        let client = try pki.issue("client", commonName: "helm-client", ca: clientCA, client: true)
+        let harness = try ConnectionHarness(
+            tls: try pki.serverContext(clientCAFile: clientCA.certificate), clientCertificate: client)
+        try harness.handshake()
+        harness.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.drive()
+        #expect(harness.receive().text.contains("path=/1 query=- version=HTTP/1.1 cn=helm-client"))
+
+        // A reload that keeps the client CA's bytes (a new serving certificate) keeps the identity.
+        harness.currentTLS.context = try pki.serverContext(clientCAFile: clientCA.certificate)
+        harness.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.drive()
+        let kept = harness.receive()
+        #expect(kept.text.contains("cn=helm-client") && !kept.text.contains("Connection: close"), "\(kept.text)")
+
+        // Another client CA: the same connection's next request is anonymous, and the connection closes after it.
+        harness.currentTLS.context = try pki.serverContext(clientCAFile: try pki.makeCA("other-client-ca").certificate)
+        harness.send("GET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.drive()
+        let after = harness.receive()
+        #expect(after.text.contains("path=/3 query=- version=HTTP/1.1 cn=- "), "\(after.text)")
+        #expect(after.text.contains("Connection: close"), "\(after.text)")
+        #expect(after.endOfStream)
+    }
+
     @Test("TLS: bytes that are not a ClientHello fail the handshake and close")
     func tlsGarbage() throws {
         let pki = try TestPKI()

@@ -111,6 +111,29 @@ struct SessionBindingTests {
         #expect(!fresh.stdoutText.contains("cn=helm-client"), "\(fresh.stdoutText)")
     }
 
+    @Test("one kept-alive connection across a client CA replacement: the request after it is anonymous and closes")
+    func keptAliveConnectionAcrossReplacedClientCA() throws {
+        let fixture = try MutualTLSServer()
+        defer { fixture.stop() }
+        // s_client sends /1, waits 2 s, sends /2 on the same connection; the CA is replaced after 1 s.
+        let replacer = Thread {
+            Thread.sleep(forTimeInterval: 1)
+            do { try fixture.replaceClientCA() } catch { Issue.record("reload failed: \(error)") }
+        }
+        replacer.start()
+        let request = { (path: String) in "printf 'GET \(path) HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n'" }
+        let client =
+            "timeout 10 openssl s_client -quiet -connect 127.0.0.1:\(fixture.port) -CAfile \(fixture.directory.file("server-ca.pem"))"
+            + " -cert \(fixture.directory.file("client.pem")) -key \(fixture.directory.file("client.key"))"
+        let result = try runCommand(["timeout", "15", "sh", "-c", "(\(request("/1")); sleep 2; \(request("/2")); sleep 3) | \(client)"])
+        let text = result.stdoutText
+        let second = try #require(text.range(of: "path=/2 "), "\(text)\(result.stderrText)")
+        #expect(text[..<second.lowerBound].contains("path=/1 query=- version=HTTP/1.1 cn=helm-client"), "\(text)")
+        #expect(text[second.lowerBound...].hasPrefix("path=/2 query=- version=HTTP/1.1 cn=- "), "\(text)")
+        let secondHead = text[..<second.lowerBound].components(separatedBy: "HTTP/1.1 200").last ?? ""
+        #expect(secondHead.contains("Connection: close"), "\(text)")
+    }
+
     @Test(
         "a client certificate listed in a new CRL: its saved session does not resume, and a new handshake fails",
         arguments: [["-tls1_3"], ["-tls1_2"]])
