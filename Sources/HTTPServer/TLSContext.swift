@@ -21,6 +21,13 @@ final class TLSContext: @unchecked Sendable {
     /// (Set last in `init`; a `var` so that every stored property is set before anything can throw, and
     /// `deinit` frees the `SSL_CTX`.)
     private(set) var sessionBinding = TLSContext.sessionBindingWithoutClientCA
+    /// The earliest nextUpdate of the client CRLs (seconds since the epoch), nil without one. Past it a full
+    /// handshake with a client certificate fails (the CRL is out of date), no session with one resumes
+    /// (`session_binding.h`), and a kept-alive connection's client certificate no longer names its client.
+    private(set) var clientCRLsNextUpdate: Int?
+
+    /// Whether the client CRLs are current (before their earliest nextUpdate), or there are none.
+    var clientCRLsAreCurrent: Bool { clientCRLsNextUpdate.map { time(nil) < $0 } ?? true }
 
     /// The TLS 1.2 ciphers, in the server's order of preference: ECDHE with AES-GCM or ChaCha20-Poly1305
     /// (ECDSA and RSA certificates), AES-128-GCM first: Mozilla's "intermediate" configuration (guidelines 5.4)
@@ -150,6 +157,8 @@ final class TLSContext: @unchecked Sendable {
             throw Self.error("SSL_CTX_set_session_id_context", "could not bind TLS sessions to the client CA")
         }
         self.sessionBinding = sessionBinding
+        let end = cshim_SSL_CTX_sessions_end(ctx)
+        clientCRLsNextUpdate = end == 0 ? nil : Int(end)
         ERR_clear_error()
     }
 

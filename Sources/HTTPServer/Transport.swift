@@ -36,8 +36,9 @@ protocol Transport: AnyObject {
     /// The subject CN of a client certificate that verified (TLS with a client CA), else nil.
     var verifiedPeerCommonName: String? { get }
     /// Whether the client certificate that verified at the handshake still stands now, with `current` the
-    /// server's TLS context now: it is within its validity, and the client CA and CRL it was verified under
-    /// are still the ones in force (``TLSContext/clientTrust(carriesOverTo:)``). False without one.
+    /// server's TLS context now: it is within its validity, the client CA and CRL it was verified under are still
+    /// the ones in force (``TLSContext/clientTrust(carriesOverTo:)``) and that CRL is not past its nextUpdate.
+    /// False without one.
     func verifiedPeerStillTrusted(current: TLSContext?) -> Bool
     /// Why the last step returned `.closed`, when the transport knows more than "the peer ended the stream"
     /// (OpenSSL's error queue); for debug logs.
@@ -183,7 +184,8 @@ final class TLSTransport: Transport {
 
     func verifiedPeerStillTrusted(current: TLSContext?) -> Bool {
         guard let ssl, handshakeDone, let certificate = SSL_get0_peer_certificate(ssl) else { return false }
-        return context.clientTrust(carriesOverTo: current) && cshim_X509_is_current(certificate) == 1
+        return context.clientTrust(carriesOverTo: current) && context.clientCRLsAreCurrent
+            && cshim_X509_is_current(certificate) == 1
     }
 
     func close() {

@@ -13,7 +13,8 @@ private final class MutualTLSServer: Sendable {
 
     /// With `crl`, the server is started with `--client-crl`-like `clientCRLFile` holding an empty CRL of the
     /// client CA; ``revokeClientCertificate()`` replaces it with one listing the client certificate.
-    init(clientCertificateEndDate: String? = nil, crl: Bool = false) throws {
+    /// `crlSeconds`: the CRL's nextUpdate that many seconds from now (else a day).
+    init(clientCertificateEndDate: String? = nil, crl: Bool = false, crlSeconds: Int? = nil) throws {
         directory = try TemporaryDirectory("session-binding")
         let serverCA = try PKIFixtures.certificateAuthority(commonName: "server-ca")
         let serving = try PKIFixtures.issue(
@@ -32,7 +33,7 @@ private final class MutualTLSServer: Sendable {
             try directory.write(
                 "ca.cnf",
                 "[ca]\ndefault_ca = test\n[test]\ndatabase = \(directory.file("index.txt"))\ndefault_md = sha256\ndefault_crl_days = 1\n")
-            try Self.generateCRL(directory, to: "clients.crl")
+            try Self.generateCRL(directory, to: "clients.crl", extra: crlSeconds.map { ["-crlsec", "\($0)"] } ?? [])
         }
         var logger = Logger(label: "session-binding-test")
         logger.logLevel = .warning
@@ -70,10 +71,10 @@ private final class MutualTLSServer: Sendable {
         try server.reloadTLS()
     }
 
-    private static func generateCRL(_ directory: TemporaryDirectory, to name: String) throws {
+    private static func generateCRL(_ directory: TemporaryDirectory, to name: String, extra: [String] = []) throws {
         try PKIFixtures.openssl(
             ["ca", "-config", directory.file("ca.cnf"), "-gencrl", "-keyfile", directory.file("client-ca.key"),
-             "-cert", directory.file("trusted-clients.pem"), "-out", directory.file(name)])
+             "-cert", directory.file("trusted-clients.pem"), "-out", directory.file(name)] + extra)
     }
 
     func stop() {
@@ -152,6 +153,33 @@ struct SessionBindingTests {
         let fresh = try fixture.request(protocolArguments)
         #expect(!fresh.stdoutText.contains("cn=helm-client"), "\(fresh.stdoutText)")
         #expect(fresh.stderrText.contains("certificate revoked"), "\(fresh.stderrText)")
+    }
+
+    @Test("a session ends at the CRL's nextUpdate: tickets say so, and after it nothing resumes (fail closed)")
+    func crlNextUpdateEndsSessions() throws {
+        let seconds = 5
+        let nextUpdate = Date().addingTimeInterval(TimeInterval(seconds))
+        let fixture = try MutualTLSServer(crl: true, crlSeconds: seconds)
+        defer { fixture.stop() }
+        let variants = [["-tls1_3"], ["-tls1_2"], ["-tls1_2", "-no_ticket"]]
+        for (n, protocolArguments) in variants.enumerated() {
+            let session = fixture.directory.file("session-\(n).pem")
+            let first = try fixture.request(protocolArguments + ["-sess_out", session])
+            #expect(first.stdoutText.contains("cn=helm-client"), "\(first.stdoutText)\(first.stderrText)")
+            if !protocolArguments.contains("-no_ticket") {
+                let hint = try #require(ticketLifetimeHint(in: first.stdoutText), "\(first.stdoutText)")
+                #expect(hint <= seconds, "\(protocolArguments): the ticket outlives the CRL: lifetime hint \(hint) s")
+            }
+            let resumed = try fixture.request(protocolArguments + ["-sess_in", session])
+            #expect(resumed.stdoutText.contains("Reused, TLSv1."), "\(protocolArguments): \(resumed.stdoutText)")
+        }
+
+        Thread.sleep(until: nextUpdate.addingTimeInterval(1.5))
+        for (n, protocolArguments) in variants.enumerated() {
+            let late = try fixture.request(protocolArguments + ["-sess_in", fixture.directory.file("session-\(n).pem")])
+            #expect(!late.stdoutText.contains("Reused,"), "\(protocolArguments): resumed past nextUpdate: \(late.stdoutText)")
+            #expect(!late.stdoutText.contains("cn=helm-client"), "\(protocolArguments): \(late.stdoutText)")
+        }
     }
 
     @Test("the client CA reloaded with the same bytes keeps sessions: the binding is the bundle's fingerprint")
