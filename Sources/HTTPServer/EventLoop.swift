@@ -103,7 +103,7 @@ final class EventLoop: @unchecked Sendable {
             // Before this batch's requests: one that arrived together with the shutdown wake-up is answered
             // with `Connection: close`, not as if the server were staying up.
             if server.shuttingDown.load(ordering: .acquiring) && !shuttingDown { beginShuttingDown() }
-            let hangUp = EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+            let gone = EPOLLHUP.rawValue | EPOLLERR.rawValue
             let again = ready
             ready.removeAll(keepingCapacity: true)
             for i in 0..<Int(max(count, 0)) {
@@ -113,7 +113,7 @@ final class EventLoop: @unchecked Sendable {
                 } else if fd == inbox.wakeFD {
                     deliverResponses(now: now)
                 } else if let connection = connections[fd]?.connection {
-                    if events[i].events & hangUp != 0 && connection.peerHungUp() == .close {
+                    if connection.hangUpReported(peerGone: events[i].events & gone != 0) == .close {
                         close(connection)
                     } else {
                         drive(connection, now: now)

@@ -203,11 +203,14 @@ final class HTTPConnection {
         return action
     }
 
-    /// epoll reported the peer hung up: returns `.close` when nobody is left to read the awaited answer.
-    func peerHungUp() -> HTTPConnectionStateMachine.Action {
-        let action = machine.peerHangUpReported()
-        if action == .close { slot.cancel() }
-        return action
+    /// epoll reported a hang-up: with `peerGone` (`EPOLLHUP`/`EPOLLERR`: reset, or both directions shut)
+    /// returns `.close` and cancels the awaited promise, so the responder is not asked again and sees
+    /// ``HTTPResponsePromise/isCancelled``. A half-close (`EPOLLRDHUP` alone) returns `.none`: drive on, the
+    /// client still gets the answers to what it sent, then the connection closes at its end of stream.
+    func hangUpReported(peerGone: Bool) -> HTTPConnectionStateMachine.Action {
+        guard peerGone else { return .none }
+        slot.cancel()
+        return machine.peerGoneReported()
     }
 
     /// The server began shutting down: returns `.close` for a connection with nothing in flight.

@@ -13,8 +13,9 @@ import Glibc
 /// through an ``HTTPResponsePromise``: meanwhile that loop keeps serving its other connections, the
 /// waiting connection reads nothing more (pipelined requests stay buffered, answered in order afterwards),
 /// and after ``HTTPServerLimits/responseTimeout`` the client gets 503 and the connection closes. A client
-/// that closes (or half-closes) while waiting is dropped, and the promise says so
-/// (``HTTPResponsePromise/isCancelled``). Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
+/// that is gone (reset) while waiting is dropped, and the promise says so
+/// (``HTTPResponsePromise/isCancelled``); one that half-closed after its request still gets the answer, then
+/// the connection closes. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
 /// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
 /// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///

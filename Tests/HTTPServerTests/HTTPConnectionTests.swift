@@ -161,12 +161,43 @@ struct HTTPConnectionTests {
         harness.send("GET /hold/1 HTTP/1.1\r\nHost: h\r\n\r\n")
         harness.drive()
         let promise = try #require(responder.promises.first)
-        // The loop hears from epoll that the peer hung up (a read would not happen while awaiting).
-        #expect(harness.connection.peerHungUp() == .close)
+        // The loop hears from epoll that the peer is gone (a read would not happen while awaiting).
+        #expect(harness.connection.hangUpReported(peerGone: true) == .close)
         harness.connection.close()
         #expect(promise.isCancelled)
         promise.succeed(HTTPResponse(status: 200))
         #expect(harness.deliverAnswers() == 0)
+    }
+
+    @Test("a client that half-closes while its answer is deferred still gets it; then the connection closes")
+    func halfCloseWhileDeferred() throws {
+        let responder = HoldingResponder()
+        let harness = try ConnectionHarness(responder: responder)
+        harness.send("GET /hold/1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.halfClose()
+        // epoll says EPOLLRDHUP (no EPOLLHUP): the loop drives on.
+        #expect(harness.connection.hangUpReported(peerGone: false) == .none)
+        #expect(harness.drive() == .wait)
+        let promise = try #require(responder.promises.first)
+        #expect(!promise.isCancelled)
+        promise.succeed(HTTPResponse(status: 200, body: Array("held answer\n".utf8)))
+        #expect(harness.deliverAnswers() == 1)
+        #expect(harness.drive() == .close)
+        harness.connection.close()
+        let answer = harness.receive()
+        #expect(answer.text.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.text.hasSuffix("held answer\n"), "\(answer.text)")
+        #expect(answer.endOfStream)
+    }
+
+    @Test("a client gone (reset) with a request buffered: the responder is not asked, the connection closes")
+    func goneClientIsNotAnswered() throws {
+        let responder = HoldingResponder()
+        let harness = try ConnectionHarness(responder: responder)
+        harness.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(harness.connection.hangUpReported(peerGone: true) == .close)
+        #expect(harness.connection.machine.state == .closed)
+        #expect(harness.drive() == .close)
+        #expect(responder.requests.load(ordering: .relaxed) == 0)
     }
 
     @Test("a deferred answer late on the test clock: 503 with Connection: close, the promise is cancelled")
