@@ -122,7 +122,8 @@ final class HTTPConnection {
         while inputIndex < input.count && unsentBytes < limits.maxUnsentOutputBytes && machine.mayParse {
             let result = input.withUnsafeBufferPointer {
                 HTTPRequestParser.parse(
-                    UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: limits.maxHeaderBytes, scan: &scan)
+                    UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: limits.maxHeaderBytes,
+                    maxHeaderLines: limits.maxHeaderLines, scan: &scan)
             }
             switch result {
             case .incomplete:

@@ -20,7 +20,7 @@ import Glibc
 /// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///
 /// Refusals are short `text/plain` bodies, then close: 400 (malformed head, smuggling attempts),
-/// 431 (head over ``HTTPServerLimits/maxHeaderBytes``), 505 (not HTTP/1.x).
+/// 431 (head over ``HTTPServerLimits/maxHeaderBytes`` or ``HTTPServerLimits/maxHeaderLines``), 505 (not HTTP/1.x).
 ///
 /// What a client can make the server hold is bounded by ``HTTPServerLimits``: a connection's input by the head
 /// limit, its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing

@@ -84,6 +84,19 @@ struct HTTPConnectionTests {
         #expect(sent < 64 * 1024, "the server read \(sent) bytes before refusing")
     }
 
+    @Test("4,000 header lines within maxHeaderBytes: 431 naming the line limit, the responder is not asked, close")
+    func tooManyHeaderLines() throws {
+        let responder = HoldingResponder()
+        let harness = try ConnectionHarness(responder: responder)
+        harness.send("GET / HTTP/1.1\r\nHost: h\r\n" + String(repeating: "a:\r\n", count: 4_000) + "\r\n")
+        harness.drive()
+        let answer = harness.receive()
+        #expect(answer.text.hasPrefix("HTTP/1.1 431 "), "\(answer.text)")
+        #expect(answer.text.contains("more than 100 header lines"))
+        #expect(answer.endOfStream)
+        #expect(responder.requests.load(ordering: .relaxed) == 0)
+    }
+
     @Test("a client that half-closes after its request still gets the answer, then the server ends too")
     func halfClose() throws {
         let harness = try ConnectionHarness()
