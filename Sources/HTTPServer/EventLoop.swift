@@ -185,17 +185,25 @@ final class EventLoop: @unchecked Sendable {
             return refuse(fd, now: now, "connection limit reached: closing new connections", limit: limits.maxConnections)
         }
         let client = ClientAddress(storage)
-        guard server.clientConnections.admit(client) else {
+        switch server.clientConnections.admit(client, handshaking: tlsContext != nil) {
+        case .admitted:
+            break
+        case .tooManyConnections:
             server.openConnections.wrappingSubtract(1, ordering: .relaxed)
             return refuse(
                 fd, now: now, "per-client connection limit reached: closing new connections from this address",
                 limit: limits.maxConnectionsPerClient, remote: Socket.describe(storage))
+        case .tooManyHandshakes:
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            return refuse(
+                fd, now: now, "per-client handshake limit reached: closing new connections from this address",
+                limit: limits.maxHandshakingConnectionsPerClient, remote: Socket.describe(storage))
         }
         if tlsContext != nil
             && server.handshakingConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxHandshakingConnections
         {
             server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
-            server.clientConnections.release(client)
+            server.clientConnections.release(client, handshaking: true)
             server.openConnections.wrappingSubtract(1, ordering: .relaxed)
             return refuse(
                 fd, now: now, "handshake limit reached: closing new connections", limit: limits.maxHandshakingConnections)
@@ -207,7 +215,7 @@ final class EventLoop: @unchecked Sendable {
             guard let tls = TLSTransport(fd: fd, context: tlsContext) else {
                 logger.warning("SSL_new failed", metadata: ["reason": "\(TLSContext.openSSLErrors())"])
                 server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
-                server.clientConnections.release(client)
+                server.clientConnections.release(client, handshaking: true)
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
                 Glibc.close(fd)
                 return
@@ -265,9 +273,10 @@ final class EventLoop: @unchecked Sendable {
 
     private func drive(_ connection: HTTPConnection, now: Int64) {
         let result = connection.drive(context, now: now)
-        if connections[connection.fd]?.handshaking == true && !connection.machine.isHandshaking {
+        if let entry = connections[connection.fd], entry.handshaking && !connection.machine.isHandshaking {
             connections[connection.fd]?.handshaking = false
             server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
+            server.clientConnections.handshakeEnded(entry.client)
         }
         switch result {
         case .wait: break
@@ -317,7 +326,7 @@ final class EventLoop: @unchecked Sendable {
         connections.removeValue(forKey: connection.fd)
         connection.close()
         if entry.handshaking { server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed) }
-        server.clientConnections.release(entry.client)
+        server.clientConnections.release(entry.client, handshaking: entry.handshaking)
         server.openConnections.wrappingSubtract(1, ordering: .relaxed)
         apply(gate.connectionClosed())  // a descriptor was freed
     }

@@ -40,6 +40,14 @@ public struct HTTPServerLimits: Sendable {
     /// and OpenSSL's handshake buffers); beyond: accepted and closed at once. Counted apart from
     /// ``maxConnections``, so a burst of new clients cannot crowd out the ones already served.
     public var maxHandshakingConnections: Int
+    /// Most connections from one client address in their TLS handshake at once: an eighth of
+    /// ``maxHandshakingConnections`` (at least 1), so that a few addresses cannot hold every handshake slot with
+    /// connections that never send a ClientHello while others wait; beyond: accepted and closed at once.
+    public var maxHandshakingConnectionsPerClient: Int {
+        max(1, maxHandshakingConnections / Self.handshakeShareDivisor)
+    }
+    /// One client address may hold 1/8 of the handshake slots (``maxHandshakingConnectionsPerClient``).
+    public static let handshakeShareDivisor = 8
     /// Most open connections from one client address (IP, any port); beyond: accepted and closed at once.
     /// A cluster service sees many clients behind one node or NAT address, so this is generous; it stops one
     /// client from taking every connection slot.
