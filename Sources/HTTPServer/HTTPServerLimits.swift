@@ -48,7 +48,8 @@ public struct HTTPServerLimits: Sendable {
     }
     /// One client address may hold 1/8 of the handshake slots (``maxHandshakingConnectionsPerClient``).
     public static let handshakeShareDivisor = 8
-    /// Most open connections from one client address (IP, any port); beyond: accepted and closed at once.
+    /// Most open connections from one client address (IP, any port; an IPv6 address counts as its /64);
+    /// beyond: accepted and closed at once.
     /// A cluster service sees many clients behind one node or NAT address, so this is generous; it stops one
     /// client from taking every connection slot.
     public var maxConnectionsPerClient: Int

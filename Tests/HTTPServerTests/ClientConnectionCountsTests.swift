@@ -72,11 +72,22 @@ struct ClientConnectionCountsTests {
         #expect(counts.addressCount == 0)
     }
 
-    @Test("IPv4 and its IPv4-mapped IPv6 form are one client; ports do not matter; IPv6 addresses differ")
+    @Test("IPv4 and its IPv4-mapped IPv6 form are one client; IPv6 addresses of one /64 are one client, other /64s differ")
     func addressForms() {
         #expect(address("192.0.2.7") == address("::ffff:192.0.2.7"))
         #expect(address("192.0.2.7") != address("192.0.2.8"))
-        #expect(address("2001:db8::1") != address("2001:db8::2"))
-        #expect(address("2001:db8::1") == address("2001:db8::1"))
+        #expect(address("::ffff:192.0.2.7") != address("::ffff:192.0.2.8"))
+        #expect(address("2001:db8::1") == address("2001:db8::2"))
+        #expect(address("2001:db8:0:0:ffff:ffff:ffff:ffff") == address("2001:db8::1"))
+        #expect(address("2001:db8:0:1::1") != address("2001:db8::1"))
+    }
+
+    @Test("one /64 cannot get around the per-client cap by using a new IPv6 address for each connection")
+    func ipv6NetworkSharesOneCap() {
+        let counts = ClientConnectionCounts(limit: 2)
+        #expect(counts.admit(address("2001:db8::1")) == .admitted)
+        #expect(counts.admit(address("2001:db8::2")) == .admitted)
+        #expect(counts.admit(address("2001:db8::3")) == .tooManyConnections)
+        #expect(counts.admit(address("2001:db8:0:1::1")) == .admitted)
     }
 }
