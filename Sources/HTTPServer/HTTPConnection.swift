@@ -162,9 +162,7 @@ final class HTTPConnection {
                 slot.expect(id)
                 guard let response = context.responder.respond(to: request, promise: promise) else {
                     if close { discardInput() }
-                    if machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now) == .close {
-                        slot.cancel()
-                    }
+                    machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now)
                     return
                 }
                 HTTPResponseWriter.append(

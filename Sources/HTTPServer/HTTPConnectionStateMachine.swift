@@ -152,11 +152,10 @@ struct HTTPConnectionStateMachine: Sendable {
     /// The responder returned no response for the request just received (`.respond` said whether to close
     /// after it): wait for promise `id` until the response deadline (read and write deadlines pause
     /// meanwhile).
-    mutating func responseDeferred(id: UInt64, isHead: Bool, keepAliveHTTP10: Bool, now: Int64) -> Action {
-        guard case .responding(let close, _) = state else { return .none }
+    mutating func responseDeferred(id: UInt64, isHead: Bool, keepAliveHTTP10: Bool, now: Int64) {
+        guard case .responding(let close, _) = state else { return }
         let deferred = Deferred(id: id, isHead: isHead, keepAliveHTTP10: keepAliveHTTP10 && !close, closeAfter: close)
         state = .awaitingResponse(deferred, deadline: now &+ timeouts.response)
-        return .none
     }
 
     /// Promise `id` was fulfilled. Returns what writing the answer needs, or nil (drop the answer) unless the

@@ -115,7 +115,8 @@ struct HTTPConnectionStateMachineTests {
     func awaiting(at now: Int64 = 0, keepAlive: Bool = true, isHead: Bool = false) -> HTTPConnectionStateMachine {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
         _ = machine.requestReceived(keepAlive: keepAlive, now: now)
-        #expect(machine.responseDeferred(id: 7, isHead: isHead, keepAliveHTTP10: false, now: now) == .none)
+        machine.responseDeferred(id: 7, isHead: isHead, keepAliveHTTP10: false, now: now)
+        #expect(machine.awaited?.id == 7)
         return machine
     }
 
