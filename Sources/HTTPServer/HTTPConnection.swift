@@ -140,12 +140,14 @@ final class HTTPConnection {
                 return
             case .complete(let head, let length):
                 inputIndex += length
-                let trustEnded = clientCommonName != nil && !transport.verifiedPeerStillTrusted(current: context.currentTLSContext())
+                let trustEnded =
+                    clientCommonName != nil && !transport.verifiedPeerStillTrusted(current: context.currentTLSContext())
                 if trustEnded {
                     // The client CA or CRL changed since the handshake, or the certificate expired: this request
                     // is anonymous (it needs a token), and the client gets a new handshake on its next connection.
                     clientCommonName = nil
-                    context.logger.debug("client certificate no longer trusted on this connection", metadata: ["remote": "\(remoteAddress)"])
+                    context.logger.debug(
+                        "client certificate no longer trusted on this connection", metadata: ["remote": "\(remoteAddress)"])
                 }
                 // A body the server won't read: answer, then close instead of parsing it as a request.
                 let keepAlive = head.keepAlive && !head.announcesBody && !trustEnded

@@ -34,8 +34,8 @@ final class HTTPConnectionContext {
 
     init(
         limits: HTTPServerLimits, responder: any HTTPResponder, logger: Logger, inbox: EventLoopInbox,
-        currentTLSContext: @escaping @Sendable () -> TLSContext?, scratchBytes: Int = defaultScratchBytes, readBudget: Int = defaultReadBudget,
-        writeBudget: Int = defaultWriteBudget
+        currentTLSContext: @escaping @Sendable () -> TLSContext?, scratchBytes: Int = defaultScratchBytes,
+        readBudget: Int = defaultReadBudget, writeBudget: Int = defaultWriteBudget
     ) {
         self.limits = limits
         self.timeouts = HTTPConnectionStateMachine.Timeouts(limits)

@@ -13,8 +13,9 @@ public struct HTTPServerLimits: Sendable {
     /// before the request line and the final empty line included); beyond: 431, close.
     public var maxHeaderBytes: Int
     /// Most header lines in one request head (the request line not counted); beyond: 431, close. Each parsed
-    /// line costs a name and a value string, so within ``maxHeaderBytes`` 4,000 `a:` lines would cost ~145 KiB
-    /// per request held (for a deferred answer); 100 is far more than any client here sends (curl: 3–5).
+    /// line costs a name and a value string, so thousands of two-byte lines within ``maxHeaderBytes`` would
+    /// cost many times the head's size for each request held (awaiting a deferred answer); 100 is far more
+    /// than any client here sends (curl sends 3 to 5).
     public var maxHeaderLines: Int
     /// The default of ``maxHeaderLines``: 100.
     public static let defaultMaxHeaderLines = 100
