@@ -4,9 +4,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// A client's IP address (any port), as the per-client connection cap counts it. IPv4 addresses are kept
-/// in their IPv4-mapped IPv6 form (`::ffff:a.b.c.d`), so one client counts the same on an IPv4 and a dual-stack
-/// listener.
+/// A client's IP address (any port), as the per-client caps count it. IPv4 addresses are kept in their
+/// IPv4-mapped IPv6 form (`::ffff:a.b.c.d`), so one client counts the same on an IPv4 and a dual-stack
+/// listener. Any other IPv6 address is reduced to its /64 network: one host usually holds a whole /64 and can
+/// pick a new address in it for each connection (HelmCertServer's review queue groups clients the same way).
 struct ClientAddress: Hashable, Sendable {
     /// The 16 address bytes, big-endian, in two halves.
     var high: UInt64
@@ -21,6 +22,10 @@ struct ClientAddress: Hashable, Sendable {
                 if family == sa_family_t(AF_INET6) {
                     let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
                     out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 16]))
+                    let mapped = out[0..<10].allSatisfy { $0 == 0 } && out[10] == 0xFF && out[11] == 0xFF
+                    if !mapped {
+                        for index in 8..<16 { out[index] = 0 }
+                    }
                 } else if family == sa_family_t(AF_INET) {
                     let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
                     out[10] = 0xFF
@@ -35,37 +40,77 @@ struct ClientAddress: Hashable, Sendable {
     }
 }
 
-/// Open connections per client address across all loops, for ``HTTPServerLimits/maxConnectionsPerClient``.
+/// Open connections, and those of them still in their TLS handshake, per client address across all loops, for
+/// ``HTTPServerLimits/maxConnectionsPerClient`` and ``HTTPServerLimits/maxHandshakingConnectionsPerClient``.
 ///
 /// Holds one entry per address with a connection open (so at most ``HTTPServerLimits/maxConnections``);
-/// an address's entry goes when its last connection closes. One short lock per accept and per close.
+/// an address's entry goes when its last connection closes. One short lock per accept, handshake end and close.
 final class ClientConnectionCounts: Sendable {
+    /// What ``admit(_:handshaking:)`` decided.
+    enum Admission: Equatable, Sendable {
+        case admitted
+        /// The address already has ``limit`` connections open.
+        case tooManyConnections
+        /// The address already has ``handshakeLimit`` connections in their TLS handshake.
+        case tooManyHandshakes
+    }
+
+    private struct Count {
+        var open = 0
+        var handshaking = 0
+    }
+
     /// The most connections one address may have open.
     let limit: Int
-    private let counts = Mutex<[ClientAddress: Int]>([:])
+    /// The most connections one address may have in their TLS handshake at once.
+    let handshakeLimit: Int
+    private let counts = Mutex<[ClientAddress: Count]>([:])
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, handshakeLimit: Int = .max) {
+        self.limit = limit
+        self.handshakeLimit = handshakeLimit
+    }
 
-    /// Counts one more connection from `address`; false (and nothing counted) when it already has `limit`.
-    func admit(_ address: ClientAddress) -> Bool {
+    /// Counts one more connection from `address` (`handshaking`: it starts with a TLS handshake), unless the
+    /// address is at a limit (then nothing is counted).
+    func admit(_ address: ClientAddress, handshaking: Bool = false) -> Admission {
         counts.withLock { counts in
-            let open = counts[address, default: 0]
-            guard open < limit else { return false }
-            counts[address] = open + 1
-            return true
+            var count = counts[address, default: Count()]
+            guard count.open < limit else { return .tooManyConnections }
+            if handshaking {
+                guard count.handshaking < handshakeLimit else { return .tooManyHandshakes }
+                count.handshaking += 1
+            }
+            count.open += 1
+            counts[address] = count
+            return .admitted
         }
     }
 
-    /// A connection from `address` closed.
-    func release(_ address: ClientAddress) {
+    /// A connection from `address` finished its TLS handshake.
+    func handshakeEnded(_ address: ClientAddress) {
         counts.withLock { counts in
-            guard let open = counts[address] else { return }
-            counts[address] = open > 1 ? open - 1 : nil
+            guard var count = counts[address], count.handshaking > 0 else { return }
+            count.handshaking -= 1
+            counts[address] = count
+        }
+    }
+
+    /// A connection from `address` closed (`handshaking`: still in its TLS handshake).
+    func release(_ address: ClientAddress, handshaking: Bool = false) {
+        counts.withLock { counts in
+            guard var count = counts[address] else { return }
+            if handshaking && count.handshaking > 0 { count.handshaking -= 1 }
+            count.open -= 1
+            counts[address] = count.open > 0 ? count : nil
         }
     }
 
     /// Connections open from `address`.
-    func openConnections(from address: ClientAddress) -> Int { counts.withLock { $0[address, default: 0] } }
+    func openConnections(from address: ClientAddress) -> Int { counts.withLock { $0[address]?.open ?? 0 } }
+
+    /// Connections from `address` in their TLS handshake.
+    func handshakingConnections(from address: ClientAddress) -> Int { counts.withLock { $0[address]?.handshaking ?? 0 } }
 
     /// Addresses with a connection open.
     var addressCount: Int { counts.withLock { $0.count } }

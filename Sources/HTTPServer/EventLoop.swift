@@ -59,7 +59,8 @@ final class EventLoop: @unchecked Sendable {
             throw error
         }
         context = HTTPConnectionContext(
-            limits: server.configuration.limits, responder: server.responder, logger: server.logger, inbox: inbox)
+            limits: server.configuration.limits, responder: server.responder, logger: server.logger, inbox: inbox,
+            currentTLSContext: { [server] in server.tlsContext.withLock { $0 } })
         sweepInterval = min(max(server.timeouts.shortest / 4, 5_000_000), 250_000_000)
         try register(listenerFD, events: EPOLLIN.rawValue)
         try register(inbox.wakeFD, events: EPOLLIN.rawValue)
@@ -102,7 +103,7 @@ final class EventLoop: @unchecked Sendable {
             // Before this batch's requests: one that arrived together with the shutdown wake-up is answered
             // with `Connection: close`, not as if the server were staying up.
             if server.shuttingDown.load(ordering: .acquiring) && !shuttingDown { beginShuttingDown() }
-            let hangUp = EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+            let gone = EPOLLHUP.rawValue | EPOLLERR.rawValue
             let again = ready
             ready.removeAll(keepingCapacity: true)
             for i in 0..<Int(max(count, 0)) {
@@ -112,7 +113,7 @@ final class EventLoop: @unchecked Sendable {
                 } else if fd == inbox.wakeFD {
                     deliverResponses(now: now)
                 } else if let connection = connections[fd]?.connection {
-                    if events[i].events & hangUp != 0 && connection.peerHungUp() == .close {
+                    if connection.hangUpReported(peerGone: events[i].events & gone != 0) == .close {
                         close(connection)
                     } else {
                         drive(connection, now: now)
@@ -184,17 +185,25 @@ final class EventLoop: @unchecked Sendable {
             return refuse(fd, now: now, "connection limit reached: closing new connections", limit: limits.maxConnections)
         }
         let client = ClientAddress(storage)
-        guard server.clientConnections.admit(client) else {
+        switch server.clientConnections.admit(client, handshaking: tlsContext != nil) {
+        case .admitted:
+            break
+        case .tooManyConnections:
             server.openConnections.wrappingSubtract(1, ordering: .relaxed)
             return refuse(
                 fd, now: now, "per-client connection limit reached: closing new connections from this address",
                 limit: limits.maxConnectionsPerClient, remote: Socket.describe(storage))
+        case .tooManyHandshakes:
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            return refuse(
+                fd, now: now, "per-client handshake limit reached: closing new connections from this address",
+                limit: limits.maxHandshakingConnectionsPerClient, remote: Socket.describe(storage))
         }
         if tlsContext != nil
             && server.handshakingConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxHandshakingConnections
         {
             server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
-            server.clientConnections.release(client)
+            server.clientConnections.release(client, handshaking: true)
             server.openConnections.wrappingSubtract(1, ordering: .relaxed)
             return refuse(
                 fd, now: now, "handshake limit reached: closing new connections", limit: limits.maxHandshakingConnections)
@@ -206,7 +215,7 @@ final class EventLoop: @unchecked Sendable {
             guard let tls = TLSTransport(fd: fd, context: tlsContext) else {
                 logger.warning("SSL_new failed", metadata: ["reason": "\(TLSContext.openSSLErrors())"])
                 server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
-                server.clientConnections.release(client)
+                server.clientConnections.release(client, handshaking: true)
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
                 Glibc.close(fd)
                 return
@@ -264,9 +273,10 @@ final class EventLoop: @unchecked Sendable {
 
     private func drive(_ connection: HTTPConnection, now: Int64) {
         let result = connection.drive(context, now: now)
-        if connections[connection.fd]?.handshaking == true && !connection.machine.isHandshaking {
+        if let entry = connections[connection.fd], entry.handshaking && !connection.machine.isHandshaking {
             connections[connection.fd]?.handshaking = false
             server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed)
+            server.clientConnections.handshakeEnded(entry.client)
         }
         switch result {
         case .wait: break
@@ -316,7 +326,7 @@ final class EventLoop: @unchecked Sendable {
         connections.removeValue(forKey: connection.fd)
         connection.close()
         if entry.handshaking { server.handshakingConnections.wrappingSubtract(1, ordering: .relaxed) }
-        server.clientConnections.release(entry.client)
+        server.clientConnections.release(entry.client, handshaking: entry.handshaking)
         server.openConnections.wrappingSubtract(1, ordering: .relaxed)
         apply(gate.connectionClosed())  // a descriptor was freed
     }

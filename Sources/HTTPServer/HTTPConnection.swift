@@ -27,6 +27,8 @@ final class HTTPConnection {
     let remoteAddress: String
     /// Shared with the promises of this connection's requests.
     let slot: PromiseSlot
+    /// The subject CN of the client certificate verified at the handshake; checked again before each request
+    /// (``Transport/verifiedPeerStillTrusted(current:)``) and dropped for good once it no longer holds.
     private var clientCommonName: String?
 
     /// Received bytes; `inputIndex` is where the next request starts.
@@ -120,7 +122,8 @@ final class HTTPConnection {
         while inputIndex < input.count && unsentBytes < limits.maxUnsentOutputBytes && machine.mayParse {
             let result = input.withUnsafeBufferPointer {
                 HTTPRequestParser.parse(
-                    UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: limits.maxHeaderBytes, scan: &scan)
+                    UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: limits.maxHeaderBytes,
+                    maxHeaderLines: limits.maxHeaderLines, scan: &scan)
             }
             switch result {
             case .incomplete:
@@ -137,9 +140,18 @@ final class HTTPConnection {
                 return
             case .complete(let head, let length):
                 inputIndex += length
+                let trustEnded =
+                    clientCommonName != nil && !transport.verifiedPeerStillTrusted(current: context.currentTLSContext())
+                if trustEnded {
+                    // The client CA or CRL changed since the handshake, or the certificate expired: this request
+                    // is anonymous (it needs a token), and the client gets a new handshake on its next connection.
+                    clientCommonName = nil
+                    context.logger.debug(
+                        "client certificate no longer trusted on this connection", metadata: ["remote": "\(remoteAddress)"])
+                }
                 // A body the server won't read: answer, then close instead of parsing it as a request.
-                guard case .respond(let close) = machine.requestReceived(keepAlive: head.keepAlive && !head.announcesBody, now: now)
-                else {
+                let keepAlive = head.keepAlive && !head.announcesBody && !trustEnded
+                guard case .respond(let close) = machine.requestReceived(keepAlive: keepAlive, now: now) else {
                     discardInput()
                     return
                 }
@@ -152,9 +164,7 @@ final class HTTPConnection {
                 slot.expect(id)
                 guard let response = context.responder.respond(to: request, promise: promise) else {
                     if close { discardInput() }
-                    if machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now) == .close {
-                        slot.cancel()
-                    }
+                    machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now)
                     return
                 }
                 HTTPResponseWriter.append(
@@ -194,11 +204,14 @@ final class HTTPConnection {
         return action
     }
 
-    /// epoll reported the peer hung up: returns `.close` when nobody is left to read the awaited answer.
-    func peerHungUp() -> HTTPConnectionStateMachine.Action {
-        let action = machine.peerHangUpReported()
-        if action == .close { slot.cancel() }
-        return action
+    /// epoll reported a hang-up: with `peerGone` (`EPOLLHUP`/`EPOLLERR`: reset, or both directions shut)
+    /// returns `.close` and cancels the awaited promise, so the responder is not asked again and sees
+    /// ``HTTPResponsePromise/isCancelled``. A half-close (`EPOLLRDHUP` alone) returns `.none`: drive on, the
+    /// client still gets the answers to what it sent, then the connection closes at its end of stream.
+    func hangUpReported(peerGone: Bool) -> HTTPConnectionStateMachine.Action {
+        guard peerGone else { return .none }
+        slot.cancel()
+        return machine.peerGoneReported()
     }
 
     /// The server began shutting down: returns `.close` for a connection with nothing in flight.

@@ -10,6 +10,9 @@ final class HTTPConnectionContext {
     let logger: Logger
     /// Where deferred answers arrive from other threads.
     let inbox: EventLoopInbox
+    /// The server's TLS context now (`reloadTLS` replaces it): a client identity from a handshake under
+    /// another client CA or CRL no longer counts (``HTTPConnection``, before each request).
+    let currentTLSContext: @Sendable () -> TLSContext?
     /// The `Date` header value, cached per second.
     var date = HTTPDate()
     /// Scratch space every read of the loop goes through before landing in a connection's buffer.
@@ -31,14 +34,15 @@ final class HTTPConnectionContext {
 
     init(
         limits: HTTPServerLimits, responder: any HTTPResponder, logger: Logger, inbox: EventLoopInbox,
-        scratchBytes: Int = defaultScratchBytes, readBudget: Int = defaultReadBudget,
-        writeBudget: Int = defaultWriteBudget
+        currentTLSContext: @escaping @Sendable () -> TLSContext?, scratchBytes: Int = defaultScratchBytes,
+        readBudget: Int = defaultReadBudget, writeBudget: Int = defaultWriteBudget
     ) {
         self.limits = limits
         self.timeouts = HTTPConnectionStateMachine.Timeouts(limits)
         self.responder = responder
         self.logger = logger
         self.inbox = inbox
+        self.currentTLSContext = currentTLSContext
         self.scratch = .allocate(byteCount: scratchBytes, alignment: 16)
         self.readBudget = readBudget
         self.writeBudget = writeBudget

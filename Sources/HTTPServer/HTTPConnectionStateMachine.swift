@@ -86,8 +86,6 @@ struct HTTPConnectionStateMachine: Sendable {
 
     private(set) var state: State
     private(set) var isShuttingDown = false
-    /// epoll said the peer closed (or half-closed) its side: nobody will read a deferred answer.
-    private(set) var peerHungUp = false
     let timeouts: Timeouts
 
     /// A freshly accepted connection at time `now`: handshaking (TLS) or waiting for its first head.
@@ -153,16 +151,11 @@ struct HTTPConnectionStateMachine: Sendable {
 
     /// The responder returned no response for the request just received (`.respond` said whether to close
     /// after it): wait for promise `id` until the response deadline (read and write deadlines pause
-    /// meanwhile). Returns `.close` when the peer already hung up: nobody would read the answer.
-    mutating func responseDeferred(id: UInt64, isHead: Bool, keepAliveHTTP10: Bool, now: Int64) -> Action {
-        guard case .responding(let close, _) = state else { return .none }
-        if peerHungUp {
-            state = .closed
-            return .close
-        }
+    /// meanwhile).
+    mutating func responseDeferred(id: UInt64, isHead: Bool, keepAliveHTTP10: Bool, now: Int64) {
+        guard case .responding(let close, _) = state else { return }
         let deferred = Deferred(id: id, isHead: isHead, keepAliveHTTP10: keepAliveHTTP10 && !close, closeAfter: close)
         state = .awaitingResponse(deferred, deadline: now &+ timeouts.response)
-        return .none
     }
 
     /// Promise `id` was fulfilled. Returns what writing the answer needs, or nil (drop the answer) unless the
@@ -200,12 +193,13 @@ struct HTTPConnectionStateMachine: Sendable {
         return .none
     }
 
-    /// epoll reported that the peer closed or half-closed its side (bytes it sent before may still be
-    /// buffered). A connection awaiting a deferred answer closes: nobody is left to read it. Otherwise
-    /// nothing changes until the end of stream is read.
-    mutating func peerHangUpReported() -> Action {
-        peerHungUp = true
-        guard case .awaitingResponse = state else { return .none }
+    /// epoll reported that the peer is gone (`EPOLLHUP` or `EPOLLERR`: it reset the connection, or both
+    /// directions are shut): nobody is left to read an answer, so the connection closes whatever it was doing.
+    ///
+    /// A half-close (`EPOLLRDHUP` alone: the client's FIN) is no such event: the client may still read, so the
+    /// connection goes on, answers what it received (a deferred answer included) and closes when a read finds
+    /// the end of stream (``endOfStream()``).
+    mutating func peerGoneReported() -> Action {
         state = .closed
         return .close
     }
@@ -213,7 +207,6 @@ struct HTTPConnectionStateMachine: Sendable {
     /// A read found the end of the stream (or the connection failed). Output still queued for a response is
     /// written first (a client that half-closed after its request still gets the answer); otherwise close.
     mutating func endOfStream() -> Action {
-        peerHungUp = true
         switch state {
         case .responding(_, let deadline):
             state = .responding(closeAfter: true, deadline: deadline)

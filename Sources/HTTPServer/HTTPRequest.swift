@@ -16,7 +16,8 @@ public struct HTTPRequest: Sendable {
     /// The peer's address: `"127.0.0.1:54321"` or `"[::1]:5"`.
     public var remoteAddress: String
     /// The subject common name of a client certificate that verified against the configured
-    /// client CA (mutual TLS), else nil.
+    /// client CA (mutual TLS), else nil. Nil too once that certificate expired, or the client CA or CRL in force
+    /// changed since the connection's handshake (that request's answer then closes the connection).
     public var clientCertificateSubjectCN: String?
 
     /// A request; mainly for responders' tests.

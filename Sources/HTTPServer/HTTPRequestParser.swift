@@ -35,7 +35,11 @@ enum HTTPRequestParser {
     ///     with 431, as soon as more than that many bytes are here without its end.
     ///   - scan: where the previous attempt stopped (start with `HeadScan()`); updated for the next attempt and
     ///     reset once a head is complete.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int, scan: inout HeadScan) -> Result {
+    ///   - maxHeaderLines: most header lines a head may have (the request line not counted); more: 431.
+    static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int,
+        maxHeaderLines: Int = HTTPServerLimits.defaultMaxHeaderLines, scan: inout HeadScan
+    ) -> Result {
         // RFC 9112 §2.2: ignore empty lines before the request line. Resumed where the last attempt stopped, so
         // a stream of CRLFs is looked at once, and once the request line began this is a single comparison.
         var start = scan.emptyLineBytes
@@ -49,7 +53,7 @@ enum HTTPRequestParser {
         scan = HeadScan()
         if end > maxHeaderBytes { return .invalid(tooLarge) }
         do {
-            let head = try parseHead(UnsafeBufferPointer(rebasing: bytes[start..<end - 2]))
+            let head = try parseHead(UnsafeBufferPointer(rebasing: bytes[start..<end - 2]), maxHeaderLines: maxHeaderLines)
             return .complete(head, length: end)
         } catch {
             return .invalid(error)
@@ -65,9 +69,13 @@ enum HTTPRequestParser {
     ///   - maxHeaderBytes: most bytes a head may take, leading empty lines included; a longer one is refused
     ///     with 431.
     ///   - scanFrom: where the previous attempt stopped looking for the end of the head.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int, scanFrom: Int = 0) -> Result {
+    ///   - maxHeaderLines: most header lines a head may have; more: 431.
+    static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>, maxHeaderBytes: Int,
+        maxHeaderLines: Int = HTTPServerLimits.defaultMaxHeaderLines, scanFrom: Int = 0
+    ) -> Result {
         var scan = HeadScan(emptyLineBytes: 0, scannedUpTo: scanFrom)
-        return parse(bytes, maxHeaderBytes: maxHeaderBytes, scan: &scan)
+        return parse(bytes, maxHeaderBytes: maxHeaderBytes, maxHeaderLines: maxHeaderLines, scan: &scan)
     }
 
     /// The index just past the first CRLFCRLF at or after `from`, or nil.
@@ -83,7 +91,9 @@ enum HTTPRequestParser {
     }
 
     /// Parses request line and header lines; `head` ends with the CRLF of the last header line.
-    private static func parseHead(_ head: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError) -> HTTPRequestHead {
+    private static func parseHead(
+        _ head: UnsafeBufferPointer<UInt8>, maxHeaderLines: Int
+    ) throws(HTTPRequestError) -> HTTPRequestHead {
         var lineStart = 0
         guard let requestLineEnd = try nextLineEnd(head, from: 0) else { throw bad("empty request") }
         let (method, path, query, version) = try parseRequestLine(UnsafeBufferPointer(rebasing: head[0..<requestLineEnd]))
@@ -96,6 +106,7 @@ enum HTTPRequestParser {
         var contentLength: Int64 = 0
         var hasTransferEncoding = false
         while lineStart < head.count, let lineEnd = try nextLineEnd(head, from: lineStart) {
+            guard headers.fields.count < maxHeaderLines else { throw tooManyLines(maxHeaderLines) }
             let (name, value) = try parseHeaderLine(UnsafeBufferPointer(rebasing: head[lineStart..<lineEnd]))
             lineStart = lineEnd + 2
             if HTTPHeaders.namesEqual(name, "host") { hostCount += 1 }
@@ -241,6 +252,10 @@ enum HTTPRequestParser {
     }
 
     private static func bad(_ reason: String) -> HTTPRequestError { HTTPRequestError(status: 400, reason: reason) }
+
+    static func tooManyLines(_ limit: Int) -> HTTPRequestError {
+        HTTPRequestError(status: 431, reason: "more than \(limit) header lines")
+    }
 
     static let tooLarge = HTTPRequestError(
         status: 431, reason: "request line and headers exceed the server's limit")

@@ -46,7 +46,9 @@ public struct HTTPResponsePromise: Sendable {
         }
     }
 
-    /// Whether the server stopped waiting for this answer: the client closed or half-closed the connection,
+    /// Whether the server stopped waiting for this answer: the client is gone (it reset the connection, or
+    /// both directions are shut; a client that only half-closed still gets its answer, and a TCP peer that
+    /// closed its socket shows up as gone only once writing to it fails),
     /// the answer is late (the client got 503 after ``HTTPServerLimits/responseTimeout``), or shutdown closed
     /// the connection. An answer given anyway is dropped, so a responder checks this before recording what
     /// the answer stands for (an audit line saying a key was handed out, say). False while the connection

@@ -13,13 +13,14 @@ import Glibc
 /// through an ``HTTPResponsePromise``: meanwhile that loop keeps serving its other connections, the
 /// waiting connection reads nothing more (pipelined requests stay buffered, answered in order afterwards),
 /// and after ``HTTPServerLimits/responseTimeout`` the client gets 503 and the connection closes. A client
-/// that closes (or half-closes) while waiting is dropped, and the promise says so
-/// (``HTTPResponsePromise/isCancelled``). Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
+/// that is gone (reset) while waiting is dropped, and the promise says so
+/// (``HTTPResponsePromise/isCancelled``); one that half-closed after its request still gets the answer, then
+/// the connection closes. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
 /// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
 /// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///
 /// Refusals are short `text/plain` bodies, then close: 400 (malformed head, smuggling attempts),
-/// 431 (head over ``HTTPServerLimits/maxHeaderBytes``), 505 (not HTTP/1.x).
+/// 431 (head over ``HTTPServerLimits/maxHeaderBytes`` or ``HTTPServerLimits/maxHeaderLines``), 505 (not HTTP/1.x).
 ///
 /// What a client can make the server hold is bounded by ``HTTPServerLimits``: a connection's input by the head
 /// limit, its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing
@@ -96,7 +97,10 @@ public final class HTTPServer: Sendable {
     public var localPort: Int { lifecycle.withLock { $0.port } }
 
     /// Re-reads the certificate chain and key (and client CA) into a new TLS context that new
-    /// connections use; open connections keep the old one.
+    /// connections use; open connections keep the old one for their TLS, but when the client CA or CRL changed,
+    /// a client certificate verified under the old one no longer names the client: the connection's next
+    /// request comes without it (``HTTPRequest/clientCertificateSubjectCN`` nil) and the connection closes after
+    /// its answer.
     ///
     /// - Throws: ``HTTPServerError`` when the files can't be loaded or don't match; the old context stays.
     public func reloadTLS() throws {

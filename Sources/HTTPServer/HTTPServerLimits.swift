@@ -12,6 +12,13 @@ public struct HTTPServerLimits: Sendable {
     /// Most bytes of request line plus headers, counting every byte before the end of the head (empty lines
     /// before the request line and the final empty line included); beyond: 431, close.
     public var maxHeaderBytes: Int
+    /// Most header lines in one request head (the request line not counted); beyond: 431, close. Each parsed
+    /// line costs a name and a value string, so thousands of two-byte lines within ``maxHeaderBytes`` would
+    /// cost many times the head's size for each request held (awaiting a deferred answer); 100 is far more
+    /// than any client here sends (curl sends 3 to 5).
+    public var maxHeaderLines: Int
+    /// The default of ``maxHeaderLines``: 100.
+    public static let defaultMaxHeaderLines = 100
     /// Time for a TLS handshake to complete; beyond: close.
     public var handshakeTimeout: Duration
     /// Time to receive a whole request head once it started (for a new connection: from accept or
@@ -34,7 +41,16 @@ public struct HTTPServerLimits: Sendable {
     /// and OpenSSL's handshake buffers); beyond: accepted and closed at once. Counted apart from
     /// ``maxConnections``, so a burst of new clients cannot crowd out the ones already served.
     public var maxHandshakingConnections: Int
-    /// Most open connections from one client address (IP, any port); beyond: accepted and closed at once.
+    /// Most connections from one client address in their TLS handshake at once: an eighth of
+    /// ``maxHandshakingConnections`` (at least 1), so that a few addresses cannot hold every handshake slot with
+    /// connections that never send a ClientHello while others wait; beyond: accepted and closed at once.
+    public var maxHandshakingConnectionsPerClient: Int {
+        max(1, maxHandshakingConnections / Self.handshakeShareDivisor)
+    }
+    /// One client address may hold 1/8 of the handshake slots (``maxHandshakingConnectionsPerClient``).
+    public static let handshakeShareDivisor = 8
+    /// Most open connections from one client address (IP, any port; an IPv6 address counts as its /64);
+    /// beyond: accepted and closed at once.
     /// A cluster service sees many clients behind one node or NAT address, so this is generous; it stops one
     /// client from taking every connection slot.
     public var maxConnectionsPerClient: Int
@@ -45,14 +61,16 @@ public struct HTTPServerLimits: Sendable {
 
     /// Limits with defaults: 16 KiB head, 10 s handshake, 10 s head, 60 s idle, 20 000 connections,
     /// 30 s for a deferred response, 64 KiB unsent output, 1 024 handshaking connections, 256 connections
-    /// per client address, 2 s drain.
+    /// per client address, 2 s drain, 100 header lines.
     public init(
         maxHeaderBytes: Int = 16 * 1024, handshakeTimeout: Duration = .seconds(10),
         headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), maxConnections: Int = 20_000,
         responseTimeout: Duration = .seconds(30), maxUnsentOutputBytes: Int = 64 * 1024,
-        maxHandshakingConnections: Int = 1_024, maxConnectionsPerClient: Int = 256, drainTimeout: Duration = .seconds(2)
+        maxHandshakingConnections: Int = 1_024, maxConnectionsPerClient: Int = 256, drainTimeout: Duration = .seconds(2),
+        maxHeaderLines: Int = defaultMaxHeaderLines
     ) {
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderLines = maxHeaderLines
         self.handshakeTimeout = handshakeTimeout
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout

@@ -11,7 +11,8 @@ final class ServerState: Sendable {
     let openConnections = Atomic<Int>(0)
     /// Connections across all loops still in their TLS handshake (for ``HTTPServerLimits/maxHandshakingConnections``).
     let handshakingConnections = Atomic<Int>(0)
-    /// Open connections per client address (for ``HTTPServerLimits/maxConnectionsPerClient``).
+    /// Open and handshaking connections per client address (for ``HTTPServerLimits/maxConnectionsPerClient`` and
+    /// ``HTTPServerLimits/maxHandshakingConnectionsPerClient``).
     let clientConnections: ClientConnectionCounts
     let shuttingDown = Atomic<Bool>(false)
     /// Monotonic nanoseconds after which remaining connections are closed during shutdown.
@@ -26,7 +27,9 @@ final class ServerState: Sendable {
         self.responder = responder
         self.logger = logger
         self.timeouts = HTTPConnectionStateMachine.Timeouts(configuration.limits)
-        self.clientConnections = ClientConnectionCounts(limit: configuration.limits.maxConnectionsPerClient)
+        self.clientConnections = ClientConnectionCounts(
+            limit: configuration.limits.maxConnectionsPerClient,
+            handshakeLimit: configuration.limits.maxHandshakingConnectionsPerClient)
         self.tlsContext = Mutex(tls)
     }
 

@@ -14,6 +14,20 @@ final class TLSContext: @unchecked Sendable {
     /// open on a replaced context rely on the current context (which every loop's state holds) keeping the same
     /// ring alive, as `reloadTLS` makes sure.
     let ticketKeys: SessionTicketKeys
+    /// What the sessions of this context are bound to: the SHA-256 of the client CA file's bytes (with a CRL
+    /// file: of both files' digests), or ``sessionBindingWithoutClientCA``. Two contexts with the same binding
+    /// trust the same client certificates; a connection compares its context's with the server's current one
+    /// before each request (``clientTrust(carriesOverTo:)``).
+    /// (Set last in `init`; a `var` so that every stored property is set before anything can throw, and
+    /// `deinit` frees the `SSL_CTX`.)
+    private(set) var sessionBinding = TLSContext.sessionBindingWithoutClientCA
+    /// The earliest nextUpdate of the client CRLs (seconds since the epoch), nil without one. Past it a full
+    /// handshake with a client certificate fails (the CRL is out of date), no session with one resumes
+    /// (`session_binding.h`), and a kept-alive connection's client certificate no longer names its client.
+    private(set) var clientCRLsNextUpdate: Int?
+
+    /// Whether the client CRLs are current (before their earliest nextUpdate), or there are none.
+    var clientCRLsAreCurrent: Bool { clientCRLsNextUpdate.map { time(nil) < $0 } ?? true }
 
     /// The TLS 1.2 ciphers, in the server's order of preference: ECDHE with AES-GCM or ChaCha20-Poly1305
     /// (ECDSA and RSA certificates), AES-128-GCM first: Mozilla's "intermediate" configuration (guidelines 5.4)
@@ -48,6 +62,12 @@ final class TLSContext: @unchecked Sendable {
     /// fresh ticket. The second ticket cost the server about 7 % of a full handshake's CPU
     /// (`bench/handshake_cost`, 25 rounds; see docs/benchmark.md).
     static let ticketsPerFullHandshake = 1
+
+    /// The most TLS 1.2 sessions one context's session-ID cache keeps (OpenSSL's default: 20,480, ~1.1 KiB each,
+    /// ~22 MiB full): 2,048, ~2.2 MiB. Only TLS 1.2 clients that do not take tickets use it (TLS 1.3 resumes by
+    /// ticket, which the server does not store); beyond it OpenSSL evicts the oldest, and such a client gets a
+    /// full handshake.
+    static let sessionCacheSize = 2_048
 
     /// Loads certificate chain, key (checked to match) and optional client CA from `configuration`; session
     /// tickets are encrypted with `ticketKeys`.
@@ -91,7 +111,7 @@ final class TLSContext: @unchecked Sendable {
         // connection that stops early (read budget) is driven again without waiting for epoll.
         _ = cshim_SSL_CTX_set_read_ahead(ctx, 1)
         _ = cshim_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER))
-        _ = cshim_SSL_CTX_sess_set_cache_size(ctx, 20_480)
+        _ = cshim_SSL_CTX_sess_set_cache_size(ctx, Self.sessionCacheSize)
         guard cshim_SSL_CTX_use_ticket_keys(ctx, ticketKeys.pointer) == 1 else {
             throw Self.error("SSL_CTX_set_tlsext_ticket_key_evp_cb", "could not set the session ticket keys")
         }
@@ -142,7 +162,18 @@ final class TLSContext: @unchecked Sendable {
         guard bound == 1 else {
             throw Self.error("SSL_CTX_set_session_id_context", "could not bind TLS sessions to the client CA")
         }
+        self.sessionBinding = sessionBinding
+        let end = cshim_SSL_CTX_sessions_end(ctx)
+        clientCRLsNextUpdate = end == 0 ? nil : Int(end)
         ERR_clear_error()
+    }
+
+    /// Whether a client certificate verified under this context is still trusted under `current` (the server's
+    /// context now): the same client CA and CRL bytes. A reload that changed neither (a new serving
+    /// certificate, say) keeps client identities; a new CA or CRL ends them.
+    func clientTrust(carriesOverTo current: TLSContext?) -> Bool {
+        guard let current else { return false }
+        return current === self || current.sessionBinding == sessionBinding
     }
 
     /// The most bytes read from each TLS file (chain, key, client CA, client CRL): 1 MiB, room for a CA bundle of several

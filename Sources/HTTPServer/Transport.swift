@@ -1,4 +1,5 @@
 import CLibSSL
+import CSSLShims
 
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,11 @@ protocol Transport: AnyObject {
     func finishSending()
     /// The subject CN of a client certificate that verified (TLS with a client CA), else nil.
     var verifiedPeerCommonName: String? { get }
+    /// Whether the client certificate that verified at the handshake still stands now, with `current` the
+    /// server's TLS context now: it is within its validity, the client CA and CRL it was verified under are still
+    /// the ones in force (``TLSContext/clientTrust(carriesOverTo:)``) and that CRL is not past its nextUpdate.
+    /// False without one.
+    func verifiedPeerStillTrusted(current: TLSContext?) -> Bool
     /// Why the last step returned `.closed`, when the transport knows more than "the peer ended the stream"
     /// (OpenSSL's error queue); for debug logs.
     var failureReason: String? { get }
@@ -80,6 +86,8 @@ final class PlainTransport: Transport {
     func finishSending() { _ = shutdown(fd, Int32(SHUT_WR)) }
 
     var verifiedPeerCommonName: String? { nil }
+
+    func verifiedPeerStillTrusted(current: TLSContext?) -> Bool { false }
 
     var failureReason: String? { nil }
 
@@ -173,6 +181,12 @@ final class TLSTransport: Transport {
     }
 
     var verifiedPeerCommonName: String? { ssl.flatMap { handshakeDone ? TLSContext.verifiedPeerCommonName($0) : nil } }
+
+    func verifiedPeerStillTrusted(current: TLSContext?) -> Bool {
+        guard let ssl, handshakeDone, let certificate = SSL_get0_peer_certificate(ssl) else { return false }
+        return context.clientTrust(carriesOverTo: current) && context.clientCRLsAreCurrent
+            && cshim_X509_is_current(certificate) == 1
+    }
 
     func close() {
         guard let ssl else { return }

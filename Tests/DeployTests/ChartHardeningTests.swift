@@ -63,7 +63,11 @@ import Testing
         let limitMiB = try #require(Int(limit.dropLast(2)))
         let worstMiB = connections * Self.worstCaseConnectionKiB / 1024 + Self.processBaseMiB
         #expect(worstMiB <= limitMiB - limitMiB / 5, "\(connections) connections may hold \(worstMiB) MiB, too close to \(limit)")
-        #expect(arguments.contains("--max-connections-per-client=256"))
+        // One address gets a small share of the connections: at most 1/8 of them (32 of 400).
+        let perClientFlag = try #require(arguments.first { $0.hasPrefix("--max-connections-per-client=") })
+        let perClient = try #require(Int(perClientFlag.dropFirst("--max-connections-per-client=".count)))
+        #expect(perClient == 32)
+        #expect(perClient * 8 <= connections, "one address may take \(perClient) of \(connections) connections")
     }
 
     @Test(arguments: ChartValues.allCases, kubeVersions)

@@ -19,12 +19,16 @@ final class ConnectionHarness {
     private var clientSSL: OpaquePointer?
     private var clientContext: OpaquePointer?
     private var received: [UInt8] = []
+    /// What the connection takes for the server's TLS context now (what `reloadTLS` replaces); at first the
+    /// harness's own `tls`.
+    let currentTLS: CurrentTLSContext
 
     /// A connection answered by `responder`, under `limits`, with the given per-wake budgets and scratch size.
-    /// With `tls`, the server side uses `tls` and the client trusts anything.
+    /// With `tls`, the server side uses `tls` and the client trusts anything, presenting `clientCertificate`
+    /// (PEM files) when given.
     init(
         responder: any HTTPResponder = EchoResponder(), limits: HTTPServerLimits = HTTPServerLimits(),
-        tls: TLSContext? = nil, scratchBytes: Int = HTTPConnectionContext.defaultScratchBytes,
+        tls: TLSContext? = nil, clientCertificate: (certificate: String, key: String)? = nil, scratchBytes: Int = HTTPConnectionContext.defaultScratchBytes,
         readBudget: Int = HTTPConnectionContext.defaultReadBudget,
         writeBudget: Int = HTTPConnectionContext.defaultWriteBudget, socketBufferBytes: Int32? = nil
     ) throws {
@@ -41,14 +45,20 @@ final class ConnectionHarness {
         }
         var logger = Logger(label: "connection-test")
         logger.logLevel = .critical
+        let currentTLS = CurrentTLSContext(tls)
+        self.currentTLS = currentTLS
         context = HTTPConnectionContext(
             limits: limits, responder: responder, logger: logger, inbox: try EventLoopInbox(),
-            scratchBytes: scratchBytes, readBudget: readBudget, writeBudget: writeBudget)
+            currentTLSContext: { currentTLS.context }, scratchBytes: scratchBytes, readBudget: readBudget, writeBudget: writeBudget)
         let transport: any Transport
         if let tls {
             transport = try #require(TLSTransport(fd: serverFD, context: tls))
             let ctx = try #require(SSL_CTX_new(TLS_client_method()))
             clientContext = ctx
+            if let clientCertificate {
+                #expect(SSL_CTX_use_certificate_file(ctx, clientCertificate.certificate, SSL_FILETYPE_PEM) == 1)
+                #expect(SSL_CTX_use_PrivateKey_file(ctx, clientCertificate.key, SSL_FILETYPE_PEM) == 1)
+            }
             let ssl = try #require(SSL_new(ctx))
             SSL_set_fd(ssl, clientFD)
             SSL_set_connect_state(ssl)
@@ -145,6 +155,16 @@ final class ConnectionHarness {
     }
 }
 
+/// The server's TLS context as a harnessed connection sees it; a test replaces it as `reloadTLS` would.
+final class CurrentTLSContext: Sendable {
+    private let current: Mutex<TLSContext?>
+    init(_ context: TLSContext?) { current = Mutex(context) }
+    var context: TLSContext? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+}
+
 /// The status lines in `text` (responses one after the other), in order.
 func statusLines(_ text: String) -> [String] {
     text.matches(of: try! Regex(#"HTTP/1\.1 [0-9]{3} [A-Za-z ]*\r\n"#)).map { String(text[$0.range]) }
@@ -180,11 +200,12 @@ final class HoldingResponder: HTTPResponder {
 
 extension TestPKI {
     /// A server TLS context with a fresh CA and a leaf issued by it, as `HTTPServer` builds one.
-    func serverContext() throws -> TLSContext {
+    /// With `clientCAFile`, client certificates are verified against it.
+    func serverContext(clientCAFile: String? = nil) throws -> TLSContext {
         let ca = try makeCA("ca")
         let leaf = try issue("server", commonName: "server", ca: ca)
         return try TLSContext(
-            TLSConfiguration(certificateChainFile: leaf.certificate, privateKeyFile: leaf.key),
+            TLSConfiguration(certificateChainFile: leaf.certificate, privateKeyFile: leaf.key, clientCAFile: clientCAFile),
             ticketKeys: SessionTicketKeys(rotation: .seconds(3600), lifetime: .seconds(7200)))
     }
 }

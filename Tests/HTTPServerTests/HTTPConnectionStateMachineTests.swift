@@ -115,7 +115,8 @@ struct HTTPConnectionStateMachineTests {
     func awaiting(at now: Int64 = 0, keepAlive: Bool = true, isHead: Bool = false) -> HTTPConnectionStateMachine {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
         _ = machine.requestReceived(keepAlive: keepAlive, now: now)
-        #expect(machine.responseDeferred(id: 7, isHead: isHead, keepAliveHTTP10: false, now: now) == .none)
+        machine.responseDeferred(id: 7, isHead: isHead, keepAliveHTTP10: false, now: now)
+        #expect(machine.awaited?.id == 7)
         return machine
     }
 
@@ -181,22 +182,21 @@ struct HTTPConnectionStateMachineTests {
         #expect(machine.responseArrived(id: 7, now: 2) == nil)
     }
 
-    @Test("the peer hanging up while awaiting closes the connection; the answer that follows is dropped")
-    func hangUpWhileAwaiting() {
+    @Test("the peer gone (reset) while awaiting closes the connection; the answer that follows is dropped")
+    func goneWhileAwaiting() {
         var machine = awaiting()
-        #expect(machine.peerHangUpReported() == .close)
+        #expect(machine.peerGoneReported() == .close)
         #expect(machine.state == .closed)
         #expect(machine.responseArrived(id: 7, now: 1) == nil)
         #expect(machine.deadlineCheck(now: 6000) == .close)
     }
 
-    @Test("a hang-up reported before the request is deferred closes the connection when it defers")
-    func hangUpBeforeDeferring() {
+    @Test("the peer gone before its request was parsed: closed, so the request is never answered")
+    func goneBeforeParsing() {
         var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
-        #expect(machine.peerHangUpReported() == .none)  // the request sent before the FIN is still to be read
-        #expect(machine.requestReceived(keepAlive: true, now: 1) == .respond(close: false))
-        #expect(machine.responseDeferred(id: 1, isHead: false, keepAliveHTTP10: false, now: 1) == .close)
-        #expect(machine.state == .closed)
+        #expect(machine.peerGoneReported() == .close)
+        #expect(!machine.mayParse)
+        #expect(machine.requestReceived(keepAlive: true, now: 1) == .close)
     }
 
     @Test("shutdown keeps waiting for the deferred answer, which then goes out with Connection: close")

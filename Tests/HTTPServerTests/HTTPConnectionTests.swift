@@ -84,6 +84,19 @@ struct HTTPConnectionTests {
         #expect(sent < 64 * 1024, "the server read \(sent) bytes before refusing")
     }
 
+    @Test("4,000 header lines within maxHeaderBytes: 431 naming the line limit, the responder is not asked, close")
+    func tooManyHeaderLines() throws {
+        let responder = HoldingResponder()
+        let harness = try ConnectionHarness(responder: responder)
+        harness.send("GET / HTTP/1.1\r\nHost: h\r\n" + String(repeating: "a:\r\n", count: 4_000) + "\r\n")
+        harness.drive()
+        let answer = harness.receive()
+        #expect(answer.text.hasPrefix("HTTP/1.1 431 "), "\(answer.text)")
+        #expect(answer.text.contains("more than 100 header lines"))
+        #expect(answer.endOfStream)
+        #expect(responder.requests.load(ordering: .relaxed) == 0)
+    }
+
     @Test("a client that half-closes after its request still gets the answer, then the server ends too")
     func halfClose() throws {
         let harness = try ConnectionHarness()
@@ -161,12 +174,43 @@ struct HTTPConnectionTests {
         harness.send("GET /hold/1 HTTP/1.1\r\nHost: h\r\n\r\n")
         harness.drive()
         let promise = try #require(responder.promises.first)
-        // The loop hears from epoll that the peer hung up (a read would not happen while awaiting).
-        #expect(harness.connection.peerHungUp() == .close)
+        // The loop hears from epoll that the peer is gone (a read would not happen while awaiting).
+        #expect(harness.connection.hangUpReported(peerGone: true) == .close)
         harness.connection.close()
         #expect(promise.isCancelled)
         promise.succeed(HTTPResponse(status: 200))
         #expect(harness.deliverAnswers() == 0)
+    }
+
+    @Test("a client that half-closes while its answer is deferred still gets it; then the connection closes")
+    func halfCloseWhileDeferred() throws {
+        let responder = HoldingResponder()
+        let harness = try ConnectionHarness(responder: responder)
+        harness.send("GET /hold/1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.halfClose()
+        // epoll says EPOLLRDHUP (no EPOLLHUP): the loop drives on.
+        #expect(harness.connection.hangUpReported(peerGone: false) == .none)
+        #expect(harness.drive() == .wait)
+        let promise = try #require(responder.promises.first)
+        #expect(!promise.isCancelled)
+        promise.succeed(HTTPResponse(status: 200, body: Array("held answer\n".utf8)))
+        #expect(harness.deliverAnswers() == 1)
+        #expect(harness.drive() == .close)
+        harness.connection.close()
+        let answer = harness.receive()
+        #expect(answer.text.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.text.hasSuffix("held answer\n"), "\(answer.text)")
+        #expect(answer.endOfStream)
+    }
+
+    @Test("a client gone (reset) with a request buffered: the responder is not asked, the connection closes")
+    func goneClientIsNotAnswered() throws {
+        let responder = HoldingResponder()
+        let harness = try ConnectionHarness(responder: responder)
+        harness.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(harness.connection.hangUpReported(peerGone: true) == .close)
+        #expect(harness.connection.machine.state == .closed)
+        #expect(harness.drive() == .close)
+        #expect(responder.requests.load(ordering: .relaxed) == 0)
     }
 
     @Test("a deferred answer late on the test clock: 503 with Connection: close, the promise is cancelled")
@@ -225,6 +269,36 @@ struct HTTPConnectionTests {
         if case .draining = harness.connection.machine.state {} else {
             Issue.record("not draining: \(harness.connection.machine.state)")
         }
+    }
+
+    @Test("mTLS keep-alive: once the client CA in force changed, the next request carries no client identity and closes")
+    func clientIdentityEndsWhenTheClientCAChanges() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let clientCA = try pki.makeCA("client-ca")
+        let client = try pki.issue("client", commonName: "helm-client", ca: clientCA, client: true)
+        let harness = try ConnectionHarness(
+            tls: try pki.serverContext(clientCAFile: clientCA.certificate), clientCertificate: client)
+        try harness.handshake()
+        harness.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.drive()
+        #expect(harness.receive().text.contains("path=/1 query=- version=HTTP/1.1 cn=helm-client"))
+
+        // A reload that keeps the client CA's bytes (a new serving certificate) keeps the identity.
+        harness.currentTLS.context = try pki.serverContext(clientCAFile: clientCA.certificate)
+        harness.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.drive()
+        let kept = harness.receive()
+        #expect(kept.text.contains("cn=helm-client") && !kept.text.contains("Connection: close"), "\(kept.text)")
+
+        // Another client CA: the same connection's next request is anonymous, and the connection closes after it.
+        harness.currentTLS.context = try pki.serverContext(clientCAFile: try pki.makeCA("other-client-ca").certificate)
+        harness.send("GET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.drive()
+        let after = harness.receive()
+        #expect(after.text.contains("path=/3 query=- version=HTTP/1.1 cn=- "), "\(after.text)")
+        #expect(after.text.contains("Connection: close"), "\(after.text)")
+        #expect(after.endOfStream)
     }
 
     @Test("TLS: bytes that are not a ClientHello fail the handshake and close")

@@ -19,6 +19,32 @@ private struct ParseFailed: Error {}
 
 @Suite("HTTPRequestParser")
 struct HTTPRequestParserTests {
+    @Test("maxHeaderLines: a head with exactly that many header lines parses; one more is refused with 431")
+    func headerLineLimit() throws {
+        let lines = { (count: Int) in "GET / HTTP/1.1\r\nHost: h\r\n" + String(repeating: "a: b\r\n", count: count - 1) + "\r\n" }
+        let limit = HTTPServerLimits.defaultMaxHeaderLines
+        #expect(limit == 100)
+        guard case .complete(let head, _) = parse(lines(limit)) else {
+            Issue.record("\(limit) header lines refused")
+            return
+        }
+        #expect(head.headers.fields.count == limit)
+        guard case .invalid(let error) = parse(lines(limit + 1)) else {
+            Issue.record("\(limit + 1) header lines accepted")
+            return
+        }
+        #expect(error.status == 431)
+        #expect(error.reason == "more than 100 header lines")
+        let custom = Array(lines(3).utf8).withUnsafeBufferPointer {
+            HTTPRequestParser.parse($0, maxHeaderBytes: 1024, maxHeaderLines: 2)
+        }
+        guard case .invalid(let customError) = custom else {
+            Issue.record("3 header lines accepted under a limit of 2")
+            return
+        }
+        #expect(customError.status == 431)
+    }
+
     @Test("a simple GET yields method, path, query, version and headers in order")
     func simpleGet() throws {
         let text = "GET /v1/bundles/helm/ca.pem?download=1&x=y HTTP/1.1\r\nHost: example\r\nAccept: */*\r\nX-Two:  a b  \r\n\r\n"

@@ -447,11 +447,12 @@ struct HTTPServerTests {
     func handshakeCap() throws {
         let fixture = try TestServer(limits: HTTPServerLimits(maxHandshakingConnections: 2), eventLoopCount: 1)
         defer { fixture.stop() }
-        // Two TCP clients that never send a ClientHello hold both handshake slots.
-        let mute = try RawTCPConnection(port: fixture.port)
-        let mute2 = try RawTCPConnection(port: fixture.port)
+        // Two TCP clients that never send a ClientHello hold both handshake slots (from two addresses: one
+        // address gets one slot of two, see perClientHandshakeShare).
+        let mute = try RawTCPConnection(port: fixture.port, from: "127.0.0.4")
+        let mute2 = try RawTCPConnection(port: fixture.port, from: "127.0.0.5")
         #expect(eventually { fixture.server.openConnectionCount == 2 })
-        let third = try RawTCPConnection(port: fixture.port, readTimeout: 3)
+        let third = try RawTCPConnection(port: fixture.port, readTimeout: 3, from: "127.0.0.6")
         #expect(third.waitForClose())
         let refused = try fixture.curl([fixture.httpsURL + "/refused"])
         #expect(refused.status != 0, "a TLS client got through while every handshake slot was taken")
@@ -461,6 +462,20 @@ struct HTTPServerTests {
         #expect(try fixture.curl([fixture.httpsURL + "/one"]).stdoutText.hasPrefix("path=/one"))
         #expect(try fixture.curl([fixture.httpsURL + "/two"]).stdoutText.hasPrefix("path=/two"))
         _ = mute
+    }
+
+    @Test("one address holds at most 1/8 of the handshake slots: its mute connections cannot lock others out")
+    func perClientHandshakeShare() throws {
+        let fixture = try TestServer(limits: HTTPServerLimits(maxHandshakingConnections: 16), eventLoopCount: 1)
+        defer { fixture.stop() }
+        // 127.0.0.2's share is 2: two silent connections take it, a third is closed at once.
+        let mutes = try (1...2).map { _ in try RawTCPConnection(port: fixture.port, from: "127.0.0.2") }
+        #expect(eventually { fixture.server.openConnectionCount == 2 })
+        let third = try RawTCPConnection(port: fixture.port, readTimeout: 3, from: "127.0.0.2")
+        #expect(third.waitForClose())
+        // Another address still gets a handshake.
+        #expect(try fixture.curl([fixture.httpsURL + "/polite"]).stdoutText.hasPrefix("path=/polite"))
+        _ = mutes
     }
 
     @Test("graceful shutdown finishes a request in flight, closes idle connections, stops accepting")

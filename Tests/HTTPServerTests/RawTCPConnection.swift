@@ -40,7 +40,17 @@ final class RawTCPConnection: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    private var isOpen = true
+
+    deinit { if isOpen { close(fd) } }
+
+    /// Leaves with a reset (`SO_LINGER` 0, then close): the server sees the client gone at once.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+        isOpen = false
+    }
 
     /// Sends all of `text`.
     func send(_ text: String) throws { try send(Array(text.utf8)) }
@@ -74,6 +84,9 @@ final class RawTCPConnection: @unchecked Sendable {
             guard readMore() else { return nil }
         }
     }
+
+    /// Stops sending (`shutdown(SHUT_WR)`: a FIN) and keeps reading.
+    func halfClose() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Ends the connection from this side now (both directions), as a client that leaves does.
     func shutdownBoth() { shutdown(fd, Int32(SHUT_RDWR)) }

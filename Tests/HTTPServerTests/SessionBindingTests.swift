@@ -13,7 +13,8 @@ private final class MutualTLSServer: Sendable {
 
     /// With `crl`, the server is started with `--client-crl`-like `clientCRLFile` holding an empty CRL of the
     /// client CA; ``revokeClientCertificate()`` replaces it with one listing the client certificate.
-    init(clientCertificateEndDate: String? = nil, crl: Bool = false) throws {
+    /// `crlSeconds`: the CRL's nextUpdate that many seconds from now (else a day).
+    init(clientCertificateEndDate: String? = nil, crl: Bool = false, crlSeconds: Int? = nil) throws {
         directory = try TemporaryDirectory("session-binding")
         let serverCA = try PKIFixtures.certificateAuthority(commonName: "server-ca")
         let serving = try PKIFixtures.issue(
@@ -32,7 +33,7 @@ private final class MutualTLSServer: Sendable {
             try directory.write(
                 "ca.cnf",
                 "[ca]\ndefault_ca = test\n[test]\ndatabase = \(directory.file("index.txt"))\ndefault_md = sha256\ndefault_crl_days = 1\n")
-            try Self.generateCRL(directory, to: "clients.crl")
+            try Self.generateCRL(directory, to: "clients.crl", extra: crlSeconds.map { ["-crlsec", "\($0)"] } ?? [])
         }
         var logger = Logger(label: "session-binding-test")
         logger.logLevel = .warning
@@ -70,10 +71,10 @@ private final class MutualTLSServer: Sendable {
         try server.reloadTLS()
     }
 
-    private static func generateCRL(_ directory: TemporaryDirectory, to name: String) throws {
+    private static func generateCRL(_ directory: TemporaryDirectory, to name: String, extra: [String] = []) throws {
         try PKIFixtures.openssl(
             ["ca", "-config", directory.file("ca.cnf"), "-gencrl", "-keyfile", directory.file("client-ca.key"),
-             "-cert", directory.file("trusted-clients.pem"), "-out", directory.file(name)])
+             "-cert", directory.file("trusted-clients.pem"), "-out", directory.file(name)] + extra)
     }
 
     func stop() {
@@ -111,6 +112,20 @@ struct SessionBindingTests {
         #expect(!fresh.stdoutText.contains("cn=helm-client"), "\(fresh.stdoutText)")
     }
 
+    @Test("one kept-alive connection across a client CA replacement: the request after it is anonymous and closes")
+    func keptAliveConnectionAcrossReplacedClientCA() throws {
+        let fixture = try MutualTLSServer()
+        defer { fixture.stop() }
+        // s_client sends /1, waits 2 s, sends /2 on the same connection; the CA is replaced after 1 s.
+        let replacer = Thread {
+            Thread.sleep(forTimeInterval: 1)
+            do { try fixture.replaceClientCA() } catch { Issue.record("reload failed: \(error)") }
+        }
+        replacer.start()
+        let result = try fixture.keptAliveRequests(secondAfter: 2)
+        try expectIdentityEnded(result)
+    }
+
     @Test(
         "a client certificate listed in a new CRL: its saved session does not resume, and a new handshake fails",
         arguments: [["-tls1_3"], ["-tls1_2"]])
@@ -131,6 +146,15 @@ struct SessionBindingTests {
         #expect(fresh.stderrText.contains("certificate revoked"), "\(fresh.stderrText)")
     }
 
+    @Test("at the CRL's nextUpdate sessions end (tickets say so), nothing resumes, a kept-alive connection loses its identity")
+    func crlNextUpdateEndsSessions() throws {
+        let seconds = 5
+        let nextUpdate = Date().addingTimeInterval(TimeInterval(seconds))
+        let fixture = try MutualTLSServer(crl: true, crlSeconds: seconds)
+        defer { fixture.stop() }
+        try fixture.expectSessionsEnd(within: seconds, at: nextUpdate, what: "the CRL's nextUpdate")
+    }
+
     @Test("the client CA reloaded with the same bytes keeps sessions: the binding is the bundle's fingerprint")
     func unchangedClientCAKeepsSessions() throws {
         let fixture = try MutualTLSServer()
@@ -143,7 +167,7 @@ struct SessionBindingTests {
         #expect(resumed.stdoutText.contains("cn=helm-client"), "\(resumed.stdoutText)")
     }
 
-    @Test("a session ends at the client certificate's notAfter: tickets say so, and after it nothing resumes")
+    @Test("at the certificate's notAfter sessions end (tickets say so), nothing resumes, a kept-alive connection loses its identity")
     func expiringCertificate() throws {
         let seconds = 5
         let notAfter = Date().addingTimeInterval(TimeInterval(seconds))
@@ -153,27 +177,64 @@ struct SessionBindingTests {
         formatter.dateFormat = "yyyyMMddHHmmss'Z'"
         let fixture = try MutualTLSServer(clientCertificateEndDate: formatter.string(from: notAfter))
         defer { fixture.stop() }
+        try fixture.expectSessionsEnd(within: seconds, at: notAfter, what: "the certificate's notAfter")
+    }
+}
+
+extension MutualTLSServer {
+    /// One `openssl s_client` connection with the client certificate, kept alive: `GET /1` now, `GET /2` after
+    /// `delay` seconds; returns its output once the server closes (or 8 s after the second request).
+    func keptAliveRequests(secondAfter delay: Int) throws -> CommandResult {
+        let request = { (path: String) in "printf 'GET \(path) HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n'" }
+        let client =
+            "timeout \(delay + 8) openssl s_client -quiet -connect 127.0.0.1:\(port) -CAfile \(directory.file("server-ca.pem"))"
+            + " -cert \(directory.file("client.pem")) -key \(directory.file("client.key"))"
+        return try runCommand(
+            ["timeout", "\(delay + 12)", "sh", "-c", "(\(request("/1")); sleep \(delay); \(request("/2")); sleep 3) | \(client)"])
+    }
+
+    /// Over TLS 1.3 tickets, TLS 1.2 tickets and TLS 1.2 session IDs: sessions made now authenticate the client,
+    /// say (ticket lifetime hint) they last at most `seconds`, and resume; after `end` (`what`) none resumes or
+    /// authenticates, and a connection kept alive across `end` carries no identity after it.
+    func expectSessionsEnd(within seconds: Int, at end: Date, what: String) throws {
+        let keptAlive = BackgroundTask { try self.keptAliveRequests(secondAfter: seconds + 2) }
         let variants = [["-tls1_3"], ["-tls1_2"], ["-tls1_2", "-no_ticket"]]
         for (n, protocolArguments) in variants.enumerated() {
-            let session = fixture.directory.file("session-\(n).pem")
-            let first = try fixture.request(protocolArguments + ["-sess_out", session])
+            let session = directory.file("session-\(n).pem")
+            let first = try request(protocolArguments + ["-sess_out", session])
             #expect(first.stdoutText.contains("cn=helm-client"), "\(first.stdoutText)\(first.stderrText)")
             if !protocolArguments.contains("-no_ticket") {
                 // (s_client's own "Timeout" line is the client's setting; the server's bound travels as the hint.)
                 let hint = try #require(ticketLifetimeHint(in: first.stdoutText), "\(first.stdoutText)")
-                #expect(hint <= seconds, "\(protocolArguments): the ticket outlives the certificate: lifetime hint \(hint) s")
+                #expect(hint <= seconds, "\(protocolArguments): the ticket outlives \(what): lifetime hint \(hint) s")
             }
-            let resumed = try fixture.request(protocolArguments + ["-sess_in", session])
+            let resumed = try request(protocolArguments + ["-sess_in", session])
             #expect(resumed.stdoutText.contains("Reused, TLSv1."), "\(protocolArguments): \(resumed.stdoutText)")
         }
 
-        Thread.sleep(until: notAfter.addingTimeInterval(1.5))
+        Thread.sleep(until: end.addingTimeInterval(1.5))
         for (n, protocolArguments) in variants.enumerated() {
-            let expired = try fixture.request(protocolArguments + ["-sess_in", fixture.directory.file("session-\(n).pem")])
-            #expect(!expired.stdoutText.contains("Reused,"), "\(protocolArguments): resumed past notAfter: \(expired.stdoutText)")
-            #expect(!expired.stdoutText.contains("cn=helm-client"), "\(protocolArguments): \(expired.stdoutText)")
+            let late = try request(protocolArguments + ["-sess_in", directory.file("session-\(n).pem")])
+            #expect(!late.stdoutText.contains("Reused,"), "\(protocolArguments): resumed past \(what): \(late.stdoutText)")
+            #expect(!late.stdoutText.contains("cn=helm-client"), "\(protocolArguments): \(late.stdoutText)")
         }
+        try expectIdentityEnded(try keptAlive.wait())
     }
+}
+
+/// In ``MutualTLSServer/keptAliveRequests(secondAfter:)``'s output: `/1` was answered for the client
+/// certificate's CN, `/2` anonymously and with `Connection: close`.
+private func expectIdentityEnded(_ result: CommandResult, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let text = result.stdoutText
+    let second = try #require(text.range(of: "path=/2 "), "\(text)\(result.stderrText)", sourceLocation: sourceLocation)
+    #expect(
+        text[..<second.lowerBound].contains("path=/1 query=- version=HTTP/1.1 cn=helm-client"), "\(text)",
+        sourceLocation: sourceLocation)
+    #expect(
+        text[second.lowerBound...].hasPrefix("path=/2 query=- version=HTTP/1.1 cn=- "), "\(text)",
+        sourceLocation: sourceLocation)
+    let secondHead = text[..<second.lowerBound].components(separatedBy: "HTTP/1.1 200").last ?? ""
+    #expect(secondHead.contains("Connection: close"), "\(text)", sourceLocation: sourceLocation)
 }
 
 /// `TLS session ticket lifetime hint: N (seconds)` from `openssl s_client`'s output.

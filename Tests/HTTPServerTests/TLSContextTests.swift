@@ -1,3 +1,4 @@
+import CSSLShims
 import Logging
 import Testing
 @testable import HTTPServer
@@ -15,6 +16,15 @@ struct TLSContextTests {
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
         "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ]
+
+    @Test("the TLS 1.2 session cache is bounded at 2,048 sessions (OpenSSL's default is 20,480)")
+    func sessionCacheBound() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let context = try pki.serverContext()
+        #expect(TLSContext.sessionCacheSize == 2_048)
+        #expect(cshim_SSL_CTX_sess_get_cache_size(context.pointer) == 2_048)
+    }
 
     @Test("TLS 1.2 and 1.3 only: TLS 1.0 and 1.1 are refused")
     func protocols() throws {

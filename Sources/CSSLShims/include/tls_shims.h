@@ -16,6 +16,8 @@ long cshim_SSL_set_mode(SSL *ssl, long mode);
 long cshim_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 /// `SSL_CTX_sess_set_cache_size` is a macro: the most sessions the server-side cache keeps.
 long cshim_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size);
+/// `SSL_CTX_sess_get_cache_size` is a macro: the bound set above.
+long cshim_SSL_CTX_sess_get_cache_size(SSL_CTX *ctx);
 /// `SSL_CTX_set_read_ahead` is a macro: read as much as the socket holds, not one record at a time.
 long cshim_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes);
 /// `SSL_CTX_set1_groups_list` is a macro: the key-exchange groups offered, in the server's order, e.g.
