@@ -125,23 +125,43 @@ public struct HelmCertResponder: HTTPResponder {
             metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
             return response
         }
+        let asked = AskedRequest(request)
         switch authenticate(request) {
         case .decided(let decision):
-            finish(request, route: route, decision: decision, answer: answer)
+            finish(asked, route: route, decision: decision, answer: answer)
         case .needsReview(let token):
             guard let reviewer, reviews else {
-                finish(request, route: route, decision: .unknownToken, answer: answer)
+                finish(asked, route: route, decision: .unknownToken, answer: answer)
                 return nil
             }
             if let cached = reviewer.cachedDecision(forToken: token) {
-                finish(request, route: route, decision: cached, answer: answer)
+                finish(asked, route: route, decision: cached, answer: answer)
                 return nil
             }
-            reviewer.review(token: String(token), from: request.remoteAddress) { decision in
-                self.finish(request, route: route, decision: decision, answer: answer)
+            // The review keeps `asked`, not the request: a waiting request holds a few short strings, not its
+            // headers (up to the parser's limit each).
+            reviewer.review(token: String(token), from: request.remoteAddress, hasLeft: answer.clientLeft) { decision in
+                self.finish(asked, route: route, decision: decision, answer: answer)
             }
         }
         return nil
+    }
+
+    /// What answering and auditing a `/v1` request need of it, kept while it waits for a review or the audit
+    /// writer instead of the whole request.
+    private struct AskedRequest: Sendable {
+        let method: String
+        let path: String
+        let remoteAddress: String
+        /// The `If-None-Match` header, for a 304.
+        let ifNoneMatch: String?
+
+        init(_ request: HTTPRequest) {
+            method = request.method
+            path = request.path
+            remoteAddress = request.remoteAddress
+            ifNoneMatch = request.headers["If-None-Match"]
+        }
     }
 
     /// The status audited (and counted) for a request whose client left before its answer could be sent:
@@ -152,7 +172,7 @@ public struct HelmCertResponder: HTTPResponder {
     /// and hands the response to `answer`. A line that cannot be written or queued turns it into a 503. When
     /// the client has left by the time the line is made (a review or the audit queue took a while), the line
     /// and the count say ``clientClosedRequest`` and 0 bytes: nothing was handed out.
-    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision, answer: Answer) {
+    private func finish(_ request: AskedRequest, route: Route?, decision: TokenDecision, answer: Answer) {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
@@ -221,7 +241,7 @@ public struct HelmCertResponder: HTTPResponder {
                 detail: "no such path; the API lives under /v1/bundles/\(store.name) (see /openapi.yaml)"
             ).response()
         }
-        if let refusal = Self.refuseMethod(request) { return refusal }
+        if let refusal = Self.refuseMethod(request.method) { return refusal }
         switch route {
         case .health:
             return Self.text(200, "ok\n")
@@ -253,7 +273,7 @@ public struct HelmCertResponder: HTTPResponder {
     }
 
     /// Authenticated `/v1` paths: the answer and, for bundle answers, their ETag.
-    private func answerAPI(_ request: HTTPRequest, route: Route?) -> (HTTPResponse, String?) {
+    private func answerAPI(_ request: AskedRequest, route: Route?) -> (HTTPResponse, String?) {
         guard case .bundle(let representation) = route else {
             return (
                 ProblemDetails(
@@ -262,10 +282,10 @@ public struct HelmCertResponder: HTTPResponder {
                 ).response(), nil
             )
         }
-        if let refusal = Self.refuseMethod(request) { return (refusal, nil) }
+        if let refusal = Self.refuseMethod(request.method) { return (refusal, nil) }
         switch store.availability {
         case .serving(let rendered):
-            let response = rendered.response(for: representation, ifNoneMatch: request.headers["If-None-Match"])
+            let response = rendered.response(for: representation, ifNoneMatch: request.ifNoneMatch)
             return (response, rendered.etag(for: representation))
         case .unavailable(let reason):
             return (
@@ -275,10 +295,10 @@ public struct HelmCertResponder: HTTPResponder {
         }
     }
 
-    private static func refuseMethod(_ request: HTTPRequest) -> HTTPResponse? {
-        guard request.method != "GET" && request.method != "HEAD" else { return nil }
+    private static func refuseMethod(_ method: String) -> HTTPResponse? {
+        guard method != "GET" && method != "HEAD" else { return nil }
         return ProblemDetails(
-            status: 405, title: "Method Not Allowed", detail: "\(request.method) is not supported here; use GET or HEAD"
+            status: 405, title: "Method Not Allowed", detail: "\(method) is not supported here; use GET or HEAD"
         ).response(headers: [("Allow", "GET, HEAD")])
     }
 

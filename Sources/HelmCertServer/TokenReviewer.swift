@@ -23,6 +23,10 @@ public protocol TokenReviewer: Sendable {
     ///   - token: the bearer token.
     ///   - remoteAddress: the peer that sent it (`1.2.3.4:5678`, `[::1]:5678`), whose share of the waiting
     ///     reviews it uses.
+    ///   - hasLeft: whether the request's client has gone (its answer would be dropped): such a request may be
+    ///     dropped from the queue, its completion called at once with an `unavailable` decision.
     ///   - completion: gets the decision.
-    func review(token: String, from remoteAddress: String, completion: @escaping @Sendable (TokenDecision) -> Void)
+    func review(
+        token: String, from remoteAddress: String, hasLeft: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (TokenDecision) -> Void)
 }

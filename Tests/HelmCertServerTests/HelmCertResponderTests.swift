@@ -134,7 +134,9 @@ struct HelmCertResponderTests {
             answered.withLock { $0.append(response.status) }
         }
         #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: promise) == nil)
+        #expect(reviewer.oldestHasLeft == false)
         gone.store(true, ordering: .relaxed)  // the client closed the connection meanwhile
+        #expect(reviewer.oldestHasLeft == true, "the reviewer can see the client left, to give its place back")
         reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: "kubernetes", groups: [])))
         let stayed = HTTPResponsePromise { response in answered.withLock { $0.append(response.status) } }
         #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: stayed) == nil)
@@ -191,15 +193,24 @@ struct HelmCertResponderTests {
 /// A reviewer that keeps the completion of each review until the test finishes it (never caching).
 final class HeldReviewer: TokenReviewer {
     private let pending = Mutex<[@Sendable (TokenDecision) -> Void]>([])
+    private let leaving = Mutex<[@Sendable () -> Bool]>([])
+
+    /// What the oldest pending review's `hasLeft` says now.
+    var oldestHasLeft: Bool? { leaving.withLock { $0.first?() } }
 
     func cachedDecision(forToken token: Substring) -> TokenDecision? { nil }
 
-    func review(token: String, from client: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
+    func review(
+        token: String, from client: String, hasLeft: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (TokenDecision) -> Void
+    ) {
         pending.withLock { $0.append(completion) }
+        leaving.withLock { $0.append(hasLeft) }
     }
 
     /// Completes the oldest pending review with `decision`.
     func finish(_ decision: TokenDecision) {
+        leaving.withLock { if !$0.isEmpty { $0.removeFirst() } }
         let completion = pending.withLock { $0.isEmpty ? nil : $0.removeFirst() }
         completion?(decision)
     }
