@@ -51,6 +51,13 @@ public struct HelmCertResponder: HTTPResponder {
     private let fileProblems: @Sendable () -> [String]
     private let routes: [String: Route]
     private let openAPIResponse: HTTPResponse
+    private let requestNumbers = RequestNumbers()
+
+    /// Numbers `/v1` requests for their audit lines, from 1.
+    private final class RequestNumbers: Sendable {
+        private let last = Atomic<UInt64>(0)
+        func next() -> UInt64 { last.add(1, ordering: .relaxed).newValue }
+    }
 
     /// - Parameters:
     ///   - store: the bundle being served.
@@ -204,20 +211,30 @@ public struct HelmCertResponder: HTTPResponder {
         }
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
         let clientLeft = answer.clientLeft()
-        let entry = AuditEntry(
+        var entry = AuditEntry(
             user: caller?.user ?? "-", authMethod: caller?.method ?? "none", groups: caller?.groups ?? [],
             method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
             file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
             status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
             bytes: request.method == "HEAD" || clientLeft ? 0 : response.body.count,
             etag: !clientLeft && (response.status == 200 || response.status == 304) ? etag : nil)
+        entry.request = requestNumbers.next()
         let routeLabel = route?.metricLabel ?? "unknown"
-        let (metrics, destination) = (self.metrics, audit.destination)
-        let queued = audit.record(entry) { written in
+        let (metrics, destination, audit) = (self.metrics, audit.destination, self.audit)
+        let queued = audit.record(entry) { [entry] written in
             if !written { metrics.countAuditFailure(.writeFailed) }
             let released = written ? response : Self.auditRefusal(
                 "the audit log (\(destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination")
-            metrics.countRequest(route: routeLabel, status: clientLeft ? Self.clientClosedRequest : released.status)
+            // The client may have gone while the line waited for the writer (a stalled destination: it got 503
+            // after the server's response timeout): the answer will be dropped, so a second line says so.
+            let leftMeanwhile = written && !clientLeft && answer.clientLeft()
+            if leftMeanwhile {
+                var dropped = entry
+                (dropped.status, dropped.bytes, dropped.etag, dropped.answerDropped) = (Self.clientClosedRequest, 0, nil, true)
+                if !audit.record(dropped, then: { _ in }) { metrics.countAuditFailure(.queueFull) }
+            }
+            metrics.countRequest(
+                route: routeLabel, status: clientLeft || leftMeanwhile ? Self.clientClosedRequest : released.status)
             answer.deliver(released)
         }
         if !queued {

@@ -155,6 +155,42 @@ struct HelmCertResponderTests {
         #expect(!lines[1].contains("\"bytes\":0"))
     }
 
+    @Test("a line written while the client was still there, whose answer is then dropped, is followed by a 499 line for the same request")
+    func answerDroppedAfterItsLine() throws {
+        let fifo = try StalledFIFO()
+        defer { fifo.close() }
+        let fixture = try ResponderFixture(auditPath: fifo.path)
+        // Lines of ~1.2 KB fill the one-page pipe nobody reads: the writer blocks on the fourth.
+        let ignored = HTTPResponsePromise { _ in }
+        for n in 0..<4 {
+            _ = fixture.send("/v1/" + String(repeating: "a", count: 1000) + "\(n)", token: "unknown", promise: ignored)
+        }
+        let answered = Mutex<[Int]>([])
+        let gone = Atomic<Bool>(false)
+        let promise = HTTPResponsePromise(isCancelled: { gone.load(ordering: .relaxed) }) { response in
+            answered.withLock { $0.append(response.status) }
+        }
+        #expect(fixture.send("/v1/bundles/helm/key.pem", token: ResponderFixture.token, promise: promise) == nil)
+        gone.store(true, ordering: .relaxed)  // the client got 503 for lateness, or left, while the line waited
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !text.contains("answerDropped") && ContinuousClock.now < deadline {
+            text += String(decoding: fifo.drain(), as: UTF8.self)
+            usleep(10_000)
+        }
+        let keyLines = text.split(separator: "\n").filter { $0.contains("key.pem") }
+        #expect(keyLines.count == 2, "\(keyLines)")
+        guard keyLines.count == 2 else { return }
+        #expect(keyLines[0].contains("\"status\":200") && !keyLines[0].contains("answerDropped"))
+        #expect(keyLines[1].contains("\"status\":499,") && keyLines[1].contains("\"bytes\":0,"))
+        #expect(keyLines[1].contains("\"answerDropped\":true") && !keyLines[1].contains("\"etag\""))
+        let number = { (line: Substring) in line.firstRange(of: "\"request\":").map { line[$0.upperBound...].prefix { $0.isNumber } } }
+        #expect(number(keyLines[0]) != nil && number(keyLines[0]) == number(keyLines[1]), "the second line names the same request")
+        #expect(answered.withLock { $0 }.isEmpty, "the answer was dropped")
+        let metrics = String(decoding: fixture.send("/metrics", authorized: false).body, as: UTF8.self)
+        #expect(metrics.contains("helm_cert_server_requests_total{route=\"bundle_file\",status=\"499\"} 1"))
+    }
+
     @Test("when the audit line cannot be written the key is not handed out")
     func auditFailureRefuses() throws {
         let fixture = try ResponderFixture(auditPath: "/dev/full")
