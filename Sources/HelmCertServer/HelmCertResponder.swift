@@ -49,6 +49,7 @@ public struct HelmCertResponder: HTTPResponder {
     private let openConnections: @Sendable () -> Int
     private let reviewer: (any TokenReviewer)?
     private let fileProblems: @Sendable () -> [String]
+    private let acceptsClientCertificates: @Sendable () -> Bool
     private let routes: [String: Route]
     private let openAPIResponse: HTTPResponse
     private let requestNumbers = RequestNumbers()
@@ -69,11 +70,15 @@ public struct HelmCertResponder: HTTPResponder {
     ///     the event loops; nil refuses them.
     ///   - fileProblems: what is wrong with the watched files now (a token file that cannot be read), one line
     ///     each, told in `/readyz`.
+    ///   - acceptsClientCertificates: false while the client CA or CRL files fail to load: a verified client
+    ///     certificate then authenticates nobody, on connections made before the failure too (fail closed).
     public init(
         store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
         openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil,
-        fileProblems: @escaping @Sendable () -> [String] = { [] }
+        fileProblems: @escaping @Sendable () -> [String] = { [] },
+        acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.acceptsClientCertificates = acceptsClientCertificates
         self.reviewer = reviewer
         self.fileProblems = fileProblems
         self.store = store
@@ -327,7 +332,7 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
     private func authenticate(_ request: HTTPRequest) -> Authentication {
-        if let cn = request.clientCertificateSubjectCN {
+        if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates() {
             return .decided(.allowed(Caller(user: cn, method: "mtls", groups: [])))
         }
         guard let header = request.headers["Authorization"] else { return .decided(.missing) }

@@ -66,6 +66,17 @@ struct HelmCertResponderTests {
         #expect(try fixture.auditLines().last?.contains("\"user\":\"ci-runner\",\"authMethod\":\"mtls\"") == true)
     }
 
+    @Test("while the client CA files fail to load, a verified client certificate authenticates nobody; tokens still do")
+    func mutualTLSFailsClosed() throws {
+        let accepts = Atomic<Bool>(false)
+        let fixture = try ResponderFixture(acceptsClientCertificates: { accepts.load(ordering: .relaxed) })
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: false, clientCN: "ci-runner").status == 401)
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: true, clientCN: "ci-runner").status == 200)
+        #expect(try fixture.auditLines().last?.contains("\"user\":\"alice\",\"authMethod\":\"token\"") == true)
+        accepts.store(true, ordering: .relaxed)
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: false, clientCN: "ci-runner").status == 200)
+    }
+
     @Test("unknown bundles and files are 404; other methods 405 with Allow")
     func notFoundAndMethods() throws {
         let fixture = try ResponderFixture()
