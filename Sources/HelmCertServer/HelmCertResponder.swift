@@ -202,6 +202,12 @@ public struct HelmCertResponder: HTTPResponder {
             response = Self.unauthorized(
                 "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
                 error: "invalid_request")
+        case .duplicateAuthorization:
+            metrics.countAuthFailure(reason: "malformed")
+            response = ProblemDetails(
+                status: 400, title: "Bad Request",
+                detail: "the request has more than one Authorization header; send exactly one: Authorization: Bearer <token>"
+            ).response()
         case .unknownToken:
             metrics.countAuthFailure(reason: "invalid_token")
             response = Self.unauthorized("the bearer token is not known to this server", error: "invalid_token")
@@ -335,7 +341,9 @@ public struct HelmCertResponder: HTTPResponder {
         if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates() {
             return .decided(.allowed(Caller(user: cn, method: "mtls", groups: [])))
         }
-        guard let header = request.headers["Authorization"] else { return .decided(.missing) }
+        let headers = request.headers.values("Authorization")
+        guard headers.count <= 1 else { return .decided(.duplicateAuthorization) }
+        guard let header = headers.first else { return .decided(.missing) }
         guard let token = Self.bearerToken(header) else { return .decided(.malformed) }
         guard let user = authenticator.user(forToken: token) else { return .needsReview(token) }
         return .decided(.allowed(Caller(user: user.name, method: "token", groups: user.groups)))

@@ -203,7 +203,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
                     switch decision {
                     case .allowed: state.allowed.store(decision, for: key, now: now)
                     case .unknownToken, .forbidden: state.refused.store(decision, for: key, now: now)
-                    case .unavailable, .missing, .malformed: break  // API failures are asked again next time
+                    case .unavailable, .missing, .malformed, .duplicateAuthorization: break  // API failures are asked again next time
                     }
                     guard state.waiting[key]?.id == id, let review = state.waiting.removeValue(forKey: key) else { return [] }
                     for waiter in review.waiters { state.release(waiter) }

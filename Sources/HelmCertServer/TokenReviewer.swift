@@ -5,6 +5,9 @@ public enum TokenDecision: Sendable, Equatable {
     case missing
     /// An `Authorization` header that is not `Bearer <token>`.
     case malformed
+    /// More than one `Authorization` header → 400: which one counts would be a guess (a proxy may have added
+    /// one), so neither does.
+    case duplicateAuthorization
     /// A bearer token nobody vouches for → 401.
     case unknownToken
     /// Authenticated but not allowed to fetch the bundle → 403; `detail` names the missing permission.

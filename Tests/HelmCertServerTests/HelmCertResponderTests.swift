@@ -58,6 +58,20 @@ struct HelmCertResponderTests {
         #expect(exposition.contains("helm_cert_server_auth_failures_total{reason=\"malformed\"} 1"))
     }
 
+    @Test("two Authorization headers get 400 with a problem detail, even when the first holds a good token; audited")
+    func twoAuthorizationHeaders() throws {
+        let fixture = try ResponderFixture()
+        let response = fixture.send(
+            "/v1/bundles/helm/key.pem", headers: [("authorization", "Bearer someone-else")], authorized: true)
+        #expect(response.status == 400)
+        #expect(response.headers["Content-Type"] == "application/problem+json")
+        #expect(String(decoding: response.body, as: UTF8.self).contains("more than one Authorization header"))
+        #expect(!String(decoding: response.body, as: UTF8.self).contains("PRIVATE"))
+        #expect(try fixture.auditLines().last?.contains("\"authMethod\":\"none\",") == true)
+        #expect(try fixture.auditLines().last?.contains("\"status\":400") == true)
+        #expect(fixture.send("/v1/bundles/helm/key.pem").status == 200, "one header still works")
+    }
+
     @Test("a verified client certificate authenticates as its CN")
     func mutualTLS() throws {
         let fixture = try ResponderFixture()
