@@ -214,15 +214,33 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         }
     }
 
+    /// The two API calls a decision makes, each followed apart.
+    private enum Call: String, Sendable { case tokenReview = "TokenReview", accessReview = "SubjectAccessReview" }
+
+    /// Whether each call failed last time: while one fails, one error line starts the episode and one line ends
+    /// it, however many requests come meanwhile (each new made-up token would otherwise log a line).
+    private let failing = Mutex<Set<Call>>([])
+
+    private func failed(_ call: Call, _ error: any Error, metadata: Logger.Metadata? = nil) {
+        guard failing.withLock({ $0.insert(call).inserted }) else { return }
+        logger.error("\(call.rawValue) failed: \(error) (further failures are not logged until one succeeds)", metadata: metadata)
+    }
+
+    private func succeeded(_ call: Call) {
+        guard failing.withLock({ $0.remove(call) != nil }) else { return }
+        logger.notice("\(call.rawValue) works again")
+    }
+
     /// TokenReview, then SubjectAccessReview. Runs on the review queue.
     func decide(_ token: String) -> TokenDecision {
         let review: TokenReviewResult
         do {
             review = try client.reviewToken(token, audiences: audiences.isEmpty ? nil : audiences)
         } catch {
-            logger.error("TokenReview failed: \(error)")
+            failed(.tokenReview, error)
             return .unavailable("cannot check the token with the Kubernetes API (TokenReview failed: \(error)); retry shortly")
         }
+        succeeded(.tokenReview)
         guard review.authenticated, let user = review.user, let username = user.username else {
             return .unknownToken
         }
@@ -242,9 +260,10 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         do {
             access = try client.reviewAccess(user: user, resource: attributes)
         } catch {
-            logger.error("SubjectAccessReview failed: \(error)", metadata: ["user": "\(username)"])
+            failed(.accessReview, error, metadata: ["user": "\(username)"])
             return .unavailable("cannot check permissions with the Kubernetes API (SubjectAccessReview failed: \(error)); retry shortly")
         }
+        succeeded(.accessReview)
         guard access.allowed else {
             var detail = "\(username) may not get \(permission.resource).\(permission.group) \"\(permission.name)\" in namespace \(permission.namespace): grant verb \"get\" on resource \"\(permission.resource)\" in API group \"\(permission.group)\" with resourceNames [\"\(permission.name)\"] through a Role in \(permission.namespace) and a RoleBinding to this user or one of its groups"
             if let reason = access.reason, !reason.isEmpty { detail += " (RBAC: \(reason))" }

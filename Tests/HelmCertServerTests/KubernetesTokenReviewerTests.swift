@@ -21,13 +21,15 @@ struct KubernetesTokenReviewerTests {
     }
 
     static func reviewer(for api: KubernetesAPIDouble, limits: KubernetesTokenReviewer.Limits,
-                         audiences: [String] = [], requestTimeout: Duration = .seconds(15)) -> KubernetesTokenReviewer {
+                         audiences: [String] = [], requestTimeout: Duration = .seconds(15),
+                         logs: LogCapture? = nil) -> KubernetesTokenReviewer {
         var configuration = KubernetesConfiguration(apiServer: api.url, tokenFile: api.tokenFile, caFile: api.caFile)
         configuration.requestTimeout = requestTimeout
-        var logger = Logger(label: "reviewer-tests")
-        logger.logLevel = .critical
+        var quiet = Logger(label: "reviewer-tests")
+        quiet.logLevel = .critical
+        let logger = logs?.logger() ?? quiet
         return KubernetesTokenReviewer(
-            client: KubernetesClient(configuration: configuration, logger: logger),
+            client: KubernetesClient(configuration: configuration, logger: quiet),
             permission: .init(namespace: "kyma-installer", group: "helm-cert-server.kyma-project.io", name: "helm"),
             audiences: audiences, logger: logger, limits: limits)
     }
@@ -175,6 +177,31 @@ struct KubernetesTokenReviewerTests {
             Issue.record("the second review was not allowed")
             return
         }
+    }
+
+    @Test("an unreachable API is logged once per failure episode, and its end once, however many tokens come")
+    func failureEpisodesLoggedOnce() throws {
+        let api = try Self.startDouble()
+        defer { api.stop() }
+        let logs = LogCapture()
+        let reviewer = Self.reviewer(for: api, limits: .init(), logs: logs)
+        for episode in 0..<2 {
+            try api.injectStatus(503, count: 5)
+            for n in 0..<5 {
+                guard case .unavailable = Outcome.review(reviewer, "made-up-\(episode)-\(n)", from: "10.0.0.1:1").wait() else {
+                    Issue.record("a 503 from the API must make the decision unavailable")
+                    return
+                }
+            }
+            guard case .allowed = Outcome.review(reviewer, Self.runnerToken, from: "10.0.0.1:1").wait() else {
+                Issue.record("the runner was not allowed once the API answered")
+                return
+            }
+        }
+        let failed = logs.all.filter { $0.contains("TokenReview failed") }
+        #expect(failed.count == 2, "one line per episode, not per request: \(failed)")
+        #expect(logs.all.filter { $0.contains("TokenReview works again") }.count == 2)
+        #expect(!logs.all.joined().contains("made-up-"), "never a token in the log")
     }
 
     @Test("with an audience, only tokens minted for it are allowed; the API server's own tokens are unknown")
