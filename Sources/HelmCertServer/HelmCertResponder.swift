@@ -228,7 +228,8 @@ public struct HelmCertResponder: HTTPResponder {
             file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
             status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
             bytes: request.method == "HEAD" || clientLeft ? 0 : response.body.count,
-            etag: !clientLeft && (response.status == 200 || response.status == 304) ? etag : nil)
+            etag: !clientLeft && (response.status == 200 || response.status == 304) && representation?.holdsKey == false
+                ? etag : nil)
         entry.request = requestNumbers.next()
         let routeLabel = route?.metricLabel ?? "unknown"
         let (metrics, destination, audit) = (self.metrics, audit.destination, self.audit)

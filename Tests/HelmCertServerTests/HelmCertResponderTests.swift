@@ -132,17 +132,25 @@ struct HelmCertResponderTests {
         #expect(fixture.send("/healthz", authorized: false).status == 200)
     }
 
-    @Test("every /v1 request is audited, refused ones too; never the token or key bytes")
+    @Test("every /v1 request is audited, refused ones too; never the token or key bytes, nor a digest of the key")
     func audit() throws {
         let fixture = try ResponderFixture()
         _ = fixture.send("/v1/bundles/helm/key.pem")
         _ = fixture.send("/v1/bundles/helm/key.pem", headers: [("Authorization", "Bearer guess")], authorized: false)
         _ = fixture.send("/healthz", authorized: false)
+        let keyETag = fixture.send("/v1/bundles/helm/key.pem").headers["ETag"]
+        let archiveETag = fixture.send("/v1/bundles/helm/bundle.tar.gz").headers["ETag"]
+        let caETag = fixture.send("/v1/bundles/helm/ca.pem").headers["ETag"]
         let lines = try fixture.auditLines()
-        #expect(lines.count == 2)
+        #expect(lines.count == 5)
         #expect(lines[0].contains("\"user\":\"alice\",\"authMethod\":\"token\",\"groups\":[\"devs\"]"))
         #expect(lines[0].contains("\"file\":\"key.pem\",\"status\":200"))
-        #expect(lines[0].contains("\"etag\":\""))
+        #expect(keyETag != nil && archiveETag != nil && caETag != nil, "the answers carry their ETags")
+        for (line, file) in [(lines[0], "key.pem"), (lines[2], "key.pem"), (lines[3], "bundle.tar.gz")] {
+            #expect(line.contains("\"file\":\"\(file)\"") && !line.contains("\"etag\""), "a key's digest in the audit: \(line)")
+        }
+        #expect(lines[4].contains("\"file\":\"ca.pem\"") && lines[4].contains("\"etag\":\"\(caETag?.replacingOccurrences(of: "\"", with: "\\\"") ?? "-")"),
+                "other files keep their ETag: \(lines[4])")
         #expect(lines[1].contains("\"user\":\"-\",\"authMethod\":\"none\""))
         #expect(lines[1].contains("\"status\":401"))
         let all = lines.joined()
