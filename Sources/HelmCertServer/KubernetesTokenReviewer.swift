@@ -102,7 +102,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         }
 
         mutating func dropLeft() -> [Waiter] {
-            waiting.keys.flatMap { dropLeft(from: $0) }
+            Array(waiting.keys).flatMap { dropLeft(from: $0) }
         }
     }
 
