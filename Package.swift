@@ -100,7 +100,9 @@ let package = Package(
             exclude: ["link"],
             linkerSettings: releaseLinkLayout
         ),
-        .target(name: "TestSupport", dependencies: ["HelmBundle"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["HelmBundle", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "CLibSSL"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),

@@ -102,9 +102,11 @@ public final class HTTPServer: Sendable {
     /// request comes without it (``HTTPRequest/clientCertificateSubjectCN`` nil) and the connection closes after
     /// its answer.
     ///
+    /// - Parameter replacement: the files to load instead of the configured ones (a service that keeps a
+    ///   working certificate while the files on disk are broken, or drops the client CA while it is broken).
     /// - Throws: ``HTTPServerError`` when the files can't be loaded or don't match; the old context stays.
-    public func reloadTLS() throws {
-        guard let configuration = state.configuration.tls else {
+    public func reloadTLS(_ replacement: TLSConfiguration? = nil) throws {
+        guard state.configuration.tls != nil, let configuration = replacement ?? state.configuration.tls else {
             throw HTTPServerError(call: "reloadTLS()", message: "the server was configured without TLS")
         }
         // The same ticket keys: sessions made under the old certificate still resume.

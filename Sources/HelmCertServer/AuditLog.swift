@@ -24,6 +24,12 @@ public struct AuditEntry: Sendable {
     public var bytes: Int
     /// The bundle answer's ETag, for downloads.
     public var etag: String?
+    /// The request's number in this process (`/v1` requests, from 1): ties a second line about the same request
+    /// (``answerDropped``) to its first.
+    public var request: UInt64? = nil
+    /// True on the second line of a request whose answer was dropped after its first line was written (the
+    /// client left, or got 503 because the line came too late): that line's status and bytes did not happen.
+    public var answerDropped = false
 }
 
 /// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file, written
@@ -121,6 +127,11 @@ public final class AuditLog: Sendable {
             line.appendLiteral(#","etag":"#)
             appendJSONString(etag, to: &line, cutAt: Limits.name)
         }
+        if let request = entry.request {
+            line.appendLiteral(#","request":"#)
+            appendDecimal(Int(truncatingIfNeeded: request), to: &line)
+        }
+        if entry.answerDropped { line.appendLiteral(#","answerDropped":true"#) }
         line.appendLiteral("}\n")
         assert(line.count <= maxLineBytes, "the field limits add up to more than one audit line")
         return line

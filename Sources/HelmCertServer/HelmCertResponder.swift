@@ -49,8 +49,16 @@ public struct HelmCertResponder: HTTPResponder {
     private let openConnections: @Sendable () -> Int
     private let reviewer: (any TokenReviewer)?
     private let fileProblems: @Sendable () -> [String]
+    private let acceptsClientCertificates: @Sendable () -> Bool
     private let routes: [String: Route]
     private let openAPIResponse: HTTPResponse
+    private let requestNumbers = RequestNumbers()
+
+    /// Numbers `/v1` requests for their audit lines, from 1.
+    private final class RequestNumbers: Sendable {
+        private let last = Atomic<UInt64>(0)
+        func next() -> UInt64 { last.add(1, ordering: .relaxed).newValue }
+    }
 
     /// - Parameters:
     ///   - store: the bundle being served.
@@ -62,11 +70,15 @@ public struct HelmCertResponder: HTTPResponder {
     ///     the event loops; nil refuses them.
     ///   - fileProblems: what is wrong with the watched files now (a token file that cannot be read), one line
     ///     each, told in `/readyz`.
+    ///   - acceptsClientCertificates: false while the client CA or CRL files fail to load: a verified client
+    ///     certificate then authenticates nobody, on connections made before the failure too (fail closed).
     public init(
         store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
         openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil,
-        fileProblems: @escaping @Sendable () -> [String] = { [] }
+        fileProblems: @escaping @Sendable () -> [String] = { [] },
+        acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.acceptsClientCertificates = acceptsClientCertificates
         self.reviewer = reviewer
         self.fileProblems = fileProblems
         self.store = store
@@ -125,23 +137,43 @@ public struct HelmCertResponder: HTTPResponder {
             metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
             return response
         }
+        let asked = AskedRequest(request)
         switch authenticate(request) {
         case .decided(let decision):
-            finish(request, route: route, decision: decision, answer: answer)
+            finish(asked, route: route, decision: decision, answer: answer)
         case .needsReview(let token):
             guard let reviewer, reviews else {
-                finish(request, route: route, decision: .unknownToken, answer: answer)
+                finish(asked, route: route, decision: .unknownToken, answer: answer)
                 return nil
             }
             if let cached = reviewer.cachedDecision(forToken: token) {
-                finish(request, route: route, decision: cached, answer: answer)
+                finish(asked, route: route, decision: cached, answer: answer)
                 return nil
             }
-            reviewer.review(token: String(token), from: request.remoteAddress) { decision in
-                self.finish(request, route: route, decision: decision, answer: answer)
+            // The review keeps `asked`, not the request: a waiting request holds a few short strings, not its
+            // headers (up to the parser's limit each).
+            reviewer.review(token: String(token), from: request.remoteAddress, hasLeft: answer.clientLeft) { decision in
+                self.finish(asked, route: route, decision: decision, answer: answer)
             }
         }
         return nil
+    }
+
+    /// What answering and auditing a `/v1` request need of it, kept while it waits for a review or the audit
+    /// writer instead of the whole request.
+    private struct AskedRequest: Sendable {
+        let method: String
+        let path: String
+        let remoteAddress: String
+        /// The `If-None-Match` header, for a 304.
+        let ifNoneMatch: String?
+
+        init(_ request: HTTPRequest) {
+            method = request.method
+            path = request.path
+            remoteAddress = request.remoteAddress
+            ifNoneMatch = request.headers["If-None-Match"]
+        }
     }
 
     /// The status audited (and counted) for a request whose client left before its answer could be sent:
@@ -152,7 +184,7 @@ public struct HelmCertResponder: HTTPResponder {
     /// and hands the response to `answer`. A line that cannot be written or queued turns it into a 503. When
     /// the client has left by the time the line is made (a review or the audit queue took a while), the line
     /// and the count say ``clientClosedRequest`` and 0 bytes: nothing was handed out.
-    private func finish(_ request: HTTPRequest, route: Route?, decision: TokenDecision, answer: Answer) {
+    private func finish(_ request: AskedRequest, route: Route?, decision: TokenDecision, answer: Answer) {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
@@ -170,6 +202,12 @@ public struct HelmCertResponder: HTTPResponder {
             response = Self.unauthorized(
                 .malformedAuthorization, "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
                 error: "invalid_request")
+        case .duplicateAuthorization:
+            metrics.countAuthFailure(reason: "malformed")
+            response = ProblemDetails(
+                .malformedAuthorization, status: 400, title: "Bad Request",
+                detail: "the request has more than one Authorization header; send exactly one: Authorization: Bearer <token>"
+            ).response()
         case .unknownToken:
             metrics.countAuthFailure(reason: "invalid_token")
             response = Self.unauthorized(.invalidToken, "the bearer token is not known to this server", error: "invalid_token")
@@ -184,20 +222,31 @@ public struct HelmCertResponder: HTTPResponder {
         }
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
         let clientLeft = answer.clientLeft()
-        let entry = AuditEntry(
+        var entry = AuditEntry(
             user: caller?.user ?? "-", authMethod: caller?.method ?? "none", groups: caller?.groups ?? [],
             method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
             file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
             status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
             bytes: request.method == "HEAD" || clientLeft ? 0 : response.body.count,
-            etag: !clientLeft && (response.status == 200 || response.status == 304) ? etag : nil)
+            etag: !clientLeft && (response.status == 200 || response.status == 304) && representation?.holdsKey == false
+                ? etag : nil)
+        entry.request = requestNumbers.next()
         let routeLabel = route?.metricLabel ?? "unknown"
-        let (metrics, destination) = (self.metrics, audit.destination)
-        let queued = audit.record(entry) { written in
+        let (metrics, destination, audit) = (self.metrics, audit.destination, self.audit)
+        let queued = audit.record(entry) { [entry] written in
             if !written { metrics.countAuditFailure(.writeFailed) }
             let released = written ? response : Self.auditRefusal(
                 "the audit log (\(destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination")
-            metrics.countRequest(route: routeLabel, status: clientLeft ? Self.clientClosedRequest : released.status)
+            // The client may have gone while the line waited for the writer (a stalled destination: it got 503
+            // after the server's response timeout): the answer will be dropped, so a second line says so.
+            let leftMeanwhile = written && !clientLeft && answer.clientLeft()
+            if leftMeanwhile {
+                var dropped = entry
+                (dropped.status, dropped.bytes, dropped.etag, dropped.answerDropped) = (Self.clientClosedRequest, 0, nil, true)
+                if !audit.record(dropped, then: { _ in }) { metrics.countAuditFailure(.queueFull) }
+            }
+            metrics.countRequest(
+                route: routeLabel, status: clientLeft || leftMeanwhile ? Self.clientClosedRequest : released.status)
             answer.deliver(released)
         }
         if !queued {
@@ -222,7 +271,7 @@ public struct HelmCertResponder: HTTPResponder {
                 detail: "no such path; the API lives under /v1/bundles/\(store.name) (see /openapi.yaml)"
             ).response()
         }
-        if let refusal = Self.refuseMethod(request) { return refusal }
+        if let refusal = Self.refuseMethod(request.method) { return refusal }
         switch route {
         case .health:
             return Self.text(200, "ok\n")
@@ -260,7 +309,7 @@ public struct HelmCertResponder: HTTPResponder {
     }
 
     /// Authenticated `/v1` paths: the answer and, for bundle answers, their ETag.
-    private func answerAPI(_ request: HTTPRequest, route: Route?) -> (HTTPResponse, String?) {
+    private func answerAPI(_ request: AskedRequest, route: Route?) -> (HTTPResponse, String?) {
         guard case .bundle(let representation) = route else {
             return (
                 ProblemDetails(
@@ -269,10 +318,10 @@ public struct HelmCertResponder: HTTPResponder {
                 ).response(), nil
             )
         }
-        if let refusal = Self.refuseMethod(request) { return (refusal, nil) }
+        if let refusal = Self.refuseMethod(request.method) { return (refusal, nil) }
         switch store.availability {
         case .serving(let rendered):
-            let response = rendered.response(for: representation, ifNoneMatch: request.headers["If-None-Match"])
+            let response = rendered.response(for: representation, ifNoneMatch: request.ifNoneMatch)
             return (response, rendered.etag(for: representation))
         case .unavailable(let reason):
             return (
@@ -282,10 +331,10 @@ public struct HelmCertResponder: HTTPResponder {
         }
     }
 
-    private static func refuseMethod(_ request: HTTPRequest) -> HTTPResponse? {
-        guard request.method != "GET" && request.method != "HEAD" else { return nil }
+    private static func refuseMethod(_ method: String) -> HTTPResponse? {
+        guard method != "GET" && method != "HEAD" else { return nil }
         return ProblemDetails(
-            .methodNotAllowed, status: 405, title: "Method Not Allowed", detail: "\(request.method) is not supported here; use GET or HEAD"
+            .methodNotAllowed, status: 405, title: "Method Not Allowed", detail: "\(method) is not supported here; use GET or HEAD"
         ).response(headers: [("Allow", "GET, HEAD")])
     }
 
@@ -297,10 +346,12 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
     private func authenticate(_ request: HTTPRequest) -> Authentication {
-        if let cn = request.clientCertificateSubjectCN {
+        if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates() {
             return .decided(.allowed(Caller(user: cn, method: "mtls", groups: [])))
         }
-        guard let header = request.headers["Authorization"] else { return .decided(.missing) }
+        let headers = request.headers.values("Authorization")
+        guard headers.count <= 1 else { return .decided(.duplicateAuthorization) }
+        guard let header = headers.first else { return .decided(.missing) }
         guard let token = Self.bearerToken(header) else { return .decided(.malformed) }
         guard let user = authenticator.user(forToken: token) else { return .needsReview(token) }
         return .decided(.allowed(Caller(user: user.name, method: "token", groups: user.groups)))

@@ -187,10 +187,12 @@ public final class HelmCertService: Sendable {
                 audiences: kubeAuth.audiences, logger: logger)
         }
         let watchSlot = WatchSlot()
+        let clientTrust = ClientTrust()
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
             openConnections: { serverSlot.server?.openConnectionCount ?? 0 }, reviewer: reviewer,
-            fileProblems: { watchSlot.watches?.problems ?? [] })
+            fileProblems: { watchSlot.watches?.problems ?? [] },
+            acceptsClientCertificates: { clientTrust.acceptsClientCertificates })
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
@@ -199,7 +201,8 @@ public final class HelmCertService: Sendable {
         self.server = server
         serverSlot.server = server
         if let tls = configuration.tls, let tlsSeen {
-            watches += TLSFileWatch.make(tls: tls, seen: tlsSeen, server: server, logger: logger, metrics: metrics)
+            watches += TLSFileWatch.make(
+                tls: tls, seen: tlsSeen, server: server, trust: clientTrust, logger: logger, metrics: metrics)
         }
         fileWatches = FileWatches(watches, interval: Self.watchInterval) { store.refreshIfStale() }
         watchSlot.watches = fileWatches

@@ -13,9 +13,12 @@ import Synchronization
 ///   bounded (``Limits``): allowed ones for `allowedTTL`, refusals for the shorter `refusedTTL`. A stream of
 ///   made-up tokens fills only the refusal cache, so it never evicts an allowed decision.
 /// - Reviews run on a queue of their own, at most `concurrency` at a time; concurrent requests with the same
-///   token share one review. At most `maxPending` reviews wait or run, and at most `maxPendingPerClient` of them
-///   for one client address (``ClientAddress``), so one client cannot take every place; beyond either, new
-///   reviews are refused as unavailable (503) instead of queueing without bound behind a slow API server.
+///   token share one review. At most `maxPending` requests wait for a review (their own or one they joined),
+///   and at most `maxPendingPerClient` of them from one client address (``ClientAddress``), so one client cannot
+///   take every place; beyond either, new requests are refused as unavailable (503) instead of queueing without
+///   bound behind a slow API server.
+/// - A waiting request whose client has left (its `hasLeft` says so) gives its place back when the places run
+///   out, and is told ``clientLeft``; a review whose requests have all left is not sent to the API.
 /// - API failures are not cached.
 public final class KubernetesTokenReviewer: TokenReviewer {
     /// What a caller must be allowed, as RBAC sees it.
@@ -44,21 +47,67 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         public var refusedCapacity = 4096
         /// The most reviews in flight against the API at once (default 4).
         public var concurrency = 4
-        /// The most reviews waiting or in flight (default 256).
+        /// The most requests waiting for a review, in flight or queued, joined ones included (default 256).
         public var maxPending = 256
-        /// The most of those for one client address (default 16).
+        /// The most of those from one client address (default 16).
         public var maxPendingPerClient = 16
 
         public init() {}
     }
 
+    /// A request waiting for a review: whose share it uses, whether it is still wanted, and where its decision
+    /// goes.
+    private struct Waiter: Sendable {
+        let client: ClientAddress
+        let hasLeft: @Sendable () -> Bool
+        let completion: @Sendable (TokenDecision) -> Void
+    }
+
+    /// The requests waiting for one token's review. `id` tells a review queued for an entry that was dropped
+    /// (all its waiters left) from a newer entry for the same token.
+    private struct Review: Sendable {
+        let id: UInt64
+        var waiters: [Waiter]
+    }
+
     private struct State: Sendable {
         var allowed: DecisionCache
         var refused: DecisionCache
-        var waiting: [[UInt8]: [@Sendable (TokenDecision) -> Void]] = [:]
+        var waiting: [[UInt8]: Review] = [:]
+        var nextID: UInt64 = 0
+        /// Requests waiting (for a review of their own or one they joined), at most `maxPending`.
         var pending = 0
+        /// The same by client address, each at most `maxPendingPerClient`.
         var pendingByClient: [ClientAddress: Int] = [:]
+
+        mutating func release(_ waiter: Waiter) {
+            pending -= 1
+            pendingByClient[waiter.client]! -= 1
+            if pendingByClient[waiter.client] == 0 { pendingByClient[waiter.client] = nil }
+        }
+
+        /// Removes the waiters whose client has left, giving their places back; a review left with no waiter is
+        /// dropped (not asked, if it has not started). Returns the removed waiters, to be told outside the lock.
+        mutating func dropLeft(from key: [UInt8]) -> [Waiter] {
+            guard var review = waiting[key] else { return [] }
+            var left: [Waiter] = []
+            review.waiters.removeAll { waiter in
+                guard waiter.hasLeft() else { return false }
+                left.append(waiter)
+                return true
+            }
+            for waiter in left { release(waiter) }
+            waiting[key] = review.waiters.isEmpty ? nil : review
+            return left
+        }
+
+        mutating func dropLeft() -> [Waiter] {
+            Array(waiting.keys).flatMap { dropLeft(from: $0) }
+        }
     }
+
+    /// What a waiter whose client left is told (its request is audited as the client having gone).
+    static let clientLeft = TokenDecision.unavailable("the client left before its token was reviewed")
 
     private let client: KubernetesClient
     private let permission: Permission
@@ -101,52 +150,85 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         }
     }
 
-    public func review(token: String, from remoteAddress: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
+    public func review(
+        token: String, from remoteAddress: String, hasLeft: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (TokenDecision) -> Void
+    ) {
         let key = SHA256.digest(utf8: token)
-        let client = ClientAddress(remoteAddress: remoteAddress)
-        enum Plan { case start, joined, refuse(String) }
-        let plan = state.withLock { state -> Plan in
-            if state.waiting[key] != nil {
-                state.waiting[key]!.append(completion)
-                return .joined
+        let waiter = Waiter(client: ClientAddress(remoteAddress: remoteAddress), hasLeft: hasLeft, completion: completion)
+        enum Plan { case start(UInt64), joined, refuse(String) }
+        let (plan, left) = state.withLock { state -> (Plan, [Waiter]) in
+            var left: [Waiter] = []
+            if state.pending >= limits.maxPending || state.pendingByClient[waiter.client, default: 0] >= limits.maxPendingPerClient {
+                // Full: first give back the places of requests whose clients have gone.
+                left = state.dropLeft()
             }
             guard state.pending < limits.maxPending else {
-                return .refuse("too many Kubernetes token reviews are waiting; retry shortly")
+                return (.refuse("too many Kubernetes token reviews are waiting; retry shortly"), left)
             }
-            guard state.pendingByClient[client, default: 0] < limits.maxPendingPerClient else {
-                return .refuse("too many Kubernetes token reviews from \(client) are waiting; retry shortly")
+            guard state.pendingByClient[waiter.client, default: 0] < limits.maxPendingPerClient else {
+                return (.refuse("too many Kubernetes token reviews from \(waiter.client) are waiting; retry shortly"), left)
             }
             state.pending += 1
-            state.pendingByClient[client, default: 0] += 1
-            state.waiting[key] = [completion]
-            return .start
+            state.pendingByClient[waiter.client, default: 0] += 1
+            if state.waiting[key] != nil {
+                state.waiting[key]!.waiters.append(waiter)
+                return (.joined, left)
+            }
+            state.nextID += 1
+            state.waiting[key] = Review(id: state.nextID, waiters: [waiter])
+            return (.start(state.nextID), left)
         }
+        for gone in left { gone.completion(Self.clientLeft) }
         switch plan {
         case .joined:
             return
         case .refuse(let reason):
             completion(.unavailable(reason))
             return
-        case .start:
+        case .start(let id):
             queue.async { [self] in
                 slots.wait()
+                defer { slots.signal() }
+                // Nobody waits any more (every client left): the API is not asked.
+                let (wanted, gone) = state.withLock { state -> (Bool, [Waiter]) in
+                    let gone = state.dropLeft(from: key)
+                    return (state.waiting[key]?.id == id, gone)
+                }
+                for waiter in gone { waiter.completion(Self.clientLeft) }
+                guard wanted else { return }
                 let decision = decide(token)
-                slots.signal()
                 let now = ContinuousClock.now
-                let waiters = state.withLock { state -> [@Sendable (TokenDecision) -> Void] in
-                    state.pending -= 1
-                    state.pendingByClient[client]! -= 1
-                    if state.pendingByClient[client] == 0 { state.pendingByClient[client] = nil }
+                let waiters = state.withLock { state -> [Waiter] in
                     switch decision {
                     case .allowed: state.allowed.store(decision, for: key, now: now)
                     case .unknownToken, .forbidden: state.refused.store(decision, for: key, now: now)
-                    case .unavailable, .missing, .malformed: break  // API failures are asked again next time
+                    case .unavailable, .missing, .malformed, .duplicateAuthorization: break  // API failures are asked again next time
                     }
-                    return state.waiting.removeValue(forKey: key) ?? []
+                    guard state.waiting[key]?.id == id, let review = state.waiting.removeValue(forKey: key) else { return [] }
+                    for waiter in review.waiters { state.release(waiter) }
+                    return review.waiters
                 }
-                for waiter in waiters { waiter(decision) }
+                for waiter in waiters { waiter.completion(decision) }
             }
         }
+    }
+
+    /// The two API calls a decision makes, each followed apart.
+    private enum Call: String, Sendable { case tokenReview = "TokenReview", accessReview = "SubjectAccessReview" }
+
+    /// Whether each call failed last time: while one fails, one error line starts the episode and one line ends
+    /// it, however many requests come meanwhile (each new made-up token would otherwise log a line).
+    private let failing = Mutex<Set<Call>>([])
+
+    private func failed(_ call: Call, _ error: any Error, metadata: Logger.Metadata? = nil) {
+        guard failing.withLock({ $0.insert(call).inserted }) else { return }
+        logger.error("\(call.rawValue) failed: \(error) (further failures are not logged until one succeeds)", metadata: metadata)
+    }
+
+    private func succeeded(_ call: Call) {
+        guard failing.withLock({ $0.remove(call) != nil }) else { return }
+        logger.notice("\(call.rawValue) works again")
     }
 
     /// TokenReview, then SubjectAccessReview. Runs on the review queue.
@@ -155,9 +237,10 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         do {
             review = try client.reviewToken(token, audiences: audiences.isEmpty ? nil : audiences)
         } catch {
-            logger.error("TokenReview failed: \(error)")
+            failed(.tokenReview, error)
             return .unavailable("cannot check the token with the Kubernetes API (TokenReview failed: \(error)); retry shortly")
         }
+        succeeded(.tokenReview)
         guard review.authenticated, let user = review.user, let username = user.username else {
             return .unknownToken
         }
@@ -177,9 +260,10 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         do {
             access = try client.reviewAccess(user: user, resource: attributes)
         } catch {
-            logger.error("SubjectAccessReview failed: \(error)", metadata: ["user": "\(username)"])
+            failed(.accessReview, error, metadata: ["user": "\(username)"])
             return .unavailable("cannot check permissions with the Kubernetes API (SubjectAccessReview failed: \(error)); retry shortly")
         }
+        succeeded(.accessReview)
         guard access.allowed else {
             var detail = "\(username) may not get \(permission.resource).\(permission.group) \"\(permission.name)\" in namespace \(permission.namespace): grant verb \"get\" on resource \"\(permission.resource)\" in API group \"\(permission.group)\" with resourceNames [\"\(permission.name)\"] through a Role in \(permission.namespace) and a RoleBinding to this user or one of its groups"
             if let reason = access.reason, !reason.isEmpty { detail += " (RBAC: \(reason))" }

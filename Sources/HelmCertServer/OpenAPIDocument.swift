@@ -754,8 +754,9 @@ components:
         ETag:
           $ref: '#/components/headers/ETag'
     BadRequest:
-      description: A malformed request (bad request line or header, a body on GET/HEAD, conflicting lengths);
-        the connection is closed.
+      description: A malformed request (bad request line or header, a body on GET/HEAD, conflicting lengths;
+        the connection is closed), or a /v1 request with more than one Authorization header (audited; the
+        connection stays open).
       content:
         application/problem+json:
           schema:

@@ -11,6 +11,10 @@ public enum BundleRepresentation: String, Sendable, CaseIterable {
     case archive = "bundle.tar.gz"
     /// `GET /v1/bundles/NAME` itself: JSON metadata, never key material.
     case metadata = ""
+
+    /// Whether the answer holds the private key (`key.pem`, the archive). Their ETags (a digest of the bytes) stay
+    /// out of audit lines: a log reader could confirm a guessed key against one.
+    var holdsKey: Bool { self == .key || self == .archive }
 }
 
 /// Every answer for one version of one bundle, built once when the bundle changes (and when its expiry

@@ -5,6 +5,9 @@ public enum TokenDecision: Sendable, Equatable {
     case missing
     /// An `Authorization` header that is not `Bearer <token>`.
     case malformed
+    /// More than one `Authorization` header → 400: which one counts would be a guess (a proxy may have added
+    /// one), so neither does.
+    case duplicateAuthorization
     /// A bearer token nobody vouches for → 401.
     case unknownToken
     /// Authenticated but not allowed to fetch the bundle → 403; `detail` names the missing permission.
@@ -23,6 +26,10 @@ public protocol TokenReviewer: Sendable {
     ///   - token: the bearer token.
     ///   - remoteAddress: the peer that sent it (`1.2.3.4:5678`, `[::1]:5678`), whose share of the waiting
     ///     reviews it uses.
+    ///   - hasLeft: whether the request's client has gone (its answer would be dropped): such a request may be
+    ///     dropped from the queue, its completion called at once with an `unavailable` decision.
     ///   - completion: gets the decision.
-    func review(token: String, from remoteAddress: String, completion: @escaping @Sendable (TokenDecision) -> Void)
+    func review(
+        token: String, from remoteAddress: String, hasLeft: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (TokenDecision) -> Void)
 }

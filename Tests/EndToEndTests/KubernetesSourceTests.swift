@@ -255,8 +255,9 @@ final class KubernetesSourceTests {
         #expect(!service.stderrText.contains("rotated-"))
     }
 
-    @Test("every /v1 request is audited with user, file, status and ETag, never the token")
+    @Test("every /v1 request is audited with user, file, status and ETag (none for the key), never the token")
     func auditLines() throws {
+        _ = try get("/v1/bundles/helm/cert.pem", headers: [auth])
         _ = try get("/v1/bundles/helm/key.pem", headers: [auth])
         _ = try get("/v1/bundles/helm/key.pem", headers: ["Authorization: Bearer wrong"])
         let lines = String(decoding: try files.read("audit.log"), as: UTF8.self).split(separator: "\n")
@@ -265,7 +266,9 @@ final class KubernetesSourceTests {
         #expect(allowed["user"] as? String == "alice")
         #expect(allowed["authMethod"] as? String == "token")
         #expect(allowed["groups"] as? [String] == ["developers"])
-        #expect(allowed["etag"] as? String != nil)
+        #expect(allowed["etag"] == nil, "a digest of the key in the audit log")
+        let certificate = try #require(entries.last { $0["status"] as? Int == 200 && $0["file"] as? String == "cert.pem" })
+        #expect(certificate["etag"] as? String != nil)
         #expect(allowed["audit"] as? Bool == true)
         let refused = try #require(entries.last { $0["status"] as? Int == 401 })
         #expect(refused["user"] as? String == "-")

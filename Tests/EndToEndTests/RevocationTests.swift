@@ -108,6 +108,54 @@ struct RevocationTests {
         #expect(!after.contains("Reused,"), "\(after)")
         #expect(service.waitForLog { $0["message"]?.hasPrefix("client CA changed on disk") == true })
     }
+
+    @Test("a client CA file that does not load fails closed: no client certificate authenticates, tokens still do; restored: it does again")
+    func brokenClientCAFailsClosed() throws {
+        do {
+            let broken = "clients-ca.pem"
+            let volume = try TemporaryDirectory("revocation-broken-ca")
+            defer { volume.remove() }
+            let service = try DirectorySourceTests.startMutualTLSService(in: volume)
+            defer { service.stop() }
+            let url = "https://127.0.0.1:\(service.port)/v1/bundles/helm/ca.pem"
+            let serverCA = volume.file("server-ca.pem")
+            func robot() throws -> Int {
+                try curl(url, caFile: serverCA, extra: ["--cert", volume.file("robot.pem"), "--key", volume.file("robot.key")]).status
+            }
+            #expect(try robot() == 200)
+            let good = try volume.read(broken)
+            try volume.write(broken, "not PEM\n")
+            #expect(try eventually { try robot() == 401 }, "\(broken) broken: the robot's certificate still authenticates")
+            #expect(try curl(url, headers: ["Authorization: Bearer t0ken"], caFile: serverCA).status == 200)
+            let ready = try curl("https://127.0.0.1:\(service.port)/readyz", caFile: serverCA).bodyText
+            #expect(ready.contains("file problem: client CA:") && ready.contains("no client certificate is accepted"), "\(ready)")
+            try volume.write(broken, good)
+            #expect(try eventually { try robot() == 200 }, "\(broken) restored: the robot is still refused")
+        }
+    }
+
+    @Test("a client CA change takes effect while the serving key fails to load; the old serving certificate is kept")
+    func clientCAChangeWithBrokenServingPair() throws {
+        let volume = try TemporaryDirectory("revocation-ca-serving")
+        defer { volume.remove() }
+        let service = try DirectorySourceTests.startMutualTLSService(in: volume)
+        defer { service.stop() }
+        let newCA = try PKIFixtures.certificateAuthority(commonName: "new-clients-ca")
+        let newRobot = try PKIFixtures.issue(by: newCA, commonName: "new-robot")
+        try volume.write("new-robot.pem", newRobot.certificatePEM)
+        try volume.write("new-robot.key", newRobot.keyPEM)
+        let url = "https://127.0.0.1:\(service.port)/v1/bundles/helm/ca.pem"
+        let serverCA = volume.file("server-ca.pem")
+        func status(_ name: String) -> Int? {
+            try? curl(url, caFile: serverCA, extra: ["--cert", volume.file("\(name).pem"), "--key", volume.file("\(name).key")]).status
+        }
+        #expect(status("robot") == 200)
+        try volume.write("serving.key", "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
+        #expect(try eventually { try curl("https://127.0.0.1:\(service.port)/readyz", caFile: serverCA).bodyText.contains("file problem: serving certificate") })
+        try volume.write("clients-ca.pem", newCA.certificatePEM)
+        #expect(try eventually { status("new-robot") == 200 }, "the new client CA did not take effect")
+        #expect(status("robot") != 200, "the replaced CA's certificate still authenticates")
+    }
 }
 
 /// Polls `condition` every 200 ms until it holds or `seconds` have passed (five watch intervals).

@@ -58,12 +58,37 @@ struct HelmCertResponderTests {
         #expect(exposition.contains("helm_cert_server_auth_failures_total{reason=\"malformed\"} 1"))
     }
 
+    @Test("two Authorization headers get 400 with a problem detail, even when the first holds a good token; audited")
+    func twoAuthorizationHeaders() throws {
+        let fixture = try ResponderFixture()
+        let response = fixture.send(
+            "/v1/bundles/helm/key.pem", headers: [("authorization", "Bearer someone-else")], authorized: true)
+        #expect(response.status == 400)
+        #expect(response.headers["Content-Type"] == "application/problem+json")
+        #expect(String(decoding: response.body, as: UTF8.self).contains("more than one Authorization header"))
+        #expect(!String(decoding: response.body, as: UTF8.self).contains("PRIVATE"))
+        #expect(try fixture.auditLines().last?.contains("\"authMethod\":\"none\",") == true)
+        #expect(try fixture.auditLines().last?.contains("\"status\":400") == true)
+        #expect(fixture.send("/v1/bundles/helm/key.pem").status == 200, "one header still works")
+    }
+
     @Test("a verified client certificate authenticates as its CN")
     func mutualTLS() throws {
         let fixture = try ResponderFixture()
         let response = fixture.send("/v1/bundles/helm/ca.pem", authorized: false, clientCN: "ci-runner")
         #expect(response.status == 200)
         #expect(try fixture.auditLines().last?.contains("\"user\":\"ci-runner\",\"authMethod\":\"mtls\"") == true)
+    }
+
+    @Test("while the client CA files fail to load, a verified client certificate authenticates nobody; tokens still do")
+    func mutualTLSFailsClosed() throws {
+        let accepts = Atomic<Bool>(false)
+        let fixture = try ResponderFixture(acceptsClientCertificates: { accepts.load(ordering: .relaxed) })
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: false, clientCN: "ci-runner").status == 401)
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: true, clientCN: "ci-runner").status == 200)
+        #expect(try fixture.auditLines().last?.contains("\"user\":\"alice\",\"authMethod\":\"token\"") == true)
+        accepts.store(true, ordering: .relaxed)
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: false, clientCN: "ci-runner").status == 200)
     }
 
     @Test("unknown bundles and files are 404; other methods 405 with Allow")
@@ -107,17 +132,25 @@ struct HelmCertResponderTests {
         #expect(fixture.send("/healthz", authorized: false).status == 200)
     }
 
-    @Test("every /v1 request is audited, refused ones too; never the token or key bytes")
+    @Test("every /v1 request is audited, refused ones too; never the token or key bytes, nor a digest of the key")
     func audit() throws {
         let fixture = try ResponderFixture()
         _ = fixture.send("/v1/bundles/helm/key.pem")
         _ = fixture.send("/v1/bundles/helm/key.pem", headers: [("Authorization", "Bearer guess")], authorized: false)
         _ = fixture.send("/healthz", authorized: false)
+        let keyETag = fixture.send("/v1/bundles/helm/key.pem").headers["ETag"]
+        let archiveETag = fixture.send("/v1/bundles/helm/bundle.tar.gz").headers["ETag"]
+        let caETag = fixture.send("/v1/bundles/helm/ca.pem").headers["ETag"]
         let lines = try fixture.auditLines()
-        #expect(lines.count == 2)
+        #expect(lines.count == 5)
         #expect(lines[0].contains("\"user\":\"alice\",\"authMethod\":\"token\",\"groups\":[\"devs\"]"))
         #expect(lines[0].contains("\"file\":\"key.pem\",\"status\":200"))
-        #expect(lines[0].contains("\"etag\":\""))
+        #expect(keyETag != nil && archiveETag != nil && caETag != nil, "the answers carry their ETags")
+        for (line, file) in [(lines[0], "key.pem"), (lines[2], "key.pem"), (lines[3], "bundle.tar.gz")] {
+            #expect(line.contains("\"file\":\"\(file)\"") && !line.contains("\"etag\""), "a key's digest in the audit: \(line)")
+        }
+        #expect(lines[4].contains("\"file\":\"ca.pem\"") && lines[4].contains("\"etag\":\"\(caETag?.replacingOccurrences(of: "\"", with: "\\\"") ?? "-")"),
+                "other files keep their ETag: \(lines[4])")
         #expect(lines[1].contains("\"user\":\"-\",\"authMethod\":\"none\""))
         #expect(lines[1].contains("\"status\":401"))
         let all = lines.joined()
@@ -134,7 +167,9 @@ struct HelmCertResponderTests {
             answered.withLock { $0.append(response.status) }
         }
         #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: promise) == nil)
+        #expect(reviewer.oldestHasLeft == false)
         gone.store(true, ordering: .relaxed)  // the client closed the connection meanwhile
+        #expect(reviewer.oldestHasLeft == true, "the reviewer can see the client left, to give its place back")
         reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: "kubernetes", groups: [])))
         let stayed = HTTPResponsePromise { response in answered.withLock { $0.append(response.status) } }
         #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: stayed) == nil)
@@ -151,6 +186,42 @@ struct HelmCertResponderTests {
         #expect(!lines[0].contains("\"etag\":\""))
         #expect(lines[1].contains("\"status\":200"), "\(lines[1])")
         #expect(!lines[1].contains("\"bytes\":0"))
+    }
+
+    @Test("a line written while the client was still there, whose answer is then dropped, is followed by a 499 line for the same request")
+    func answerDroppedAfterItsLine() throws {
+        let fifo = try StalledFIFO()
+        defer { fifo.close() }
+        let fixture = try ResponderFixture(auditPath: fifo.path)
+        // Lines of ~1.2 KB fill the one-page pipe nobody reads: the writer blocks on the fourth.
+        let ignored = HTTPResponsePromise { _ in }
+        for n in 0..<4 {
+            _ = fixture.send("/v1/" + String(repeating: "a", count: 1000) + "\(n)", token: "unknown", promise: ignored)
+        }
+        let answered = Mutex<[Int]>([])
+        let gone = Atomic<Bool>(false)
+        let promise = HTTPResponsePromise(isCancelled: { gone.load(ordering: .relaxed) }) { response in
+            answered.withLock { $0.append(response.status) }
+        }
+        #expect(fixture.send("/v1/bundles/helm/key.pem", token: ResponderFixture.token, promise: promise) == nil)
+        gone.store(true, ordering: .relaxed)  // the client got 503 for lateness, or left, while the line waited
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !text.contains("answerDropped") && ContinuousClock.now < deadline {
+            text += String(decoding: fifo.drain(), as: UTF8.self)
+            usleep(10_000)
+        }
+        let keyLines = text.split(separator: "\n").filter { $0.contains("key.pem") }
+        #expect(keyLines.count == 2, "\(keyLines)")
+        guard keyLines.count == 2 else { return }
+        #expect(keyLines[0].contains("\"status\":200") && !keyLines[0].contains("answerDropped"))
+        #expect(keyLines[1].contains("\"status\":499,") && keyLines[1].contains("\"bytes\":0,"))
+        #expect(keyLines[1].contains("\"answerDropped\":true") && !keyLines[1].contains("\"etag\""))
+        let number = { (line: Substring) in line.firstRange(of: "\"request\":").map { line[$0.upperBound...].prefix { $0.isNumber } } }
+        #expect(number(keyLines[0]) != nil && number(keyLines[0]) == number(keyLines[1]), "the second line names the same request")
+        #expect(answered.withLock { $0 }.isEmpty, "the answer was dropped")
+        let metrics = String(decoding: fixture.send("/metrics", authorized: false).body, as: UTF8.self)
+        #expect(metrics.contains("helm_cert_server_requests_total{route=\"bundle_file\",status=\"499\"} 1"))
     }
 
     @Test("when the audit line cannot be written the key is not handed out")
@@ -191,15 +262,24 @@ struct HelmCertResponderTests {
 /// A reviewer that keeps the completion of each review until the test finishes it (never caching).
 final class HeldReviewer: TokenReviewer {
     private let pending = Mutex<[@Sendable (TokenDecision) -> Void]>([])
+    private let leaving = Mutex<[@Sendable () -> Bool]>([])
+
+    /// What the oldest pending review's `hasLeft` says now.
+    var oldestHasLeft: Bool? { leaving.withLock { $0.first?() } }
 
     func cachedDecision(forToken token: Substring) -> TokenDecision? { nil }
 
-    func review(token: String, from client: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
+    func review(
+        token: String, from client: String, hasLeft: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (TokenDecision) -> Void
+    ) {
         pending.withLock { $0.append(completion) }
+        leaving.withLock { $0.append(hasLeft) }
     }
 
     /// Completes the oldest pending review with `decision`.
     func finish(_ decision: TokenDecision) {
+        leaving.withLock { if !$0.isEmpty { $0.removeFirst() } }
         let completion = pending.withLock { $0.isEmpty ? nil : $0.removeFirst() }
         completion?(decision)
     }

@@ -102,7 +102,10 @@ struct ProblemDetailsTests {
 struct DecidedReviewer: TokenReviewer {
     let decision: TokenDecision
     func cachedDecision(forToken token: Substring) -> TokenDecision? { decision }
-    func review(token: String, from client: String, completion: @escaping @Sendable (TokenDecision) -> Void) {
+    func review(
+        token: String, from client: String, hasLeft: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (TokenDecision) -> Void
+    ) {
         completion(decision)
     }
 }

@@ -2,18 +2,20 @@ import Logging
 import Synchronization
 
 /// Collects every log record (message and metadata, rendered as text) so a test can search them.
-final class LogCapture: Sendable {
+public final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
 
     /// A logger at `trace` that writes here.
-    func logger(label: String = "capture") -> Logger {
+    public init() {}
+
+    public func logger(label: String = "capture") -> Logger {
         var logger = Logger(label: label) { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger
     }
 
     /// Everything logged so far, one record per element.
-    var all: [String] { lines.withLock { $0 } }
+    public var all: [String] { lines.withLock { $0 } }
 
     fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
 
