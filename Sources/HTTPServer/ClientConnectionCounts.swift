@@ -4,42 +4,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// A client's IP address (any port), as the per-client caps count it. IPv4 addresses are kept in their
-/// IPv4-mapped IPv6 form (`::ffff:a.b.c.d`), so one client counts the same on an IPv4 and a dual-stack
-/// listener. Any other IPv6 address is reduced to its /64 network: one host usually holds a whole /64 and can
-/// pick a new address in it for each connection (HelmCertServer's review queue groups clients the same way).
-struct ClientAddress: Hashable, Sendable {
-    /// The 16 address bytes, big-endian, in two halves.
-    var high: UInt64
-    var low: UInt64
-
-    /// The address of the peer in `storage` (`AF_INET` or `AF_INET6`; anything else is all zeros).
-    init(_ storage: sockaddr_storage) {
-        let family = storage.ss_family
-        var bytes = (UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &bytes) { out in
-            withUnsafeBytes(of: storage) { raw in
-                if family == sa_family_t(AF_INET6) {
-                    let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
-                    out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 16]))
-                    let mapped = out[0..<10].allSatisfy { $0 == 0 } && out[10] == 0xFF && out[11] == 0xFF
-                    if !mapped {
-                        for index in 8..<16 { out[index] = 0 }
-                    }
-                } else if family == sa_family_t(AF_INET) {
-                    let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
-                    out[10] = 0xFF
-                    out[11] = 0xFF
-                    UnsafeMutableRawBufferPointer(rebasing: out[12..<16])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 4]))
-                }
-            }
-        }
-        high = bytes.0
-        low = bytes.1
-    }
-}
-
 /// Open connections, and those of them still in their TLS handshake, per client address across all loops, for
 /// ``HTTPServerLimits/maxConnectionsPerClient`` and ``HTTPServerLimits/maxHandshakingConnectionsPerClient``.
 ///

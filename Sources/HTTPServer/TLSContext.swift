@@ -219,7 +219,7 @@ final class TLSContext: @unchecked Sendable {
         while case let code = ERR_get_error(), code != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &buffer, buffer.count)
-            parts.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            parts.append(Socket.cText(buffer))
         }
         return parts.isEmpty ? "no OpenSSL error recorded" : parts.joined(separator: "; ")
     }

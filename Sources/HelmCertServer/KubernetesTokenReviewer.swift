@@ -1,6 +1,7 @@
 import HelmBundle
 import Dispatch
 import FoundationEssentials
+import HTTPServer
 import KubernetesClient
 import Logging
 import Synchronization

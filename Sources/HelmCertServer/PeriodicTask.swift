@@ -23,7 +23,7 @@ final class PeriodicTask: Sendable {
 
     /// Starts the loop; the first run comes after one interval.
     func start() {
-        let millis = Int(interval.components.seconds) * 1000 + Int(interval.components.attoseconds / 1_000_000_000_000_000)
+        let millis = interval.wholeMilliseconds
         DispatchQueue(label: label).async { [self] in
             while stopSignal.wait(timeout: .now() + .milliseconds(millis)) == .timedOut {
                 body()

@@ -88,7 +88,7 @@ final class TillerMonitor: Sendable {
         var pause: Duration? = .zero
         while !stopped.load(ordering: .relaxed) {
             if let pause {
-                _ = wake.wait(timeout: .now() + .milliseconds(Int(pause.components.seconds) * 1000 + Int(pause.components.attoseconds / 1_000_000_000_000_000)))
+                _ = wake.wait(timeout: .now() + .milliseconds(pause.wholeMilliseconds))
             } else {
                 wake.wait()
             }

@@ -1,9 +1,13 @@
 /// Where the Kubernetes API is and how to authenticate to it.
 public struct KubernetesConfiguration: Sendable {
+    /// The directory of the service account files every pod gets.
+    public static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
     /// The service account token file every pod gets.
-    public static let serviceAccountTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    public static let serviceAccountTokenFile = "\(serviceAccountDirectory)/token"
     /// The cluster CA every pod gets.
-    public static let serviceAccountCAFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+    public static let serviceAccountCAFile = "\(serviceAccountDirectory)/ca.crt"
+    /// The pod's own namespace, which every pod gets.
+    public static let serviceAccountNamespaceFile = "\(serviceAccountDirectory)/namespace"
 
     /// Base URL of the API server, e.g. `https://10.0.0.1:443` (no trailing slash needed).
     public var apiServer: String

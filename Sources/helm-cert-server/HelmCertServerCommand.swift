@@ -227,7 +227,7 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         var kubeAuthConfiguration: KubeAuthConfiguration? = nil
         if kubeAuth {
-            let podNamespace = (try? readFileContents("/var/run/secrets/kubernetes.io/serviceaccount/namespace"))
+            let podNamespace = (try? readFileContents(KubernetesConfiguration.serviceAccountNamespaceFile))
                 .map { String(decoding: $0.filter { $0 > 0x20 }, as: UTF8.self) }
             kubeAuthConfiguration = KubeAuthConfiguration(
                 api: try kubernetesConfiguration(), namespace: kubeAuthNamespace ?? podNamespace ?? namespace,
@@ -235,7 +235,7 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         var configuration = ServiceConfiguration(
             listen: listenAddress, tls: tls, source: bundleSource, tokenFile: tokenFile, fixedTokens: fixedTokens,
-            eventLoopCount: eventLoops ?? defaultEventLoopCount(),
+            eventLoopCount: eventLoops ?? HTTPServerConfiguration.coreCount,
             limits: HTTPServerLimits(maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient),
             auditLogPath: auditLog, metricsRegistry: registry,
             kubeAuth: kubeAuthConfiguration)
@@ -290,11 +290,9 @@ struct HelmCertServerCommand: ParsableCommand {
     }
 
     private func kubernetesConfiguration() throws -> KubernetesConfiguration {
-        let serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount"
         var configuration: KubernetesConfiguration
         if let kubeApi {
-            configuration = KubernetesConfiguration(
-                apiServer: kubeApi, tokenFile: "\(serviceAccount)/token", caFile: "\(serviceAccount)/ca.crt")
+            configuration = KubernetesConfiguration(apiServer: kubeApi)
         } else {
             do {
                 configuration = try KubernetesConfiguration.inCluster(environment: processEnvironment())
@@ -350,6 +348,3 @@ func processEnvironment() -> [String: String] {
     }
     return result
 }
-
-/// One event loop per online core.
-func defaultEventLoopCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

@@ -8,11 +8,9 @@ extern const uint64_t cshim_SSL_OP_NO_COMPRESSION;
 extern const uint64_t cshim_SSL_OP_NO_RENEGOTIATION;
 extern const uint64_t cshim_SSL_OP_CIPHER_SERVER_PREFERENCE;
 extern const uint64_t cshim_SSL_OP_PRIORITIZE_CHACHA;
-extern const uint64_t cshim_SSL_OP_NO_TICKET;
 
 int cshim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 long cshim_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
-long cshim_SSL_set_mode(SSL *ssl, long mode);
 long cshim_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 /// `SSL_CTX_sess_set_cache_size` is a macro: the most sessions the server-side cache keeps.
 long cshim_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size);
