@@ -193,30 +193,30 @@ public struct HelmCertResponder: HTTPResponder {
             caller = who
             (response, etag) = answerAPI(request, route: route)
         case .missing:
-            metrics.countAuthFailure(reason: "missing")
+            metrics.countAuthFailure(.missing)
             response = Self.unauthorized(
                 .noToken, "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
                 error: nil)
         case .malformed:
-            metrics.countAuthFailure(reason: "malformed")
+            metrics.countAuthFailure(.malformed)
             response = Self.unauthorized(
                 .malformedAuthorization, "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
                 error: "invalid_request")
         case .duplicateAuthorization:
-            metrics.countAuthFailure(reason: "malformed")
+            metrics.countAuthFailure(.malformed)
             response = ProblemDetails(
                 .malformedAuthorization, status: 400, title: "Bad Request",
                 detail: "the request has more than one Authorization header; send exactly one: Authorization: Bearer <token>"
             ).response()
         case .unknownToken:
-            metrics.countAuthFailure(reason: "invalid_token")
+            metrics.countAuthFailure(.invalidToken)
             response = Self.unauthorized(.invalidToken, "the bearer token is not known to this server", error: "invalid_token")
         case .forbidden(let who, let detail):
             caller = who
-            metrics.countAuthFailure(reason: "forbidden")
+            metrics.countAuthFailure(.forbidden)
             response = ProblemDetails(.forbidden, status: 403, title: "Forbidden", detail: detail).response()
         case .unavailable(let detail):
-            metrics.countAuthFailure(reason: "unavailable")
+            metrics.countAuthFailure(.unavailable)
             response = ProblemDetails(.authenticationUnavailable, status: 503, title: "Service Unavailable", detail: detail)
                 .response(headers: [("Retry-After", "5")])
         }

@@ -59,7 +59,7 @@ public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let requests: [RequestKey: Prometheus.Counter]
     private let otherRequests: Mutex<[RequestKey: Prometheus.Counter]>
-    private let authFailures: [String: Prometheus.Counter]
+    private let authFailures: [AuthFailureReason: Prometheus.Counter]
     private let sourceErrors: [String: Prometheus.Counter]
     private let watchRestarts: Prometheus.Counter
     private let auditFailures: [AuditFailure: Prometheus.Counter]
@@ -101,9 +101,9 @@ public final class ServiceMetrics: Sendable {
         }
         self.requests = requests
         otherRequests = Mutex([:])
-        var auth: [String: Prometheus.Counter] = [:]
-        for reason in ["missing", "malformed", "invalid_token", "forbidden", "unavailable"] {
-            auth[reason] = registry.counter(.authFailures, [("reason", reason)])
+        var auth: [AuthFailureReason: Prometheus.Counter] = [:]
+        for reason in AuthFailureReason.allCases {
+            auth[reason] = registry.counter(.authFailures, [("reason", reason.rawValue)])
         }
         authFailures = auth
         var source: [String: Prometheus.Counter] = [:]
@@ -158,8 +158,24 @@ public final class ServiceMetrics: Sendable {
         counter.increment()
     }
 
+    /// Why a `/v1` request's authentication was refused: the `reason` label of
+    /// `helm_cert_server_auth_failures_total`. Every case has its counter from the start, so a dashboard sees
+    /// a 0 rather than no series, and a new case cannot be counted without one.
+    public enum AuthFailureReason: String, Sendable, CaseIterable {
+        /// No `Authorization` header.
+        case missing
+        /// An `Authorization` header that is not `Bearer <token>`, or more than one of them.
+        case malformed
+        /// A bearer token nobody vouches for (neither the token file nor a TokenReview).
+        case invalidToken = "invalid_token"
+        /// A known caller without the right to read the bundle.
+        case forbidden
+        /// The check could not be made (the Kubernetes API is down, or the review queue is full).
+        case unavailable
+    }
+
     /// Counts one refused authentication.
-    public func countAuthFailure(reason: String) { authFailures[reason]?.increment() }
+    public func countAuthFailure(_ reason: AuthFailureReason) { authFailures[reason]?.increment() }
 
     /// Why a request's audit line was not written.
     public enum AuditFailure: String, Sendable, CaseIterable {
