@@ -60,7 +60,7 @@ public final class ServiceMetrics: Sendable {
     private let requests: [RequestKey: Prometheus.Counter]
     private let otherRequests: Mutex<[RequestKey: Prometheus.Counter]>
     private let authFailures: [AuthFailureReason: Prometheus.Counter]
-    private let sourceErrors: [String: Prometheus.Counter]
+    private let sourceErrors: [SourceErrorKind: Prometheus.Counter]
     private let watchRestarts: Prometheus.Counter
     private let auditFailures: [AuditFailure: Prometheus.Counter]
     private let generation: Prometheus.Gauge
@@ -106,9 +106,9 @@ public final class ServiceMetrics: Sendable {
             auth[reason] = registry.counter(.authFailures, [("reason", reason.rawValue)])
         }
         authFailures = auth
-        var source: [String: Prometheus.Counter] = [:]
-        for kind in ["api", "invalid_bundle", "withdrawn"] {
-            source[kind] = registry.counter(.sourceErrors, [("kind", kind)])
+        var source: [SourceErrorKind: Prometheus.Counter] = [:]
+        for kind in SourceErrorKind.allCases {
+            source[kind] = registry.counter(.sourceErrors, [("kind", kind.rawValue)])
         }
         sourceErrors = source
         watchRestarts = registry.counter(.watchRestarts)
@@ -191,8 +191,19 @@ public final class ServiceMetrics: Sendable {
     /// Counts one watch restart.
     public func countWatchRestart() { watchRestarts.increment() }
 
-    /// Counts one source problem (`api`, `invalid_bundle`, `withdrawn`).
-    public func countSourceError(kind: String) { sourceErrors[kind]?.increment() }
+    /// What went wrong with the bundle's source: the `kind` label of `helm_cert_server_source_errors_total`
+    /// (``Family/help`` says the same to Prometheus). Every case has its counter from the start.
+    public enum SourceErrorKind: String, Sendable, CaseIterable {
+        /// The source could not be read (the Kubernetes API is unreachable or answered an error).
+        case api
+        /// The source delivered something that is not a valid bundle; the last good one is kept.
+        case invalidBundle = "invalid_bundle"
+        /// The source says the bundle is gone (the secret was deleted).
+        case withdrawn
+    }
+
+    /// Counts one source problem.
+    public func countSourceError(_ kind: SourceErrorKind) { sourceErrors[kind]?.increment() }
 
     /// Records a live check against Tiller: its outcome, its time, and Tiller's certificate's end (`file`
     /// `tiller-server`) when the handshake showed it.
