@@ -10,8 +10,8 @@ import Darwin
 public struct AuditEntry: Sendable {
     /// Who asked (the token file's user name), or `-` when nobody was authenticated.
     public var user: String
-    /// `token`, `kubernetes`, `mtls`, or `none`.
-    public var authMethod: String
+    /// How the caller was authenticated; `nil` (written `none`) when nobody was.
+    public var authMethod: AuthMethod?
     public var groups: [String]
     public var method: String
     public var path: String
@@ -102,7 +102,7 @@ public final class AuditLog: Sendable {
         line.appendLiteral(#"","audit":true,"user":"#)
         appendJSONString(entry.user, to: &line, cutAt: Limits.user)
         line.appendLiteral(#","authMethod":"#)
-        appendJSONString(entry.authMethod, to: &line, cutAt: Limits.short)
+        appendJSONString(entry.authMethod?.rawValue ?? "none", to: &line, cutAt: Limits.short)
         line.appendLiteral(#","groups":["#)
         appendGroups(entry.groups, to: &line)
         line.appendLiteral(#"],"method":"#)

@@ -154,7 +154,7 @@ public final class BundleStore: Sendable {
 
     /// Records that a source delivered something that cannot be a bundle; keeps the last good one.
     public func refuse(_ error: BundleError, origin: String) {
-        metrics?.countSourceError(kind: "invalid_bundle")
+        metrics?.countSourceError(.invalidBundle)
         let keeping = state.withLock { s -> Bool in
             s.sourceProblem = "\(origin) was refused: \(error)"
             if s.current == nil { s.unavailableReason = "\(origin) holds no valid bundle: \(error)" }
@@ -170,7 +170,7 @@ public final class BundleStore: Sendable {
 
     /// Stops serving: the source says the bundle is gone (the secret was deleted).
     public func withdraw(reason: String) {
-        metrics?.countSourceError(kind: "withdrawn")
+        metrics?.countSourceError(.withdrawn)
         let had = state.withLock { s -> Bool in
             let had = s.current != nil
             s.current = nil
@@ -183,7 +183,7 @@ public final class BundleStore: Sendable {
 
     /// Records that the source is failing (API unreachable); the last good bundle, if any, stays.
     public func reportSourceProblem(_ problem: String) {
-        metrics?.countSourceError(kind: "api")
+        metrics?.countSourceError(.api)
         let serving = state.withLock { s -> Bool in
             s.sourceProblem = problem
             if s.current == nil { s.unavailableReason = problem }

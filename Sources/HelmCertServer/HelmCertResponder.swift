@@ -5,9 +5,19 @@ import Synchronization
 /// Who made a request, once authenticated.
 public struct Caller: Sendable, Equatable {
     public var user: String
-    /// `token` (the static token file), `mtls` (a client certificate), `kubernetes` (TokenReview).
-    public var method: String
+    public var method: AuthMethod
     public var groups: [String]
+}
+
+/// How a ``Caller`` was authenticated. The raw values are what the audit log's `authMethod` field says (a request
+/// nobody was authenticated for says `none` there: ``AuditEntry/authMethod`` is `nil`).
+public enum AuthMethod: String, Sendable, CaseIterable {
+    /// A bearer token from the static token file (`--token-file`).
+    case token
+    /// A client certificate the client CA signed (`--client-ca`).
+    case mtls
+    /// A bearer token the Kubernetes API vouched for (TokenReview and SubjectAccessReview, `--kube-auth`).
+    case kubernetes
 }
 
 /// The service's routes: bundle files behind authentication, health, readiness, metrics and the API document.
@@ -193,37 +203,37 @@ public struct HelmCertResponder: HTTPResponder {
             caller = who
             (response, etag) = answerAPI(request, route: route)
         case .missing:
-            metrics.countAuthFailure(reason: "missing")
+            metrics.countAuthFailure(.missing)
             response = Self.unauthorized(
                 .noToken, "this path needs a token: send Authorization: Bearer <token> (ask the operator for one from the token file)",
                 error: nil)
         case .malformed:
-            metrics.countAuthFailure(reason: "malformed")
+            metrics.countAuthFailure(.malformed)
             response = Self.unauthorized(
                 .malformedAuthorization, "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>",
                 error: "invalid_request")
         case .duplicateAuthorization:
-            metrics.countAuthFailure(reason: "malformed")
+            metrics.countAuthFailure(.malformed)
             response = ProblemDetails(
                 .malformedAuthorization, status: 400, title: "Bad Request",
                 detail: "the request has more than one Authorization header; send exactly one: Authorization: Bearer <token>"
             ).response()
         case .unknownToken:
-            metrics.countAuthFailure(reason: "invalid_token")
+            metrics.countAuthFailure(.invalidToken)
             response = Self.unauthorized(.invalidToken, "the bearer token is not known to this server", error: "invalid_token")
         case .forbidden(let who, let detail):
             caller = who
-            metrics.countAuthFailure(reason: "forbidden")
+            metrics.countAuthFailure(.forbidden)
             response = ProblemDetails(.forbidden, status: 403, title: "Forbidden", detail: detail).response()
         case .unavailable(let detail):
-            metrics.countAuthFailure(reason: "unavailable")
+            metrics.countAuthFailure(.unavailable)
             response = ProblemDetails(.authenticationUnavailable, status: 503, title: "Service Unavailable", detail: detail)
                 .response(headers: [("Retry-After", "5")])
         }
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
         let clientLeft = answer.clientLeft()
         var entry = AuditEntry(
-            user: caller?.user ?? "-", authMethod: caller?.method ?? "none", groups: caller?.groups ?? [],
+            user: caller?.user ?? "-", authMethod: caller?.method, groups: caller?.groups ?? [],
             method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
             file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
             status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
@@ -347,14 +357,14 @@ public struct HelmCertResponder: HTTPResponder {
     /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
     private func authenticate(_ request: HTTPRequest) -> Authentication {
         if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates() {
-            return .decided(.allowed(Caller(user: cn, method: "mtls", groups: [])))
+            return .decided(.allowed(Caller(user: cn, method: .mtls, groups: [])))
         }
         let headers = request.headers.values("Authorization")
         guard headers.count <= 1 else { return .decided(.duplicateAuthorization) }
         guard let header = headers.first else { return .decided(.missing) }
         guard let token = Self.bearerToken(header) else { return .decided(.malformed) }
         guard let user = authenticator.user(forToken: token) else { return .needsReview(token) }
-        return .decided(.allowed(Caller(user: user.name, method: "token", groups: user.groups)))
+        return .decided(.allowed(Caller(user: user.name, method: .token, groups: user.groups)))
     }
 
     /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or nil.

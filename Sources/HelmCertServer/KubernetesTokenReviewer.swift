@@ -253,7 +253,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
                 metadata: ["user": "\(username)", "asked": "\(audiences)", "answered": "\(review.audiences ?? [])"])
             return .unknownToken
         }
-        let caller = Caller(user: username, method: "kubernetes", groups: user.groups ?? [])
+        let caller = Caller(user: username, method: .kubernetes, groups: user.groups ?? [])
         let attributes = ResourceAttributes(
             namespace: permission.namespace, verb: permission.verb, group: permission.group,
             resource: permission.resource, name: permission.name)

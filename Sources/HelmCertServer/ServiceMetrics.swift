@@ -59,8 +59,8 @@ public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let requests: [RequestKey: Prometheus.Counter]
     private let otherRequests: Mutex<[RequestKey: Prometheus.Counter]>
-    private let authFailures: [String: Prometheus.Counter]
-    private let sourceErrors: [String: Prometheus.Counter]
+    private let authFailures: [AuthFailureReason: Prometheus.Counter]
+    private let sourceErrors: [SourceErrorKind: Prometheus.Counter]
     private let watchRestarts: Prometheus.Counter
     private let auditFailures: [AuditFailure: Prometheus.Counter]
     private let generation: Prometheus.Gauge
@@ -101,14 +101,14 @@ public final class ServiceMetrics: Sendable {
         }
         self.requests = requests
         otherRequests = Mutex([:])
-        var auth: [String: Prometheus.Counter] = [:]
-        for reason in ["missing", "malformed", "invalid_token", "forbidden", "unavailable"] {
-            auth[reason] = registry.counter(.authFailures, [("reason", reason)])
+        var auth: [AuthFailureReason: Prometheus.Counter] = [:]
+        for reason in AuthFailureReason.allCases {
+            auth[reason] = registry.counter(.authFailures, [("reason", reason.rawValue)])
         }
         authFailures = auth
-        var source: [String: Prometheus.Counter] = [:]
-        for kind in ["api", "invalid_bundle", "withdrawn"] {
-            source[kind] = registry.counter(.sourceErrors, [("kind", kind)])
+        var source: [SourceErrorKind: Prometheus.Counter] = [:]
+        for kind in SourceErrorKind.allCases {
+            source[kind] = registry.counter(.sourceErrors, [("kind", kind.rawValue)])
         }
         sourceErrors = source
         watchRestarts = registry.counter(.watchRestarts)
@@ -158,8 +158,24 @@ public final class ServiceMetrics: Sendable {
         counter.increment()
     }
 
+    /// Why a `/v1` request's authentication was refused: the `reason` label of
+    /// `helm_cert_server_auth_failures_total`. Every case has its counter from the start, so a dashboard sees
+    /// a 0 rather than no series, and a new case cannot be counted without one.
+    public enum AuthFailureReason: String, Sendable, CaseIterable {
+        /// No `Authorization` header.
+        case missing
+        /// An `Authorization` header that is not `Bearer <token>`, or more than one of them.
+        case malformed
+        /// A bearer token nobody vouches for (neither the token file nor a TokenReview).
+        case invalidToken = "invalid_token"
+        /// A known caller without the right to read the bundle.
+        case forbidden
+        /// The check could not be made (the Kubernetes API is down, or the review queue is full).
+        case unavailable
+    }
+
     /// Counts one refused authentication.
-    public func countAuthFailure(reason: String) { authFailures[reason]?.increment() }
+    public func countAuthFailure(_ reason: AuthFailureReason) { authFailures[reason]?.increment() }
 
     /// Why a request's audit line was not written.
     public enum AuditFailure: String, Sendable, CaseIterable {
@@ -175,8 +191,19 @@ public final class ServiceMetrics: Sendable {
     /// Counts one watch restart.
     public func countWatchRestart() { watchRestarts.increment() }
 
-    /// Counts one source problem (`api`, `invalid_bundle`, `withdrawn`).
-    public func countSourceError(kind: String) { sourceErrors[kind]?.increment() }
+    /// What went wrong with the bundle's source: the `kind` label of `helm_cert_server_source_errors_total`
+    /// (``Family/help`` says the same to Prometheus). Every case has its counter from the start.
+    public enum SourceErrorKind: String, Sendable, CaseIterable {
+        /// The source could not be read (the Kubernetes API is unreachable or answered an error).
+        case api
+        /// The source delivered something that is not a valid bundle; the last good one is kept.
+        case invalidBundle = "invalid_bundle"
+        /// The source says the bundle is gone (the secret was deleted).
+        case withdrawn
+    }
+
+    /// Counts one source problem.
+    public func countSourceError(_ kind: SourceErrorKind) { sourceErrors[kind]?.increment() }
 
     /// Records a live check against Tiller: its outcome, its time, and Tiller's certificate's end (`file`
     /// `tiller-server`) when the handshake showed it.

@@ -11,7 +11,7 @@ struct AuditLogTests {
         defer { dir.remove() }
         let log = try AuditLog(path: dir.file("audit.log"))
         let entry = AuditEntry(
-            user: "we\"ird\\user\n", authMethod: "token", groups: ["a", "ü"], method: "GET", path: "/v1/bundles/helm/\u{1}",
+            user: "we\"ird\\user\n", authMethod: .token, groups: ["a", "ü"], method: "GET", path: "/v1/bundles/helm/\u{1}",
             bundle: "helm", file: "key.pem", status: 200, remoteAddress: "[::1]:5", bytes: 12, etag: "\"abc\"")
         #expect(log.recordAndWait(entry))
         #expect(log.recordAndWait(entry))
@@ -45,7 +45,7 @@ struct AuditLogTests {
         let log = try AuditLog(path: dir.file("audit.log"))
         let before = Date()
         #expect(log.recordAndWait(AuditEntry(
-            user: "-", authMethod: "none", groups: [], method: "GET", path: "/v1", bundle: nil, file: nil, status: 401,
+            user: "-", authMethod: nil, groups: [], method: "GET", path: "/v1", bundle: nil, file: nil, status: 401,
             remoteAddress: "127.0.0.1:1", bytes: 0, etag: nil)))
         let line = String(decoding: try dir.read("audit.log"), as: UTF8.self)
         let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
@@ -58,12 +58,12 @@ struct AuditLogTests {
     }
 
     static let ordinary = AuditEntry(
-        user: "alice", authMethod: "token", groups: ["devs"], method: "GET", path: "/v1/bundles/helm/key.pem",
+        user: "alice", authMethod: .token, groups: ["devs"], method: "GET", path: "/v1/bundles/helm/key.pem",
         bundle: "helm", file: "key.pem", status: 200, remoteAddress: "127.0.0.1:40000", bytes: 241, etag: "\"abc\"")
 
     /// An entry whose line is over 2 KiB: path, user and groups at their limits.
     static let longest = AuditEntry(
-        user: String(repeating: "u", count: 300), authMethod: "token", groups: Array(repeating: String(repeating: "g", count: 200), count: 6),
+        user: String(repeating: "u", count: 300), authMethod: .token, groups: Array(repeating: String(repeating: "g", count: 200), count: 6),
         method: "GET", path: String(repeating: "/", count: 3000), bundle: "helm", file: "key.pem", status: 200,
         remoteAddress: "127.0.0.1:40000", bytes: 241, etag: nil)
 
@@ -87,7 +87,7 @@ struct AuditLogTests {
     func worstCaseFits() throws {
         let awful = String(repeating: "\u{1}\"😀", count: 5_000)
         let entry = AuditEntry(
-            user: awful, authMethod: awful, groups: Array(repeating: awful, count: 50) + ["last"], method: awful,
+            user: awful, authMethod: .kubernetes, groups: Array(repeating: awful, count: 50) + ["last"], method: awful,
             path: awful, bundle: awful, file: awful, status: 503, remoteAddress: awful, bytes: Int.min, etag: awful)
         let line = AuditLog.line(for: entry)
         #expect(line.count <= 4096, "\(line.count) bytes")

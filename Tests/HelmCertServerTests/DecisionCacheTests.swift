@@ -5,7 +5,7 @@ import Testing
 struct DecisionCacheTests {
     static let start = ContinuousClock.now
     static func key(_ n: Int) -> [UInt8] { withUnsafeBytes(of: n) { Array($0) } }
-    static let allowed = TokenDecision.allowed(Caller(user: "ci", method: "kubernetes", groups: []))
+    static let allowed = TokenDecision.allowed(Caller(user: "ci", method: .kubernetes, groups: []))
 
     @Test("a decision is reused until its time to live has passed, then forgotten")
     func expiry() {

@@ -170,10 +170,10 @@ struct HelmCertResponderTests {
         #expect(reviewer.oldestHasLeft == false)
         gone.store(true, ordering: .relaxed)  // the client closed the connection meanwhile
         #expect(reviewer.oldestHasLeft == true, "the reviewer can see the client left, to give its place back")
-        reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: "kubernetes", groups: [])))
+        reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: .kubernetes, groups: [])))
         let stayed = HTTPResponsePromise { response in answered.withLock { $0.append(response.status) } }
         #expect(fixture.send("/v1/bundles/helm/key.pem", token: "kubernetes-token", promise: stayed) == nil)
-        reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: "kubernetes", groups: [])))
+        reviewer.finish(.allowed(Caller(user: "system:serviceaccount:ci:helm", method: .kubernetes, groups: [])))
         // Lines are written in order by the audit writer, each before its answer is released: once the second
         // answer is out, both lines are in the file. The first answer is dropped (its client left).
         let deadline = ContinuousClock.now + .seconds(10)

@@ -45,7 +45,7 @@ struct ProblemDetailsTests {
 
     @Test("a Kubernetes review that refuses or cannot be made answers forbidden or authentication-unavailable",
           arguments: [
-              (TokenDecision.forbidden(Caller(user: "system:serviceaccount:ci:x", method: "kubernetes", groups: []),
+              (TokenDecision.forbidden(Caller(user: "system:serviceaccount:ci:x", method: .kubernetes, groups: []),
                                        detail: "RBAC does not allow get on bundles"), ProblemType.forbidden, 403),
               (TokenDecision.unavailable("the TokenReview failed"), ProblemType.authenticationUnavailable, 503),
           ])
