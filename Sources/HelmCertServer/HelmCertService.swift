@@ -179,19 +179,19 @@ public final class HelmCertService: Sendable {
         } else {
             try AuditLog(queueCapacity: configuration.auditQueueCapacity)
         }
-        let serverSlot = ServerSlot()
+        let serverSlot = WeakSlot<HTTPServer>()
         let reviewer = configuration.kubeAuth.map { kubeAuth in
             KubernetesTokenReviewer(
                 client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
                 permission: .init(namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName),
                 audiences: kubeAuth.audiences, logger: logger)
         }
-        let watchSlot = WatchSlot()
+        let watchSlot = WeakSlot<FileWatches>()
         let clientTrust = ClientTrust()
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
-            openConnections: { serverSlot.server?.openConnectionCount ?? 0 }, reviewer: reviewer,
-            fileProblems: { watchSlot.watches?.problems ?? [] },
+            openConnections: { serverSlot.object?.openConnectionCount ?? 0 }, reviewer: reviewer,
+            fileProblems: { watchSlot.object?.problems ?? [] },
             acceptsClientCertificates: { clientTrust.acceptsClientCertificates })
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
@@ -199,13 +199,13 @@ public final class HelmCertService: Sendable {
         let tlsSeen = configuration.tls.map { TLSFileWatch.seen($0) }
         let server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
         self.server = server
-        serverSlot.server = server
+        serverSlot.object = server
         if let tls = configuration.tls, let tlsSeen {
             watches += TLSFileWatch.make(
                 tls: tls, seen: tlsSeen, server: server, trust: clientTrust, logger: logger, metrics: metrics)
         }
         fileWatches = FileWatches(watches, interval: Self.watchInterval) { store.refreshIfStale() }
-        watchSlot.watches = fileWatches
+        watchSlot.object = fileWatches
     }
 
     /// How often watched files are looked at: a removed token line, a new certificate or client CA takes
@@ -254,29 +254,16 @@ public final class HelmCertService: Sendable {
     public func waitUntilStopped() { server.waitUntilStopped() }
 }
 
-/// Lets the responder read the server's connection count although the server is made after the responder.
+/// Lets the responder reach an object made after it: the server (its connection count) and the file watches
+/// (their problems, for `/readyz`; the TLS watches need the server, which needs the responder).
 ///
-/// Holds the server weakly: the server holds the responder, whose closure holds this slot, and a strong
-/// reference back would keep all three alive forever (valgrind, scripts/memcheck, reported the cycle as lost).
-private final class ServerSlot: Sendable {
-    private struct WeakServer: Sendable { weak var server: HTTPServer? }
-    private let slot = Mutex(WeakServer())
-    var server: HTTPServer? {
-        get { slot.withLock { $0.server } }
-        set { slot.withLock { $0.server = newValue } }
-    }
-}
-
-/// Lets the responder read the watches' problems although the watches are made after the responder (the TLS
-/// watches need the server, which needs the responder).
-///
-/// Holds the watches weakly: the TLS watches hold the server, which holds the responder, whose closure holds
-/// this slot; a strong reference back would keep them all alive forever.
-private final class WatchSlot: Sendable {
-    private struct WeakWatches: Sendable { weak var watches: FileWatches? }
-    private let slot = Mutex(WeakWatches())
-    var watches: FileWatches? {
-        get { slot.withLock { $0.watches } }
-        set { slot.withLock { $0.watches = newValue } }
+/// Holds the object weakly: the server holds the responder, whose closure holds this slot, and a strong
+/// reference back would keep them all alive forever (valgrind, scripts/memcheck, reported the cycle as lost).
+private final class WeakSlot<Object: AnyObject & Sendable>: Sendable {
+    private struct Weak: Sendable { weak var object: Object? }
+    private let slot = Mutex(Weak())
+    var object: Object? {
+        get { slot.withLock { $0.object } }
+        set { slot.withLock { $0.object = newValue } }
     }
 }
