@@ -50,6 +50,8 @@ final class HTTPConnection {
 
     /// Output queued and not yet taken by the transport.
     var unsentBytes: Int { output.count - outputIndex }
+    /// Bytes the output array holds (sent ones included until the next response is queued).
+    var heldOutputBytes: Int { output.count }
     /// Received bytes not yet consumed by a request.
     var bufferedInputBytes: Int { input.count - inputIndex }
 
@@ -133,9 +135,7 @@ final class HTTPConnection {
                 context.logger.debug(
                     "refused request",
                     metadata: ["remote": "\(remoteAddress)", "status": "\(error.status)", "reason": "\(error.reason)"])
-                HTTPResponseWriter.append(
-                    HTTPResponseWriter.errorResponse(error), isHead: false, close: true, date: context.date.current(),
-                    to: &output)
+                queue(HTTPResponseWriter.errorResponse(error), isHead: false, close: true, context: context)
                 discardInput()
                 return
             case .complete(let head, let length):
@@ -167,9 +167,7 @@ final class HTTPConnection {
                     machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now)
                     return
                 }
-                HTTPResponseWriter.append(
-                    response, isHead: head.isHead, close: close, keepAliveHTTP10: keepAliveHTTP10,
-                    date: context.date.current(), to: &output)
+                queue(response, isHead: head.isHead, close: close, keepAliveHTTP10: keepAliveHTTP10, context: context)
                 if close {
                     discardInput()
                     return
@@ -184,9 +182,9 @@ final class HTTPConnection {
     @discardableResult
     func deliver(_ response: HTTPResponse, promise id: UInt64, context: HTTPConnectionContext, now: Int64) -> Bool {
         guard let deferred = machine.responseArrived(id: id, now: now) else { return false }
-        HTTPResponseWriter.append(
+        queue(
             response, isHead: deferred.isHead, close: deferred.closeAfter, keepAliveHTTP10: deferred.keepAliveHTTP10,
-            date: context.date.current(), to: &output)
+            context: context)
         return true
     }
 
@@ -198,8 +196,7 @@ final class HTTPConnection {
         if case .respondTimedOut(let isHead) = action {
             slot.cancel()
             discardInput()
-            HTTPResponseWriter.append(
-                Self.timedOutResponse, isHead: isHead, close: true, date: context.date.current(), to: &output)
+            queue(Self.timedOutResponse, isHead: isHead, close: true, context: context)
         }
         return action
     }
@@ -221,6 +218,22 @@ final class HTTPConnection {
     static let timedOutResponse = HTTPResponse(
         status: 503, headers: HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
         body: Array("the server could not answer in time; try again later\n".utf8))
+
+    /// Appends `response` to the output after what is still unsent, first dropping what already went out: a
+    /// client that takes some bytes now and then, never all, would otherwise keep every byte it ever took in
+    /// this array. So the output holds at most ``HTTPServerLimits/maxUnsentOutputBytes`` plus one response.
+    private func queue(
+        _ response: HTTPResponse, isHead: Bool, close: Bool, keepAliveHTTP10: Bool = false,
+        context: HTTPConnectionContext
+    ) {
+        if outputIndex > 0 {
+            output.removeSubrange(0..<outputIndex)
+            outputIndex = 0
+        }
+        HTTPResponseWriter.append(
+            response, isHead: isHead, close: close, keepAliveHTTP10: keepAliveHTTP10, date: context.date.current(),
+            to: &output)
+    }
 
     /// Writes queued output until done, the transport would block, or `budget` bytes went out (adding them
     /// to `written`). Returns the last write's result: `.progress` when output or budget ran out.

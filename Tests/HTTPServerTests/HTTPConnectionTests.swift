@@ -66,6 +66,28 @@ struct HTTPConnectionTests {
         #expect(responder.requests.load(ordering: .relaxed) == 110)
     }
 
+    @Test("a client that takes a little now and then: the output holds its limit plus one response, not all it sent")
+    func aTricklingReaderDoesNotGrowTheOutput() throws {
+        let responder = HoldingResponder(bodyBytes: 4_000)
+        let limits = HTTPServerLimits(maxUnsentOutputBytes: 16 * 1024)
+        let harness = try ConnectionHarness(responder: responder, limits: limits, socketBufferBytes: 4_096)
+        let request = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+        let requests = 200
+        var sent = 0
+        var received = 0
+        var mostHeld = 0
+        var chunk = [UInt8](repeating: 0, count: 1_000)
+        for _ in 0..<20_000 where responder.requests.load(ordering: .relaxed) < requests {
+            if sent < requests, harness.send(request) > 0 { sent += 1 }
+            harness.drive()
+            mostHeld = max(mostHeld, harness.connection.heldOutputBytes)
+            received += max(0, recv(harness.clientFD, &chunk, chunk.count, Int32(MSG_DONTWAIT)))
+        }
+        #expect(mostHeld < limits.maxUnsentOutputBytes + 4_200, "one 4,000-byte response over the limit at most")
+        #expect(responder.requests.load(ordering: .relaxed) == requests)
+        #expect(received > 10 * limits.maxUnsentOutputBytes, "the client took too little to test anything")
+    }
+
     @Test("1 MiB of CRLF before a request: 431 once maxHeaderBytes are passed; the input never holds more")
     func leadingEmptyLinesHitTheHeadLimit() throws {
         let limits = HTTPServerLimits(maxHeaderBytes: 1_024)
