@@ -76,16 +76,11 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         var refused: DecisionCache
         var waiting: [[UInt8]: Review] = [:]
         var nextID: UInt64 = 0
-        /// Requests waiting (for a review of their own or one they joined), at most `maxPending`.
-        var pending = 0
-        /// The same by client address, each at most `maxPendingPerClient`.
-        var pendingByClient: [ClientAddress: Int] = [:]
+        /// Requests waiting (for a review of their own or one they joined): at most `maxPending`, and
+        /// `maxPendingPerClient` by client address.
+        var pending: ClientShares
 
-        mutating func release(_ waiter: Waiter) {
-            pending -= 1
-            pendingByClient[waiter.client]! -= 1
-            if pendingByClient[waiter.client] == 0 { pendingByClient[waiter.client] = nil }
-        }
+        mutating func release(_ waiter: Waiter) { pending.release(waiter.client) }
 
         /// Removes the waiters whose client has left, giving their places back; a review left with no waiter is
         /// dropped (not asked, if it has not started). Returns the removed waiters, to be told outside the lock.
@@ -139,7 +134,8 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         self.limits = limits
         state = Mutex(State(
             allowed: DecisionCache(capacity: limits.allowedCapacity, timeToLive: limits.allowedTTL),
-            refused: DecisionCache(capacity: limits.refusedCapacity, timeToLive: limits.refusedTTL)))
+            refused: DecisionCache(capacity: limits.refusedCapacity, timeToLive: limits.refusedTTL),
+            pending: ClientShares(maxTotal: limits.maxPending, maxPerClient: limits.maxPendingPerClient)))
         slots = DispatchSemaphore(value: limits.concurrency)
     }
 
@@ -160,18 +156,18 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         enum Plan { case start(UInt64), joined, refuse(String) }
         let (plan, left) = state.withLock { state -> (Plan, [Waiter]) in
             var left: [Waiter] = []
-            if state.pending >= limits.maxPending || state.pendingByClient[waiter.client, default: 0] >= limits.maxPendingPerClient {
+            if state.pending.refusal(for: waiter.client) != nil {
                 // Full: first give back the places of requests whose clients have gone.
                 left = state.dropLeft()
             }
-            guard state.pending < limits.maxPending else {
+            switch state.pending.take(waiter.client) {
+            case .full:
                 return (.refuse("too many Kubernetes token reviews are waiting; retry shortly"), left)
+            case .clientFull(let client):
+                return (.refuse("too many Kubernetes token reviews from \(client) are waiting; retry shortly"), left)
+            case nil:
+                break
             }
-            guard state.pendingByClient[waiter.client, default: 0] < limits.maxPendingPerClient else {
-                return (.refuse("too many Kubernetes token reviews from \(waiter.client) are waiting; retry shortly"), left)
-            }
-            state.pending += 1
-            state.pendingByClient[waiter.client, default: 0] += 1
             if state.waiting[key] != nil {
                 state.waiting[key]!.waiters.append(waiter)
                 return (.joined, left)
