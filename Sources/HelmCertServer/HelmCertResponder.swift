@@ -60,6 +60,8 @@ public struct HelmCertResponder: HTTPResponder {
     private let reviewer: (any TokenReviewer)?
     private let fileProblems: @Sendable () -> [String]
     private let acceptsClientCertificates: @Sendable () -> Bool
+    /// Whether `key.pem` and `bundle.tar.gz` are served (`--shared-key`, the default) or refused with 403.
+    private let sharesKey: Bool
     private let routes: [String: Route]
     private let openAPIResponse: HTTPResponse
     private let requestNumbers = RequestNumbers()
@@ -82,12 +84,15 @@ public struct HelmCertResponder: HTTPResponder {
     ///     each, told in `/readyz`.
     ///   - acceptsClientCertificates: false while the client CA or CRL files fail to load: a verified client
     ///     certificate then authenticates nobody, on connections made before the failure too (fail closed).
+    ///   - sharesKey: false refuses `key.pem` and `bundle.tar.gz` with 403, pointing at `personal.tar.gz`
+    ///     (`--no-shared-key`); `ca.pem`, `cert.pem` and the metadata stay.
     public init(
         store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
         openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil,
         fileProblems: @escaping @Sendable () -> [String] = { [] },
-        acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }
+        acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }, sharesKey: Bool = true
     ) {
+        self.sharesKey = sharesKey
         self.acceptsClientCertificates = acceptsClientCertificates
         self.reviewer = reviewer
         self.fileProblems = fileProblems
@@ -329,6 +334,9 @@ public struct HelmCertResponder: HTTPResponder {
             )
         }
         if let refusal = Self.refuseMethod(request.method) { return (refusal, nil) }
+        if !sharesKey && representation.holdsKey {
+            return (sharedKeyClosed(representation), nil)
+        }
         switch store.availability {
         case .serving(let rendered):
             let response = rendered.response(for: representation, ifNoneMatch: request.ifNoneMatch)
@@ -339,6 +347,14 @@ public struct HelmCertResponder: HTTPResponder {
                     .response(headers: [("Retry-After", "5")]), nil
             )
         }
+    }
+
+    /// The 403 for `key.pem` and `bundle.tar.gz` while the shared key is closed (`--no-shared-key`).
+    private func sharedKeyClosed(_ representation: BundleRepresentation) -> HTTPResponse {
+        ProblemDetails(
+            .sharedKeyDisabled, status: 403, title: "Forbidden",
+            detail: "this server no longer hands out the shared key (\(representation.rawValue)); get a personal certificate of your own instead: curl -X POST -H \"Authorization: Bearer $TOKEN\" -o personal.tar.gz https://<this server>/v1/bundles/\(store.name)/personal.tar.gz (ca.pem, cert.pem and /v1/bundles/\(store.name) still work)"
+        ).response()
     }
 
     private static func refuseMethod(_ method: String) -> HTTPResponse? {

@@ -39,6 +39,9 @@ public struct ServiceConfiguration: Sendable {
     public var kubeAuth: KubeAuthConfiguration?
     /// `--tiller-address`: check the bundle against Tiller; nil: no check.
     public var tiller: TillerCheckConfiguration?
+    /// `--shared-key` (default true): serve `key.pem` and `bundle.tar.gz`; false refuses them with 403 pointing
+    /// at `personal.tar.gz`.
+    public var sharedKey = true
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
     /// from libraries (the watch's reconnects) appear too.
     public var metricsRegistry: PrometheusCollectorRegistry
@@ -192,7 +195,7 @@ public final class HelmCertService: Sendable {
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
             openConnections: { serverSlot.object?.openConnectionCount ?? 0 }, reviewer: reviewer,
             fileProblems: { watchSlot.object?.problems ?? [] },
-            acceptsClientCertificates: { clientTrust.acceptsClientCertificates })
+            acceptsClientCertificates: { clientTrust.acceptsClientCertificates }, sharesKey: configuration.sharedKey)
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)

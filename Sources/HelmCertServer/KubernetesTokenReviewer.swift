@@ -23,17 +23,24 @@ import Synchronization
 /// - API failures are not cached.
 public final class KubernetesTokenReviewer: TokenReviewer {
     /// What a caller must be allowed, as RBAC sees it.
-    public struct Permission: Sendable {
+    public struct Permission: Sendable, Equatable {
         public var namespace: String
         public var group: String
         public var resource: String = "bundles"
+        /// A subresource of ``resource`` (`certificates`: RBAC grants `bundles/certificates`), or nil.
+        public var subresource: String? = nil
         public var name: String
         public var verb: String = "get"
-        public init(namespace: String, group: String, name: String) {
+        public init(namespace: String, group: String, name: String, verb: String = "get", subresource: String? = nil) {
             self.namespace = namespace
             self.group = group
             self.name = name
+            self.verb = verb
+            self.subresource = subresource
         }
+
+        /// The resource as an RBAC rule names it: `bundles`, or `bundles/certificates`.
+        public var rbacResource: String { subresource.map { "\(resource)/\($0)" } ?? resource }
     }
 
     /// How much the reviewer keeps and lets wait.
@@ -252,7 +259,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         let caller = Caller(user: username, method: .kubernetes, groups: user.groups ?? [])
         let attributes = ResourceAttributes(
             namespace: permission.namespace, verb: permission.verb, group: permission.group,
-            resource: permission.resource, name: permission.name)
+            resource: permission.resource, subresource: permission.subresource, name: permission.name)
         let access: SubjectAccessReviewResult
         do {
             access = try client.reviewAccess(user: user, resource: attributes)
@@ -262,7 +269,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         }
         succeeded(.accessReview)
         guard access.allowed else {
-            var detail = "\(username) may not get \(permission.resource).\(permission.group) \"\(permission.name)\" in namespace \(permission.namespace): grant verb \"get\" on resource \"\(permission.resource)\" in API group \"\(permission.group)\" with resourceNames [\"\(permission.name)\"] through a Role in \(permission.namespace) and a RoleBinding to this user or one of its groups"
+            var detail = "\(username) may not \(permission.verb) \(permission.rbacResource).\(permission.group) \"\(permission.name)\" in namespace \(permission.namespace): grant verb \"\(permission.verb)\" on resource \"\(permission.rbacResource)\" in API group \"\(permission.group)\" with resourceNames [\"\(permission.name)\"] through a Role in \(permission.namespace) and a RoleBinding to this user or one of its groups"
             if let reason = access.reason, !reason.isEmpty { detail += " (RBAC: \(reason))" }
             return .forbidden(caller, detail: detail)
         }

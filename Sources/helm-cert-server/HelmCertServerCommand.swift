@@ -129,6 +129,9 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest one Tiller check may take, connecting included (e.g. 10s).", valueName: "duration"))
     var tillerCheckTimeout = "10s"
 
+    @Flag(inversion: .prefixedNo, help: "Hand out the shared client key: key.pem and bundle.tar.gz. --no-shared-key answers them 403, pointing at personal.tar.gz; ca.pem, cert.pem and the metadata stay.")
+    var sharedKey = true
+
     @Option(help: "Lowest log level written (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "info"
 
@@ -239,6 +242,7 @@ struct HelmCertServerCommand: ParsableCommand {
             limits: HTTPServerLimits(maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient),
             auditLogPath: auditLog, metricsRegistry: registry,
             kubeAuth: kubeAuthConfiguration)
+        configuration.sharedKey = sharedKey
         configuration.tiller = tillerAddress.map {
             TillerCheckConfiguration(
                 address: $0, interval: TillerCheckConfiguration.parseDuration(tillerCheckInterval)!,

@@ -16,7 +16,7 @@ struct ResponderFixture {
 
     init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil,
          auditQueueCapacity: Int = AuditLog.defaultQueueCapacity, reviewer: (any TokenReviewer)? = nil,
-         acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }) throws {
+         acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }, sharesKey: Bool = true) throws {
         let files = try files ?? PKIFixtures.goodBundle()
         self.files = files
         metrics = ServiceMetrics()
@@ -27,7 +27,7 @@ struct ResponderFixture {
         let tokens = TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
         responder = HelmCertResponder(
             store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit,
-            reviewer: reviewer, acceptsClientCertificates: acceptsClientCertificates)
+            reviewer: reviewer, acceptsClientCertificates: acceptsClientCertificates, sharesKey: sharesKey)
     }
 
     /// Sends a request through the responder as the server would hand it over.
