@@ -166,7 +166,7 @@ public final class HelmCertService: Sendable {
         case .kubernetes(let kube, let namespace, let secret):
             let client = KubernetesClient(configuration: kube, logger: logger)
             kubernetesSource = KubernetesSecretSource(
-                client: client, namespace: namespace, name: secret, store: store, logger: logger, metrics: metrics)
+                client: client, namespace: namespace, name: secret, consumer: store, logger: logger, metrics: metrics)
         case .directory(let dir):
             kubernetesSource = nil
             watches.append(DirectorySource.watch(directory: dir, store: store, logger: logger, metrics: metrics))
