@@ -1,3 +1,4 @@
+import BackgroundWork
 import Logging
 import Synchronization
 
@@ -31,7 +32,7 @@ import Glibc
 public final class HTTPServer: Sendable {
     private let state: ServerState
     private let lifecycle = Mutex(Lifecycle())
-    private let threads = Mutex<[pthread_t]>([])
+    private let threads = Mutex<[BackgroundThread]>([])
 
     private struct Lifecycle {
         var started = false
@@ -80,9 +81,13 @@ public final class HTTPServer: Sendable {
             life.loops = loops
         }
         let loops = lifecycle.withLock { $0.loops }
-        var started: [pthread_t] = []
-        for loop in loops {
-            started.append(try Self.spawnThread { loop.run() })
+        var started: [BackgroundThread] = []
+        for (index, loop) in loops.enumerated() {
+            do {
+                started.append(try BackgroundThread(name: "event-loop-\(index)") { loop.run() })
+            } catch {
+                throw HTTPServerError(call: "pthread_create()", errno: error.code, message: error.description)
+            }
         }
         threads.withLock { $0 = started }
         state.logger.info(
@@ -137,29 +142,9 @@ public final class HTTPServer: Sendable {
     /// the server was never started.
     public func waitUntilStopped() {
         threads.withLock { threads in
-            for thread in threads { pthread_join(thread, nil) }
+            for thread in threads { thread.join() }
             threads = []
         }
         lifecycle.withLock { $0.loops = [] }
-    }
-
-    private final class ThreadBody {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    private static func spawnThread(_ body: @escaping @Sendable () -> Void) throws(HTTPServerError) -> pthread_t {
-        let box = Unmanaged.passRetained(ThreadBody(body))
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            body.body()
-            return nil
-        }, box.toOpaque())
-        guard result == 0 else {
-            box.release()
-            throw HTTPServerError(call: "pthread_create()", errno: result, message: String(cString: strerror(result)))
-        }
-        return thread
     }
 }

@@ -1,4 +1,4 @@
-import Dispatch
+import BackgroundWork
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -170,26 +170,21 @@ public final class AuditLog: Sendable {
         private let ownsDescriptor: Bool
         private let capacity: Int
         private let state = Mutex(State())
-        private let wake = DispatchSemaphore(value: 0)
+        /// Poked for the first line into an empty queue, stopped by `finish()`.
+        private let signal = StopSignal()
 
-        /// Starts the writer thread: a thread of its own (not one of Dispatch's pool), since a stalled
-        /// destination blocks it in `write(2)` for as long as the stall lasts.
+        /// Starts the writer thread: a thread of its own, since a stalled destination blocks it in `write(2)`
+        /// for as long as the stall lasts. Detached: `finish()` does not wait for a stalled destination.
         init(fd: Int32, ownsDescriptor: Bool, capacity: Int) throws(ServiceError) {
             self.fd = fd
             self.ownsDescriptor = ownsDescriptor
             self.capacity = capacity
-            let retained = Unmanaged.passRetained(self)
-            var thread = pthread_t()
-            let result = pthread_create(&thread, nil, { raw in
-                Unmanaged<Writer>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, retained.toOpaque())
-            guard result == 0 else {
-                retained.release()
+            do {
+                try BackgroundThread(name: "audit-writer") { [self] in run() }.detach()
+            } catch {
                 if ownsDescriptor { close(fd) }
-                throw ServiceError("cannot start the audit writer thread: \(String(cString: strerror(result)))")
+                throw ServiceError("\(error)")
             }
-            pthread_detach(thread)
         }
 
         /// Queues a line unless `capacity` lines wait. The writer takes every waiting line each time it wakes,
@@ -201,24 +196,24 @@ public final class AuditLog: Sendable {
                 state.queue.append(Pending(line: line, completion: completion))
                 return state.queue.count == 1 ? .queuedFirst : .queued
             }
-            if outcome == .queuedFirst { wake.signal() }
+            if outcome == .queuedFirst { signal.poke() }
             return outcome != .refused
         }
 
         func finish() {
             state.withLock { $0.finishing = true }
-            wake.signal()
+            signal.stop()
         }
 
         private func run() {
             while true {
-                wake.wait()
-                let (batch, finishing) = state.withLock { state in
+                let stopped = signal.wait(for: nil)
+                let batch = state.withLock { state in
                     defer { state.queue.removeAll(keepingCapacity: true) }
-                    return (state.queue, state.finishing)
+                    return state.queue
                 }
                 write(batch)
-                if finishing && state.withLock({ $0.queue.isEmpty }) { break }
+                if stopped && state.withLock({ $0.queue.isEmpty }) { break }
             }
             if ownsDescriptor { close(fd) }
         }
