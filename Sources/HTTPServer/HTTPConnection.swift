@@ -59,6 +59,8 @@ final class HTTPConnection {
     var heldOutputBytes: Int { output.count }
     /// Received bytes not yet consumed by a request.
     var bufferedInputBytes: Int { input.count - inputIndex }
+    /// Bytes the input array holds room for (consumed ones included until the next read).
+    var heldInputBytes: Int { input.capacity }
 
     /// A request whose head is parsed and whose body is being read.
     private struct AwaitingBody {

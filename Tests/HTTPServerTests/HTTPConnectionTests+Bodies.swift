@@ -182,5 +182,39 @@ extension HTTPConnectionTests {
         #expect(harness.connection.machine.awaited != nil)
         #expect(harness.unreadByServer == next.count, "the server read past the body while its answer was held")
         #expect(harness.connection.bufferedInputBytes == 0)
+        #expect(harness.connection.heldInputBytes == 0, "the input array is kept beside the body the responder holds")
+    }
+
+    @Test("backpressure holds for bodies: while output waits at its limit, no body is taken and the socket is not read")
+    func backpressureWithBodies() throws {
+        let responder = UploadResponder(limit: 1_000)
+        let limits = HTTPServerLimits(maxUnsentOutputBytes: 8 * 1024)
+        let harness = try ConnectionHarness(responder: responder, limits: limits, socketBufferBytes: 4_096)
+        let request = Self.upload(1_000) + String(repeating: "z", count: 1_000)
+        let batch = String(repeating: request, count: 60)
+        #expect(harness.send(batch) == batch.utf8.count)
+        harness.drive()
+        harness.drive()
+        let asked = responder.requests.load(ordering: .relaxed)
+        #expect(asked < 60, "every body was taken although the client reads nothing")
+        #expect(harness.connection.unsentBytes >= limits.maxUnsentOutputBytes)
+        #expect(harness.connection.unsentBytes < limits.maxUnsentOutputBytes + 1_200, "more than one response over the limit")
+        #expect(harness.connection.bufferedInputBytes <= limits.maxHeaderBytes + 1 + responder.limit)
+        let more = String(repeating: request, count: 5)
+        #expect(harness.send(more) == more.utf8.count)
+        let unread = harness.unreadByServer
+        #expect(unread >= more.utf8.count)
+        #expect(harness.drive() == .wait)
+        #expect(harness.unreadByServer == unread, "the server read its socket while output was full")
+        #expect(responder.requests.load(ordering: .relaxed) == asked)
+        var text = ""
+        for _ in 0..<1_000 {
+            text += harness.receive().text
+            harness.drive()
+            if harness.connection.unsentBytes == 0 && harness.connection.bufferedInputBytes == 0 && harness.unreadByServer == 0 { break }
+        }
+        text += harness.receive().text
+        #expect(statusLines(text).count == 65)
+        #expect(responder.bodies.allSatisfy { $0 == Array(repeating: 0x7A, count: 1_000) })
     }
 }
