@@ -207,13 +207,7 @@ extension HTTPConnectionTests {
         #expect(harness.drive() == .wait)
         #expect(harness.unreadByServer == unread, "the server read its socket while output was full")
         #expect(responder.requests.load(ordering: .relaxed) == asked)
-        var text = ""
-        for _ in 0..<1_000 {
-            text += harness.receive().text
-            harness.drive()
-            if harness.connection.unsentBytes == 0 && harness.connection.bufferedInputBytes == 0 && harness.unreadByServer == 0 { break }
-        }
-        text += harness.receive().text
+        let text = harness.receiveUntilAllAnswered()
         #expect(statusLines(text).count == 65)
         #expect(responder.bodies.allSatisfy { $0 == Array(repeating: 0x7A, count: 1_000) })
     }
