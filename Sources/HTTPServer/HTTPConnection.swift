@@ -188,8 +188,8 @@ final class HTTPConnection {
                 case .read(let length):
                     requestAwaitingBody = AwaitingBody(head: head, keepAlive: keepAlive)
                     machine.bodyExpected(length: length, now: now)
-                    // A client that asked to wait for 100 Continue sends nothing more until it gets it (curl
-                    // waits a second for bodies over 1 KiB); one that already sent some of the body is not waiting.
+                    // A client that asked to wait for 100 Continue sends nothing more until it gets it (or its own
+                    // timeout passes: a second for curl); one that already sent some of the body is not waiting.
                     if head.expectsContinue && bufferedInputBytes == 0 {
                         queueInterim(HTTPResponseWriter.continueResponse)
                     }
