@@ -1,11 +1,11 @@
 import Dispatch
-import HTTPServer
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HTTPServer
 
 /// One `/v1` request as the audit log records it. Never the token, never key bytes.
 public struct AuditEntry: Sendable {
