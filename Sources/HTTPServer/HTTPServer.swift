@@ -17,14 +17,18 @@ import Glibc
 /// that is gone (reset) while waiting is dropped, and the promise says so
 /// (``HTTPResponsePromise/isCancelled``); one that half-closed after its request still gets the answer, then
 /// the connection closes. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
-/// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
-/// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
+/// `Connection: close` work as RFC 9112 says. A request body is read only where the responder takes one
+/// (``HTTPResponder/maxBodyBytes(method:path:)``): with `Content-Length`, whole, before the responder is
+/// asked, within the head's deadline, after `100 Continue` when the client waits for it. Anywhere else a request
+/// announcing a body is answered without it (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///
 /// Refusals are short `text/plain` bodies, then close: 400 (malformed head, smuggling attempts),
-/// 431 (head over ``HTTPServerLimits/maxHeaderBytes`` or ``HTTPServerLimits/maxHeaderLines``), 505 (not HTTP/1.x).
+/// 431 (head over ``HTTPServerLimits/maxHeaderBytes`` or ``HTTPServerLimits/maxHeaderLines``), 505 (not HTTP/1.x),
+/// and on a route that takes a body 413 (longer than it takes, or than ``HTTPServerLimits/maxBodyBytes``; none of
+/// it is read) or 411 (`Transfer-Encoding` instead of `Content-Length`).
 ///
 /// What a client can make the server hold is bounded by ``HTTPServerLimits``: a connection's input by the head
-/// limit, its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing
+/// limit (or, while it reads a body, by the body's length), its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing
 /// more is parsed or read), the connection counts in total, per client address and in the TLS handshake. Out
 /// of file descriptors, a loop stops polling its listener until a connection closes or 100 ms pass.
 ///

@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HTTPServer
 
 /// One `/v1` request as the audit log records it. Never the token, never key bytes.
 public struct AuditEntry: Sendable {
@@ -13,7 +14,8 @@ public struct AuditEntry: Sendable {
     /// How the caller was authenticated; `nil` (written `none`) when nobody was.
     public var authMethod: AuthMethod?
     public var groups: [String]
-    public var method: String
+    /// The request method; the line writes its token (`"GET"`).
+    public var method: HTTPMethod
     public var path: String
     public var bundle: String?
     /// `ca.pem`, `cert.pem`, `key.pem`, `bundle.tar.gz`, `metadata`.
@@ -106,7 +108,7 @@ public final class AuditLog: Sendable {
         line.appendLiteral(#","groups":["#)
         appendGroups(entry.groups, to: &line)
         line.appendLiteral(#"],"method":"#)
-        appendJSONString(entry.method, to: &line, cutAt: Limits.short)
+        appendJSONString(entry.method.rawValue, to: &line, cutAt: Limits.short)
         line.appendLiteral(#","path":"#)
         appendJSONString(entry.path, to: &line, cutAt: Limits.path)
         if let bundle = entry.bundle {
