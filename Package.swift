@@ -32,8 +32,9 @@ let releaseLinkLayout: [LinkerSetting] = [
 /// - `CLibSSL`, `CLibCurl`, `CZlib`: system libraries (OpenSSL, libcurl, zlib).
 /// - `CSSLShims`, `CCurlShims`: typed C wrappers for the macros and variadic calls Swift cannot see;
 ///   `CCurlShims` also loads libcurl on first use (`dlopen`), so a server that never calls the API never maps it.
-/// - `CEventShims`: epoll, eventfd and accept4, which Swift's Glibc module does not expose.
+/// - `CEventShims`: epoll, eventfd, accept4 and thread names, which Swift's Glibc module does not expose.
 /// - `FileContents`: reading a whole small file with POSIX calls (token files, mounted secret keys).
+/// - `BackgroundWork`: a thread of its own for long-lived work, and the signal that stops or pokes it.
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
 /// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
@@ -69,20 +70,26 @@ let package = Package(
         .target(name: "CCurlShims", dependencies: ["CLibCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CEventShims"),
         .target(name: "FileContents"),
+        .target(name: "BackgroundWork", dependencies: ["CEventShims"]),
         .target(
             name: "HTTPServer",
-            dependencies: ["CLibSSL", "CSSLShims", "CEventShims", "FileContents", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CLibSSL", "CSSLShims", "CEventShims", "FileContents", "BackgroundWork",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "KubernetesClient",
-            dependencies: ["CLibCurl", "CCurlShims", "FileContents", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CLibCurl", "CCurlShims", "FileContents", "BackgroundWork", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CZlib", "FileContents"]),
         .target(name: "TillerCheck", dependencies: ["CLibCurl", "CCurlShims", "HelmBundle"]),
         .target(
             name: "HelmCertServer",
             dependencies: [
-                "HTTPServer", "KubernetesClient", "HelmBundle", "TillerCheck", "FileContents", "CLibSSL",
+                "HTTPServer", "KubernetesClient", "HelmBundle", "TillerCheck", "FileContents", "CLibSSL", "BackgroundWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -107,6 +114,7 @@ let package = Package(
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
+        .testTarget(name: "BackgroundWorkTests", dependencies: ["BackgroundWork"]),
         .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
         .testTarget(name: "TillerCheckTests", dependencies: ["TillerCheck", "HelmBundle", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),

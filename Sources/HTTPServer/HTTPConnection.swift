@@ -7,7 +7,9 @@ import Logging
 /// it would block, or the connection's share of this wake-up (read and write budgets) is used up.
 ///
 /// What it holds is bounded: input under ``HTTPServerLimits/maxHeaderBytes`` + 1 bytes (reads stop there,
-/// and parsing refuses a longer head); unsent output under ``HTTPServerLimits/maxUnsentOutputBytes`` plus one
+/// and parsing refuses a longer head), or while it reads a body, the body (reads stop at its end; its length is
+/// at most ``HTTPServerLimits/maxBodyBytes``, else 413 before any of it is read), so never more than
+/// `maxHeaderBytes + 1 + maxBodyBytes`; unsent output under ``HTTPServerLimits/maxUnsentOutputBytes`` plus one
 /// response (no request is parsed, and the socket is not read, while output waits at the limit).
 final class HTTPConnection {
     /// What `drive` left the connection waiting for.
@@ -31,9 +33,12 @@ final class HTTPConnection {
     /// (``Transport/verifiedPeerStillTrusted(current:)``) and dropped for good once it no longer holds.
     private var clientCommonName: String?
 
-    /// Received bytes; `inputIndex` is where the next request starts.
+    /// Received bytes; `inputIndex` is where the next request (or the body being read) starts.
     private var input: [UInt8] = []
     private var inputIndex = 0
+    /// The request whose body is being read: set exactly while the machine is in `.readingBody`, which holds
+    /// the body's length and deadline (the head itself, with its headers, is data rather than state).
+    private var requestAwaitingBody: AwaitingBody?
     /// How far the parser got in the head starting at `inputIndex`.
     private var scan = HTTPRequestParser.HeadScan()
     /// Bytes to send; `outputIndex` is how much already went out.
@@ -54,6 +59,15 @@ final class HTTPConnection {
     var heldOutputBytes: Int { output.count }
     /// Received bytes not yet consumed by a request.
     var bufferedInputBytes: Int { input.count - inputIndex }
+    /// Bytes the input array holds room for (consumed ones included until the next read).
+    var heldInputBytes: Int { input.capacity }
+
+    /// A request whose head is parsed and whose body is being read.
+    private struct AwaitingBody {
+        var head: HTTPRequestHead
+        /// Whether the connection stays open after the answer (the client's wish, and its identity still trusted).
+        var keepAlive: Bool
+    }
 
     /// Does the work the transport allows now, up to the context's read and write budgets.
     func drive(_ context: HTTPConnectionContext, now: Int64) -> DriveResult {
@@ -117,11 +131,24 @@ final class HTTPConnection {
         }
     }
 
-    /// Parses complete heads in the input and answers each into the output, until the input holds no complete
-    /// head, output reached its limit, a response closes the connection, or the responder deferred.
+    /// Parses complete requests in the input (heads, and bodies on routes that take one) and answers each into
+    /// the output, until the input holds no complete request, output reached its limit, a response closes the
+    /// connection, or the responder deferred.
     private func parseBufferedRequests(_ context: HTTPConnectionContext, now: Int64) {
         let limits = context.limits
         while inputIndex < input.count && unsentBytes < limits.maxUnsentOutputBytes && machine.mayParse {
+            if let length = machine.expectedBodyBytes {
+                guard bufferedInputBytes >= length else { return }
+                guard let awaiting = requestAwaitingBody else {
+                    preconditionFailure("reading a body without the head it belongs to")
+                }
+                requestAwaitingBody = nil
+                let body = takeBody(length)
+                guard answer(awaiting.head, body: body, keepAlive: awaiting.keepAlive, context: context, now: now) else {
+                    return
+                }
+                continue
+            }
             let result = input.withUnsafeBufferPointer {
                 HTTPRequestParser.parse(
                     UnsafeBufferPointer(rebasing: $0[inputIndex...]), maxHeaderBytes: limits.maxHeaderBytes,
@@ -131,12 +158,7 @@ final class HTTPConnection {
             case .incomplete:
                 return
             case .invalid(let error):
-                machine.requestRejected(now: now)
-                context.logger.debug(
-                    "refused request",
-                    metadata: ["remote": "\(remoteAddress)", "status": "\(error.status)", "reason": "\(error.reason)"])
-                queue(HTTPResponseWriter.errorResponse(error), isHead: false, close: true, context: context)
-                discardInput()
+                refuse(error, context: context, now: now)
                 return
             case .complete(let head, let length):
                 inputIndex += length
@@ -149,31 +171,83 @@ final class HTTPConnection {
                     context.logger.debug(
                         "client certificate no longer trusted on this connection", metadata: ["remote": "\(remoteAddress)"])
                 }
-                // A body the server won't read: answer, then close instead of parsing it as a request.
-                let keepAlive = head.keepAlive && !head.announcesBody && !trustEnded
-                guard case .respond(let close) = machine.requestReceived(keepAlive: keepAlive, now: now) else {
-                    discardInput()
+                let keepAlive = head.keepAlive && !trustEnded
+                let bodyLimit =
+                    head.announcesBody
+                    ? min(context.responder.maxBodyBytes(method: head.method, path: head.path), limits.maxBodyBytes) : 0
+                switch head.bodyHandling(accepting: bodyLimit) {
+                case .none:
+                    guard answer(head, body: [], keepAlive: keepAlive, context: context, now: now) else { return }
+                case .unread:
+                    // A body the route won't take: answer, then close instead of parsing it as a request.
+                    _ = answer(head, body: [], keepAlive: false, context: context, now: now)
                     return
-                }
-                let keepAliveHTTP10 = !close && head.version == "HTTP/1.0"
-                let request = HTTPRequest(
-                    method: head.method, path: head.path, query: head.query, version: head.version,
-                    headers: head.headers, remoteAddress: remoteAddress,
-                    clientCertificateSubjectCN: clientCommonName)
-                let (promise, id) = context.makePromise(for: slot)
-                slot.expect(id)
-                guard let response = context.responder.respond(to: request, promise: promise) else {
-                    if close { discardInput() }
-                    machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now)
+                case .refuse(let error):
+                    refuse(error, context: context, now: now)
                     return
-                }
-                queue(response, isHead: head.isHead, close: close, keepAliveHTTP10: keepAliveHTTP10, context: context)
-                if close {
-                    discardInput()
-                    return
+                case .read(let length):
+                    requestAwaitingBody = AwaitingBody(head: head, keepAlive: keepAlive)
+                    machine.bodyExpected(length: length, now: now)
+                    // A client that asked to wait for 100 Continue sends nothing more until it gets it (or its own
+                    // timeout passes: a second for curl); one that already sent some of the body is not waiting.
+                    if head.expectsContinue && bufferedInputBytes == 0 {
+                        queueInterim(HTTPResponseWriter.continueResponse)
+                    }
                 }
             }
         }
+    }
+
+    /// Asks the responder for the answer to `head` (with `body`) and queues it. Returns whether parsing goes on:
+    /// false when the answer closes the connection or comes later through a promise.
+    private func answer(
+        _ head: HTTPRequestHead, body: [UInt8], keepAlive: Bool, context: HTTPConnectionContext, now: Int64
+    ) -> Bool {
+        guard case .respond(let close) = machine.requestReceived(keepAlive: keepAlive, now: now) else {
+            discardInput()
+            return false
+        }
+        let keepAliveHTTP10 = !close && head.version == .http1_0
+        let request = HTTPRequest(
+            method: head.method, path: head.path, query: head.query, version: head.version,
+            headers: head.headers, body: body, remoteAddress: remoteAddress,
+            clientCertificateSubjectCN: clientCommonName)
+        let (promise, id) = context.makePromise(for: slot)
+        slot.expect(id)
+        guard let response = context.responder.respond(to: request, promise: promise) else {
+            if close { discardInput() }
+            machine.responseDeferred(id: id, isHead: head.isHead, keepAliveHTTP10: keepAliveHTTP10, now: now)
+            return false
+        }
+        queue(response, isHead: head.isHead, close: close, keepAliveHTTP10: keepAliveHTTP10, context: context)
+        if close {
+            discardInput()
+            return false
+        }
+        return true
+    }
+
+    /// Refuses the request at the start of the input with a short `text/plain` answer; the connection closes
+    /// after it, and nothing more of the input is looked at (a refused body is never read).
+    private func refuse(_ error: HTTPRequestError, context: HTTPConnectionContext, now: Int64) {
+        machine.requestRejected(now: now)
+        context.logger.debug(
+            "refused request",
+            metadata: ["remote": "\(remoteAddress)", "status": "\(error.status)", "reason": "\(error.reason)"])
+        queue(HTTPResponseWriter.errorResponse(error), isHead: false, close: true, context: context)
+        discardInput()
+    }
+
+    /// Takes the `length` bytes at the start of the input as a body. What follows (pipelined bytes that came in
+    /// the same read as the head) moves to an array of its own size, so that while a responder holds the body
+    /// (deferring its answer) the connection holds the body and at most a head's worth of input, not also the
+    /// array the body was read into.
+    private func takeBody(_ length: Int) -> [UInt8] {
+        let body = Array(input[inputIndex..<inputIndex + length])
+        inputIndex += length
+        input = inputIndex == input.count ? [] : Array(input[inputIndex...])
+        inputIndex = 0
+        return body
     }
 
     /// The answer to promise `id` arrived: queues it after any output still being written, unless the
@@ -219,6 +293,20 @@ final class HTTPConnection {
         status: 503, headers: HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
         body: Array("the server could not answer in time; try again later\n".utf8))
 
+    /// Appends an interim (1xx) answer, such as `100 Continue`, to the output after what is still unsent.
+    private func queueInterim(_ bytes: [UInt8]) {
+        dropSentOutput()
+        output.append(contentsOf: bytes)
+    }
+
+    /// Drops what already went out from the front of the output.
+    private func dropSentOutput() {
+        if outputIndex > 0 {
+            output.removeSubrange(0..<outputIndex)
+            outputIndex = 0
+        }
+    }
+
     /// Appends `response` to the output after what is still unsent, first dropping what already went out: a
     /// client that takes some bytes now and then, never all, would otherwise keep every byte it ever took in
     /// this array. So the output holds at most ``HTTPServerLimits/maxUnsentOutputBytes`` plus one response.
@@ -226,10 +314,7 @@ final class HTTPConnection {
         _ response: HTTPResponse, isHead: Bool, close: Bool, keepAliveHTTP10: Bool = false,
         context: HTTPConnectionContext
     ) {
-        if outputIndex > 0 {
-            output.removeSubrange(0..<outputIndex)
-            outputIndex = 0
-        }
+        dropSentOutput()
         HTTPResponseWriter.append(
             response, isHead: isHead, close: close, keepAliveHTTP10: keepAliveHTTP10, date: context.date.current(),
             to: &output)
@@ -262,14 +347,15 @@ final class HTTPConnection {
     }
 
     /// Reads what is there into `input` (one read; `drive` calls again until it would block), never more than
-    /// it takes to hold a head one byte over the limit.
+    /// it takes to hold a head one byte over the limit, or, while a body is read, the rest of that body.
     private func receive(_ context: HTTPConnectionContext) -> TransportResult {
         if inputIndex > 0 {
             if inputIndex == input.count { input.removeAll(keepingCapacity: input.capacity <= 64 * 1024) }
             else { input.removeSubrange(0..<inputIndex) }
             inputIndex = 0
         }
-        let room = max(1, min(context.scratch.count, context.limits.maxHeaderBytes + 1 - input.count))
+        let most = machine.expectedBodyBytes ?? context.limits.maxHeaderBytes + 1
+        let room = max(1, min(context.scratch.count, most - input.count))
         let buffer = UnsafeMutableRawBufferPointer(rebasing: context.scratch[0..<room])
         let result = transport.read(into: buffer)
         switch result {
@@ -284,6 +370,7 @@ final class HTTPConnection {
     private func discardInput() {
         inputIndex = input.count
         scan = HTTPRequestParser.HeadScan()
+        requestAwaitingBody = nil
     }
 
     /// Frees the input buffer when everything in it was handled and the socket has no more: a keep-alive

@@ -1,7 +1,8 @@
-/// The whole life of one connection, without I/O: handshake, wait for a head, respond (now, or later through
-/// a promise), keep alive, finish sending and drain, close.
+/// The whole life of one connection, without I/O: handshake, wait for a head, read the body (on a route that
+/// takes one), respond (now, or later through a promise), keep alive, finish sending and drain, close.
 ///
-/// ``HTTPConnection`` reports what happened (the handshake finished, bytes arrived, a head was parsed, output
+/// ``HTTPConnection`` reports what happened (the handshake finished, bytes arrived, a head was parsed, a body
+/// is expected, output
 /// was flushed, the peer hung up, time passed, shutdown began) and does what the returned ``Action`` says;
 /// it keeps no flags of its own about where the connection is. Time is a monotonic nanosecond count passed
 /// in, so tests drive it with plain numbers. An event that cannot happen in a state (a head parsed while
@@ -27,6 +28,9 @@ struct HTTPConnectionStateMachine: Sendable {
         case idle(deadline: Int64)
         /// Part of a request head arrived (or a new connection waits for its first); closed at `deadline`.
         case readingHead(deadline: Int64)
+        /// A head announcing a body of `length` bytes that its route takes was parsed; the request is answered
+        /// once all of it is here. Closed at `deadline`: the head's own (a slow body is a slowloris too).
+        case readingBody(length: Int, deadline: Int64)
         /// Responses are queued or being written; closed at `deadline` if the peer stops reading.
         case responding(closeAfter: Bool, deadline: Int64)
         /// The responder deferred: no further request is parsed and the socket is not read until its promise
@@ -108,11 +112,17 @@ struct HTTPConnectionStateMachine: Sendable {
         return nil
     }
 
-    /// Whether a buffered request may be parsed and answered now (not while a deferred answer is awaited, or
-    /// after a response that closes).
+    /// The length of the body being read, if one is.
+    var expectedBodyBytes: Int? {
+        if case .readingBody(let length, _) = state { return length }
+        return nil
+    }
+
+    /// Whether a buffered request may be parsed (its body taken) and answered now (not while a deferred answer
+    /// is awaited, or after a response that closes).
     var mayParse: Bool {
         switch state {
-        case .idle, .readingHead, .responding(closeAfter: false, _): true
+        case .idle, .readingHead, .readingBody, .responding(closeAfter: false, _): true
         case .handshaking, .responding(closeAfter: true, _), .awaitingResponse, .draining, .closed: false
         }
     }
@@ -130,8 +140,20 @@ struct HTTPConnectionStateMachine: Sendable {
         if case .idle = state { state = .readingHead(deadline: now &+ timeouts.header) }
     }
 
-    /// A complete head was parsed. `keepAlive` is false when the client asked to close or sent a body the
-    /// server won't read. Returns whether to respond (and whether to close afterwards).
+    /// A head announcing a body of `length` bytes that its route takes was parsed: read it before answering,
+    /// under the head's deadline. A head that waited in the input behind earlier answers had no deadline of its
+    /// own yet: its body gets the header timeout from `now`.
+    mutating func bodyExpected(length: Int, now: Int64) {
+        switch state {
+        case .readingHead(let deadline): state = .readingBody(length: length, deadline: deadline)
+        case .idle, .responding(closeAfter: false, _): state = .readingBody(length: length, deadline: now &+ timeouts.header)
+        case .handshaking, .readingBody, .responding(closeAfter: true, _), .awaitingResponse, .draining, .closed: break
+        }
+    }
+
+    /// A complete request was received: its head, and its body if it has one the server reads. `keepAlive` is
+    /// false when the client asked to close or sent a body the server won't read. Returns whether to respond
+    /// (and whether to close afterwards).
     mutating func requestReceived(keepAlive: Bool, now: Int64) -> Action {
         switch state {
         case .closed, .handshaking:
@@ -142,7 +164,7 @@ struct HTTPConnectionStateMachine: Sendable {
             let close = !keepAlive || isShuttingDown
             state = .responding(closeAfter: close, deadline: deadline)
             return .respond(close: close)
-        case .idle, .readingHead:
+        case .idle, .readingHead, .readingBody:
             let close = !keepAlive || isShuttingDown
             state = .responding(closeAfter: close, deadline: now &+ timeouts.idle)
             return .respond(close: close)
@@ -166,10 +188,11 @@ struct HTTPConnectionStateMachine: Sendable {
         return deferred
     }
 
-    /// A head was refused (400/431/505): the error response goes out, then the connection closes.
+    /// A request was refused (400/431/505 for its head, 411/413 for its body): the error response goes out, then
+    /// the connection closes.
     mutating func requestRejected(now: Int64) {
         switch state {
-        case .idle, .readingHead, .responding: state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
+        case .idle, .readingHead, .readingBody, .responding: state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
         case .handshaking, .awaitingResponse, .draining, .closed: break
         }
     }
@@ -211,7 +234,7 @@ struct HTTPConnectionStateMachine: Sendable {
         case .responding(_, let deadline):
             state = .responding(closeAfter: true, deadline: deadline)
             return .none
-        case .handshaking, .idle, .readingHead, .awaitingResponse, .draining, .closed:
+        case .handshaking, .idle, .readingHead, .readingBody, .awaitingResponse, .draining, .closed:
             state = .closed
             return .close
         }
@@ -228,7 +251,8 @@ struct HTTPConnectionStateMachine: Sendable {
             guard now >= d else { return .none }
             state = .responding(closeAfter: true, deadline: now &+ timeouts.idle)
             return .respondTimedOut(isHead: deferred.isHead)
-        case .handshaking(let d), .idle(let d), .readingHead(let d), .responding(_, let d), .draining(let d):
+        case .handshaking(let d), .idle(let d), .readingHead(let d), .readingBody(_, let d), .responding(_, let d),
+            .draining(let d):
             if now >= d {
                 state = .closed
                 return .close
@@ -240,7 +264,7 @@ struct HTTPConnectionStateMachine: Sendable {
     }
 
     /// The server is shutting down: idle and handshaking connections close now; a request in flight
-    /// (head partly received, response awaited or being written) finishes with `Connection: close`; a
+    /// (head or body partly received, response awaited or being written) finishes with `Connection: close`; a
     /// draining connection drains on.
     mutating func shutdownRequested() -> Action {
         isShuttingDown = true
@@ -248,7 +272,7 @@ struct HTTPConnectionStateMachine: Sendable {
         case .handshaking, .idle, .closed:
             state = .closed
             return .close
-        case .readingHead, .draining:
+        case .readingHead, .readingBody, .draining:
             return .none
         case .responding(_, let deadline):
             state = .responding(closeAfter: true, deadline: deadline)

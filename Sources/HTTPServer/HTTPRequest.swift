@@ -1,18 +1,21 @@
-/// One parsed HTTP request head, as handed to an ``HTTPResponder``.
+/// One parsed HTTP request, as handed to an ``HTTPResponder``.
 ///
-/// The server never reads request bodies: requests that announce one are still answered,
-/// then the connection is closed (see ``HTTPServer``).
+/// The body is read only where the responder takes one (``HTTPResponder/maxBodyBytes(method:path:)``); a
+/// request to any other route that announces a body is still answered, then the connection is closed (see
+/// ``HTTPServer``).
 public struct HTTPRequest: Sendable {
-    /// The method as sent, e.g. `"GET"`, `"HEAD"` (case-sensitive per RFC 9110).
-    public var method: String
+    /// The method as sent (case-sensitive per RFC 9110): ``HTTPMethod/get``, ``HTTPMethod/head``, …
+    public var method: HTTPMethod
     /// The target path without the query, e.g. `"/v1/bundles/helm/ca.pem"`; `"*"` for `OPTIONS *`.
     public var path: String
     /// The raw query after `"?"`, or nil when the target has none.
     public var query: String?
-    /// The protocol version as sent: `"HTTP/1.1"` or `"HTTP/1.0"`.
-    public var version: String
+    /// The protocol version of the request line.
+    public var version: HTTPVersion
     /// The header fields in the order they were sent.
     public var headers: HTTPHeaders
+    /// The body: exactly `Content-Length` bytes on a route that takes a body, else empty.
+    public var body: [UInt8]
     /// The peer's address: `"127.0.0.1:54321"` or `"[::1]:5"`.
     public var remoteAddress: String
     /// The subject common name of a client certificate that verified against the configured
@@ -22,8 +25,8 @@ public struct HTTPRequest: Sendable {
 
     /// A request; mainly for responders' tests.
     public init(
-        method: String, path: String, query: String? = nil, version: String = "HTTP/1.1",
-        headers: HTTPHeaders = HTTPHeaders(), remoteAddress: String = "127.0.0.1:0",
+        method: HTTPMethod, path: String, query: String? = nil, version: HTTPVersion = .http1_1,
+        headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], remoteAddress: String = "127.0.0.1:0",
         clientCertificateSubjectCN: String? = nil
     ) {
         self.method = method
@@ -31,6 +34,7 @@ public struct HTTPRequest: Sendable {
         self.query = query
         self.version = version
         self.headers = headers
+        self.body = body
         self.remoteAddress = remoteAddress
         self.clientCertificateSubjectCN = clientCertificateSubjectCN
     }

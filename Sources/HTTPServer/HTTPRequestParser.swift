@@ -119,25 +119,26 @@ enum HTTPRequestParser {
             }
             headers.fields.append((name: name, value: value))
         }
-        if version == "HTTP/1.1" && hostCount == 0 { throw bad("missing Host header (required on HTTP/1.1)") }
+        if version == .http1_1 && hostCount == 0 { throw bad("missing Host header (required on HTTP/1.1)") }
         if hostCount > 1 { throw bad("more than one Host header") }
         if contentLengths > 1 { throw bad("more than one Content-Length header") }
         if contentLengths > 0 && hasTransferEncoding {
             throw bad("both Content-Length and Transfer-Encoding: ambiguous message length")
         }
-        let announcesBody = hasTransferEncoding || contentLength > 0
-        if announcesBody && (method == "GET" || method == "HEAD") {
+        let framing: HTTPRequestHead.BodyFraming =
+            hasTransferEncoding ? .transferEncoding : contentLength > 0 ? .contentLength(Int(contentLength)) : .none
+        if framing != .none && (method == .get || method == .head) {
             throw bad("\(method) request with a body")
         }
         let keepAlive: Bool
-        if version == "HTTP/1.1" {
+        if version == .http1_1 {
             keepAlive = !headers.hasToken("close", in: "Connection")
         } else {
             keepAlive = headers.hasToken("keep-alive", in: "Connection") && !headers.hasToken("close", in: "Connection")
         }
         return HTTPRequestHead(
             method: method, path: path, query: query, version: version, headers: headers,
-            keepAlive: keepAlive, announcesBody: announcesBody)
+            keepAlive: keepAlive, framing: framing)
     }
 
     /// The index of the CR ending the line that starts at `from`, or nil at the end; throws on a bare CR or LF.
@@ -157,7 +158,7 @@ enum HTTPRequestParser {
 
     private static func parseRequestLine(
         _ line: UnsafeBufferPointer<UInt8>
-    ) throws(HTTPRequestError) -> (String, String, String?, String) {
+    ) throws(HTTPRequestError) -> (HTTPMethod, String, String?, HTTPVersion) {
         guard let firstSpace = line.firstIndex(of: space) else { throw bad("malformed request line") }
         let methodBytes = UnsafeBufferPointer(rebasing: line[..<firstSpace])
         guard !methodBytes.isEmpty, methodBytes.allSatisfy(isTokenChar) else { throw bad("invalid method") }
@@ -169,12 +170,12 @@ enum HTTPRequestParser {
             throw bad("invalid request target")
         }
         let version = try parseVersion(versionBytes)
-        let method = String(decoding: methodBytes, as: UTF8.self)
+        let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
         let (path, query) = try splitTarget(target)
         return (method, path, query, version)
     }
 
-    private static func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError) -> String {
+    private static func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPRequestError) -> HTTPVersion {
         // HTTP-version = "HTTP" "/" DIGIT "." DIGIT
         guard bytes.count == 8, bytes[0] == 0x48, bytes[1] == 0x54, bytes[2] == 0x54, bytes[3] == 0x50,
             bytes[4] == 0x2F, isDigit(bytes[5]), bytes[6] == 0x2E, isDigit(bytes[7])
@@ -182,7 +183,7 @@ enum HTTPRequestParser {
         guard bytes[5] == 0x31, bytes[7] == 0x31 || bytes[7] == 0x30 else {
             throw HTTPRequestError(status: 505, reason: "HTTP version not supported: use HTTP/1.1")
         }
-        return bytes[7] == 0x31 ? "HTTP/1.1" : "HTTP/1.0"
+        return bytes[7] == 0x31 ? .http1_1 : .http1_0
     }
 
     /// Splits origin-form (`/p?q`), asterisk-form (`*`) or absolute-form (`http://h/p?q`) targets;

@@ -91,6 +91,10 @@ enum HTTPResponseWriter {
         return HTTPResponse(status: error.status, headers: headers, body: Array((error.reason + "\n").utf8))
     }
 
+    /// `HTTP/1.1 100 Continue` and the empty line: the interim answer a client that sent `Expect: 100-continue`
+    /// waits for before it sends the body.
+    static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
     /// `HTTP/1.1 200 OK\r\n` for known codes (cached), else built.
     static func statusLine(_ status: Int) -> [UInt8] {
         if status >= 100 && status < 600, let cached = statusLines[status] { return cached }

@@ -1,3 +1,4 @@
+import BackgroundWork
 import Logging
 import Synchronization
 
@@ -16,14 +17,18 @@ import Glibc
 /// that is gone (reset) while waiting is dropped, and the promise says so
 /// (``HTTPResponsePromise/isCancelled``); one that half-closed after its request still gets the answer, then
 /// the connection closes. Keep-alive, pipelining, `HEAD`, HTTP/1.0 and
-/// `Connection: close` work as RFC 9112 says. Request bodies are never read: a request announcing one
-/// is answered (a `GET`/`HEAD` with a body gets 400), then the connection closes.
+/// `Connection: close` work as RFC 9112 says. A request body is read only where the responder takes one
+/// (``HTTPResponder/maxBodyBytes(method:path:)``): with `Content-Length`, whole, before the responder is
+/// asked, within the head's deadline, after `100 Continue` when the client waits for it. Anywhere else a request
+/// announcing a body is answered without it (a `GET`/`HEAD` with a body gets 400), then the connection closes.
 ///
 /// Refusals are short `text/plain` bodies, then close: 400 (malformed head, smuggling attempts),
-/// 431 (head over ``HTTPServerLimits/maxHeaderBytes`` or ``HTTPServerLimits/maxHeaderLines``), 505 (not HTTP/1.x).
+/// 431 (head over ``HTTPServerLimits/maxHeaderBytes`` or ``HTTPServerLimits/maxHeaderLines``), 505 (not HTTP/1.x),
+/// and on a route that takes a body 413 (longer than it takes, or than ``HTTPServerLimits/maxBodyBytes``; none of
+/// it is read) or 411 (`Transfer-Encoding` instead of `Content-Length`).
 ///
 /// What a client can make the server hold is bounded by ``HTTPServerLimits``: a connection's input by the head
-/// limit, its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing
+/// limit (or, while it reads a body, by the body's length), its unsent output by ``HTTPServerLimits/maxUnsentOutputBytes`` (backpressure: at the limit nothing
 /// more is parsed or read), the connection counts in total, per client address and in the TLS handshake. Out
 /// of file descriptors, a loop stops polling its listener until a connection closes or 100 ms pass.
 ///
@@ -31,7 +36,7 @@ import Glibc
 public final class HTTPServer: Sendable {
     private let state: ServerState
     private let lifecycle = Mutex(Lifecycle())
-    private let threads = Mutex<[pthread_t]>([])
+    private let threads = Mutex<[BackgroundThread]>([])
 
     private struct Lifecycle {
         var started = false
@@ -80,9 +85,13 @@ public final class HTTPServer: Sendable {
             life.loops = loops
         }
         let loops = lifecycle.withLock { $0.loops }
-        var started: [pthread_t] = []
-        for loop in loops {
-            started.append(try Self.spawnThread { loop.run() })
+        var started: [BackgroundThread] = []
+        for (index, loop) in loops.enumerated() {
+            do {
+                started.append(try BackgroundThread(name: "event-loop-\(index)") { loop.run() })
+            } catch {
+                throw HTTPServerError(call: "pthread_create()", errno: error.code, message: error.description)
+            }
         }
         threads.withLock { $0 = started }
         state.logger.info(
@@ -137,29 +146,9 @@ public final class HTTPServer: Sendable {
     /// the server was never started.
     public func waitUntilStopped() {
         threads.withLock { threads in
-            for thread in threads { pthread_join(thread, nil) }
+            for thread in threads { thread.join() }
             threads = []
         }
         lifecycle.withLock { $0.loops = [] }
-    }
-
-    private final class ThreadBody {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    private static func spawnThread(_ body: @escaping @Sendable () -> Void) throws(HTTPServerError) -> pthread_t {
-        let box = Unmanaged.passRetained(ThreadBody(body))
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            body.body()
-            return nil
-        }, box.toOpaque())
-        guard result == 0 else {
-            box.release()
-            throw HTTPServerError(call: "pthread_create()", errno: result, message: String(cString: strerror(result)))
-        }
-        return thread
     }
 }

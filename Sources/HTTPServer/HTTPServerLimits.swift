@@ -2,7 +2,8 @@
 /// client can make the server hold has one here.
 ///
 /// What one connection can hold at most (README, "Bounded resources"): its input, under
-/// ``maxHeaderBytes`` + 1 bytes (no more is read than it takes to see a head is too long); its output, under
+/// ``maxHeaderBytes`` + 1 bytes (no more is read than it takes to see a head is too long), or while it reads a
+/// body, the body (under ``maxBodyBytes``; no more is read than its end); its output, under
 /// ``maxUnsentOutputBytes`` plus the largest single response (nothing more is parsed while the limit is
 /// reached); and for TLS OpenSSL's record buffers. The connection counts bound how many do.
 ///
@@ -19,10 +20,16 @@ public struct HTTPServerLimits: Sendable {
     public var maxHeaderLines: Int
     /// The default of ``maxHeaderLines``: 100.
     public static let defaultMaxHeaderLines = 100
+    /// Most bytes of request body any route may take, whatever its responder asks
+    /// (``HTTPResponder/maxBodyBytes(method:path:)``, which is 0 unless a route opts in); a body over the
+    /// route's limit gets 413, close, and none of it is read. While a body is read the connection's input holds
+    /// it and nothing more (reads stop at its end), so input stays under `max(maxHeaderBytes + 1, this)`.
+    /// 16 KiB: a certificate signing request is 1 to 4 KiB.
+    public var maxBodyBytes: Int
     /// Time for a TLS handshake to complete; beyond: close.
     public var handshakeTimeout: Duration
     /// Time to receive a whole request head once it started (for a new connection: from accept or
-    /// handshake end); beyond: close (slowloris).
+    /// handshake end), and the body after it on a route that takes one; beyond: close (slowloris).
     public var headerTimeout: Duration
     /// Time a keep-alive connection may sit idle between requests, and time a response may go unread;
     /// beyond: close.
@@ -61,9 +68,9 @@ public struct HTTPServerLimits: Sendable {
 
     /// Limits with defaults: 16 KiB head, 10 s handshake, 10 s head, 60 s idle, 20 000 connections,
     /// 30 s for a deferred response, 64 KiB unsent output, 1 024 handshaking connections, 256 connections
-    /// per client address, 2 s drain, 100 header lines.
+    /// per client address, 2 s drain, 100 header lines, 16 KiB body.
     public init(
-        maxHeaderBytes: Int = 16 * 1024, handshakeTimeout: Duration = .seconds(10),
+        maxHeaderBytes: Int = 16 * 1024, maxBodyBytes: Int = 16 * 1024, handshakeTimeout: Duration = .seconds(10),
         headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), maxConnections: Int = 20_000,
         responseTimeout: Duration = .seconds(30), maxUnsentOutputBytes: Int = 64 * 1024,
         maxHandshakingConnections: Int = 1_024, maxConnectionsPerClient: Int = 256, drainTimeout: Duration = .seconds(2),
@@ -71,6 +78,7 @@ public struct HTTPServerLimits: Sendable {
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderLines = maxHeaderLines
+        self.maxBodyBytes = maxBodyBytes
         self.handshakeTimeout = handshakeTimeout
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout

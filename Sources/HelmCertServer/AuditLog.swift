@@ -1,4 +1,4 @@
-import Dispatch
+import BackgroundWork
 import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HTTPServer
 
 /// One `/v1` request as the audit log records it. Never the token, never key bytes.
 public struct AuditEntry: Sendable {
@@ -14,7 +15,8 @@ public struct AuditEntry: Sendable {
     /// How the caller was authenticated; `nil` (written `none`) when nobody was.
     public var authMethod: AuthMethod?
     public var groups: [String]
-    public var method: String
+    /// The request method; the line writes its token (`"GET"`).
+    public var method: HTTPMethod
     public var path: String
     public var bundle: String?
     /// `ca.pem`, `cert.pem`, `key.pem`, `bundle.tar.gz`, `metadata`.
@@ -140,7 +142,7 @@ public final class AuditLog: Sendable {
         line.appendLiteral(#","groups":["#)
         appendGroups(entry.groups, to: &line)
         line.appendLiteral(#"],"method":"#)
-        appendJSONString(entry.method, to: &line, cutAt: Limits.short)
+        appendJSONString(entry.method.rawValue, to: &line, cutAt: Limits.short)
         line.appendLiteral(#","path":"#)
         appendJSONString(entry.path, to: &line, cutAt: Limits.path)
         if let bundle = entry.bundle {
@@ -217,26 +219,21 @@ public final class AuditLog: Sendable {
         private let ownsDescriptor: Bool
         private let capacity: Int
         private let state = Mutex(State())
-        private let wake = DispatchSemaphore(value: 0)
+        /// Poked for the first line into an empty queue, stopped by `finish()`.
+        private let signal = StopSignal()
 
-        /// Starts the writer thread: a thread of its own (not one of Dispatch's pool), since a stalled
-        /// destination blocks it in `write(2)` for as long as the stall lasts.
+        /// Starts the writer thread: a thread of its own, since a stalled destination blocks it in `write(2)`
+        /// for as long as the stall lasts. Detached: `finish()` does not wait for a stalled destination.
         init(fd: Int32, ownsDescriptor: Bool, capacity: Int) throws(ServiceError) {
             self.fd = fd
             self.ownsDescriptor = ownsDescriptor
             self.capacity = capacity
-            let retained = Unmanaged.passRetained(self)
-            var thread = pthread_t()
-            let result = pthread_create(&thread, nil, { raw in
-                Unmanaged<Writer>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, retained.toOpaque())
-            guard result == 0 else {
-                retained.release()
+            do {
+                try BackgroundThread(name: "audit-writer") { [self] in run() }.detach()
+            } catch {
                 if ownsDescriptor { close(fd) }
-                throw ServiceError("cannot start the audit writer thread: \(String(cString: strerror(result)))")
+                throw ServiceError("\(error)")
             }
-            pthread_detach(thread)
         }
 
         /// Queues a line unless `capacity` lines wait. The writer takes every waiting line each time it wakes,
@@ -248,24 +245,24 @@ public final class AuditLog: Sendable {
                 state.queue.append(Pending(line: line, completion: completion))
                 return state.queue.count == 1 ? .queuedFirst : .queued
             }
-            if outcome == .queuedFirst { wake.signal() }
+            if outcome == .queuedFirst { signal.poke() }
             return outcome != .refused
         }
 
         func finish() {
             state.withLock { $0.finishing = true }
-            wake.signal()
+            signal.stop()
         }
 
         private func run() {
             while true {
-                wake.wait()
-                let (batch, finishing) = state.withLock { state in
+                let stopped = signal.wait(for: nil)
+                let batch = state.withLock { state in
                     defer { state.queue.removeAll(keepingCapacity: true) }
-                    return (state.queue, state.finishing)
+                    return state.queue
                 }
                 write(batch)
-                if finishing && state.withLock({ $0.queue.isEmpty }) { break }
+                if stopped && state.withLock({ $0.queue.isEmpty }) { break }
             }
             if ownsDescriptor { close(fd) }
         }

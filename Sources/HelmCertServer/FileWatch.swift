@@ -236,6 +236,8 @@ final class FileWatches: Sendable {
         }
     }
 
-    func start() { task.start() }
+    /// Starts looking every interval.
+    /// - Throws: ``BackgroundThread/StartError`` when no thread can be started.
+    func start() throws { try task.start() }
     func stop() { task.stop() }
 }

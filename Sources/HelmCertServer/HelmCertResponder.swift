@@ -177,7 +177,7 @@ public struct HelmCertResponder: HTTPResponder {
     /// What answering and auditing a `/v1` request need of it, kept while it waits for a review or the audit
     /// writer instead of the whole request.
     private struct AskedRequest: Sendable {
-        let method: String
+        let method: HTTPMethod
         let path: String
         let remoteAddress: String
         /// The `If-None-Match` header, for a 304.
@@ -242,7 +242,7 @@ public struct HelmCertResponder: HTTPResponder {
             method: request.method, path: request.path, bundle: route == nil ? nil : store.name,
             file: representation.map { $0 == .metadata ? "metadata" : $0.rawValue },
             status: clientLeft ? Self.clientClosedRequest : response.status, remoteAddress: request.remoteAddress,
-            bytes: request.method == "HEAD" || clientLeft ? 0 : response.body.count,
+            bytes: request.method == .head || clientLeft ? 0 : response.body.count,
             etag: !clientLeft && (response.status == 200 || response.status == 304) && representation?.holdsKey == false
                 ? etag : nil)
         entry.request = requestNumbers.next()
@@ -357,8 +357,8 @@ public struct HelmCertResponder: HTTPResponder {
         ).response()
     }
 
-    private static func refuseMethod(_ method: String) -> HTTPResponse? {
-        guard method != "GET" && method != "HEAD" else { return nil }
+    private static func refuseMethod(_ method: HTTPMethod) -> HTTPResponse? {
+        guard method != .get && method != .head else { return nil }
         return ProblemDetails(
             .methodNotAllowed, status: 405, title: "Method Not Allowed", detail: "\(method) is not supported here; use GET or HEAD"
         ).response(headers: [("Allow", "GET, HEAD")])

@@ -227,8 +227,8 @@ public final class HelmCertService: Sendable {
         // The directory is read before serving, so readiness does not wait a whole interval.
         fileWatches.checkNow()
         try server.start()
-        fileWatches.start()
-        tillerMonitor?.start()
+        try fileWatches.start()
+        try tillerMonitor?.start()
         logger.info(
             "listening",
             metadata: [

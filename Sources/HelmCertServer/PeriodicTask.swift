@@ -1,4 +1,5 @@
-import Dispatch
+import BackgroundWork
+import Synchronization
 
 /// Runs `body` every `interval` on a thread of its own until `stop()`; `stop()` wakes it at once.
 ///
@@ -8,8 +9,8 @@ final class PeriodicTask: Sendable {
     private let interval: Duration
     private let body: @Sendable () -> Void
     private let label: String
-    private let stopSignal = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let signal = StopSignal()
+    private let thread = Mutex<BackgroundThread?>(nil)
 
     /// - Parameters:
     ///   - label: the thread's name.
@@ -22,19 +23,18 @@ final class PeriodicTask: Sendable {
     }
 
     /// Starts the loop; the first run comes after one interval.
-    func start() {
-        let millis = interval.wholeMilliseconds
-        DispatchQueue(label: label).async { [self] in
-            while stopSignal.wait(timeout: .now() + .milliseconds(millis)) == .timedOut {
-                body()
-            }
-            finished.signal()
+    /// - Throws: ``BackgroundThread/StartError`` when no thread can be started.
+    func start() throws {
+        let (signal, interval, body) = (self.signal, self.interval, self.body)
+        let started = try BackgroundThread(name: label) {
+            while !signal.wait(for: interval) { body() }
         }
+        thread.withLock { $0 = started }
     }
 
     /// Stops the loop and waits for a run in progress to end.
     func stop() {
-        stopSignal.signal()
-        finished.wait()
+        signal.stop()
+        thread.withLock { $0 }?.join()
     }
 }

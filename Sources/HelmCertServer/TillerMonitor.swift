@@ -1,4 +1,4 @@
-import Dispatch
+import BackgroundWork
 import FoundationEssentials
 import HelmBundle
 import KubernetesClient
@@ -53,9 +53,8 @@ final class TillerMonitor: Sendable {
     private let store: BundleStore
     private let metrics: ServiceMetrics
     private let logger: Logger
-    /// Signalled for a new bundle and for stop; a count above one only means "check again".
-    private let wake = DispatchSemaphore(value: 0)
-    private let stopped = Atomic<Bool>(false)
+    /// Poked for a new bundle (several pokes while a check runs make one more check), stopped by `stop()`.
+    private let signal = StopSignal()
 
     init(configuration: TillerCheckConfiguration, store: BundleStore, metrics: ServiceMetrics, logger: Logger) {
         client = TillerClient(address: configuration.address, timeout: configuration.timeout)
@@ -69,32 +68,25 @@ final class TillerMonitor: Sendable {
     }
 
     /// Starts the thread; the first check runs as soon as a bundle is served.
-    func start() {
-        DispatchQueue(label: "tiller-check").async { [self] in self.run() }
+    /// - Throws: ``BackgroundThread/StartError`` when no thread can be started.
+    func start() throws {
+        // Detached: stop() does not wait for a check in progress (at most the timeout), which only updates
+        // the store, and the thread ends on its own after it.
+        try BackgroundThread(name: "tiller-check") { [self] in self.run() }.detach()
     }
 
     /// A new bundle is served: check it now.
-    func bundleChanged() { wake.signal() }
+    func bundleChanged() { signal.poke() }
 
     /// Ends the loop. Does not wait for a check in progress (at most the timeout): it only updates the store.
-    func stop() {
-        stopped.store(true, ordering: .relaxed)
-        wake.signal()
-    }
+    func stop() { signal.stop() }
 
     private func run() {
         var failures = 0
         var succeededBefore = false
         var pause: Duration? = .zero
-        while !stopped.load(ordering: .relaxed) {
-            if let pause {
-                _ = wake.wait(timeout: .now() + .milliseconds(pause.wholeMilliseconds))
-            } else {
-                wake.wait()
-            }
-            // Several new bundles while a check ran make one check, not several.
-            while wake.wait(timeout: .now()) == .success {}
-            if stopped.load(ordering: .relaxed) { break }
+        // Several new bundles while a check ran make one check, not several: pokes before a wait count as one.
+        while !signal.wait(for: pause) {
             guard case .serving(let rendered) = store.availability else {
                 pause = nil  // nothing to check until a bundle is served
                 continue

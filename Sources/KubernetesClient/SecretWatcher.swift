@@ -1,3 +1,4 @@
+import BackgroundWork
 import Glibc
 import Logging
 import Synchronization
@@ -33,7 +34,7 @@ public final class SecretWatcher: Sendable {
     private let onEvent: @Sendable (Event) -> Void
     private let backoff: ExponentialBackoff
     private let signal = StopSignal()
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<BackgroundThread?>(nil)
 
     /// Creates a watcher; nothing happens until `start()`.
     /// - Parameters:
@@ -66,20 +67,12 @@ public final class SecretWatcher: Sendable {
     public func start() {
         thread.withLock { thread in
             guard thread == nil, !signal.isStopped else { return }
-            let box = Unmanaged.passRetained(self).toOpaque()
-            var id = pthread_t()
-            let result = pthread_create(&id, nil, { argument in
-                let watcher = Unmanaged<SecretWatcher>.fromOpaque(argument!).takeRetainedValue()
-                watcher.run()
-                return nil
-            }, box)
-            if result != 0 {
-                Unmanaged<SecretWatcher>.fromOpaque(box).release()
-                logger.error("cannot start the secret watch thread", metadata: ["errno": "\(result)"])
-                onEvent(.failed(.configuration("pthread_create failed with \(result): the process is out of threads")))
-                return
+            do {
+                thread = try BackgroundThread(name: "secret-watch") { self.run() }
+            } catch {
+                logger.error("cannot start the secret watch thread", metadata: ["reason": "\(error)"])
+                onEvent(.failed(.configuration("\(error)")))
             }
-            thread = id
         }
     }
 
@@ -89,12 +82,11 @@ public final class SecretWatcher: Sendable {
     /// Called from `onEvent` itself, it only asks the thread to stop.
     public func stop() {
         signal.stop()
-        let id = thread.withLock { thread -> pthread_t? in
+        let stopping = thread.withLock { thread -> BackgroundThread? in
             defer { thread = nil }
             return thread
         }
-        guard let id, pthread_equal(id, pthread_self()) == 0 else { return }
-        pthread_join(id, nil)
+        stopping?.join()
     }
 
     private func deliver(_ event: Event?) {

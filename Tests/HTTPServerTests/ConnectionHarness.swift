@@ -136,6 +136,18 @@ final class ConnectionHarness {
         return (String(decoding: received, as: UTF8.self), endOfStream)
     }
 
+    /// Takes what the server sends and drives the connection, until it has sent everything and nothing waits
+    /// in its input or its socket (at most 1,000 rounds); returns all it received, as text.
+    func receiveUntilAllAnswered() -> String {
+        var text = ""
+        for _ in 0..<1_000 {
+            text += receive().text
+            drive()
+            if connection.unsentBytes == 0 && connection.bufferedInputBytes == 0 && unreadByServer == 0 { break }
+        }
+        return text + receive().text
+    }
+
     /// Bytes waiting in the server's receive queue (sent by the client, not read by the server).
     var unreadByServer: Int {
         var count: Int32 = 0

@@ -219,10 +219,14 @@ struct HTTPConnectionStateMachineTests {
         #expect(machine.outputFlushed(now: 1, hasBufferedInput: false) == .finishSending)
     }
 
-    @Test("end of stream in any other state closes", arguments: ["idle", "readingHead", "awaiting", "draining", "handshaking"])
+    @Test(
+        "end of stream in any other state closes",
+        arguments: ["idle", "readingHead", "readingBody", "awaiting", "draining", "handshaking"])
     func endOfStreamCloses(_ where_: String) {
         var machine = HTTPConnectionStateMachine(tls: where_ == "handshaking", now: 0, timeouts: timeouts)
         switch where_ {
+        case "readingBody":
+            machine.bodyExpected(length: 10, now: 0)
         case "idle":
             _ = machine.requestReceived(keepAlive: true, now: 0)
             _ = machine.outputFlushed(now: 0, hasBufferedInput: false)
@@ -235,6 +239,64 @@ struct HTTPConnectionStateMachineTests {
         }
         #expect(machine.endOfStream() == .close)
         #expect(machine.state == .closed)
+    }
+
+    // MARK: request bodies
+
+    @Test("a head announcing a body its route takes: the body is read under the head's deadline, then answered")
+    func bodyUnderTheHeadDeadline() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        machine.bodyExpected(length: 300, now: 150)
+        #expect(machine.state == .readingBody(length: 300, deadline: 200))
+        #expect(machine.expectedBodyBytes == 300)
+        #expect(machine.mayParse)
+        machine.bytesReceived(now: 190)  // a trickling body does not move the deadline
+        #expect(machine.requestReceived(keepAlive: true, now: 190) == .respond(close: false))
+        #expect(machine.state == .responding(closeAfter: false, deadline: 1190))
+        #expect(machine.expectedBodyBytes == nil)
+    }
+
+    @Test("a body not all here by the head's deadline closes the connection, as a slow head does")
+    func slowBodyCloses() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        machine.bodyExpected(length: 10, now: 50)
+        #expect(machine.deadlineCheck(now: 199) == .none)
+        #expect(machine.deadlineCheck(now: 200) == .close)
+        #expect(machine.state == .closed)
+    }
+
+    @Test("a body whose head waited behind earlier answers gets the header timeout from its head's parse")
+    func pipelinedBodyDeadline() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        _ = machine.requestReceived(keepAlive: true, now: 0)
+        machine.bodyExpected(length: 10, now: 500)
+        #expect(machine.state == .readingBody(length: 10, deadline: 700))
+        // The earlier answer flushing meanwhile changes nothing: the body is still awaited.
+        #expect(machine.outputFlushed(now: 600, hasBufferedInput: true) == .none)
+        #expect(machine.state == .readingBody(length: 10, deadline: 700))
+    }
+
+    @Test("no body is read after a response that closes, while an answer is deferred, or while handshaking")
+    func noBodyWhereNothingIsParsed() {
+        var closing = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        _ = closing.requestReceived(keepAlive: false, now: 0)
+        closing.bodyExpected(length: 10, now: 1)
+        #expect(closing.expectedBodyBytes == nil)
+        var waiting = awaiting()
+        waiting.bodyExpected(length: 10, now: 1)
+        #expect(waiting.expectedBodyBytes == nil)
+        var handshaking = HTTPConnectionStateMachine(tls: true, now: 0, timeouts: timeouts)
+        handshaking.bodyExpected(length: 10, now: 1)
+        #expect(handshaking.isHandshaking)
+    }
+
+    @Test("shutdown while a body is read: the request finishes, answered with Connection: close")
+    func shutdownWhileReadingBody() {
+        var machine = HTTPConnectionStateMachine(tls: false, now: 0, timeouts: timeouts)
+        machine.bodyExpected(length: 10, now: 0)
+        #expect(machine.shutdownRequested() == .none)
+        #expect(machine.state == .readingBody(length: 10, deadline: 200))
+        #expect(machine.requestReceived(keepAlive: true, now: 5) == .respond(close: true))
     }
 
     @Test("a draining connection closes at the drain deadline, and shutdown lets it drain on")

@@ -50,10 +50,10 @@ struct HTTPRequestParserTests {
         let text = "GET /v1/bundles/helm/ca.pem?download=1&x=y HTTP/1.1\r\nHost: example\r\nAccept: */*\r\nX-Two:  a b  \r\n\r\n"
         let (head, length) = try head(text)
         #expect(length == text.utf8.count)
-        #expect(head.method == "GET")
+        #expect(head.method == .get)
         #expect(head.path == "/v1/bundles/helm/ca.pem")
         #expect(head.query == "download=1&x=y")
-        #expect(head.version == "HTTP/1.1")
+        #expect(head.version == .http1_1)
         #expect(head.headers.map(\.name) == ["Host", "Accept", "X-Two"])
         #expect(head.headers["x-two"] == "a b")
         #expect(head.headers["HOST"] == "example")
@@ -85,13 +85,13 @@ struct HTTPRequestParserTests {
     func headRequest() throws {
         let (h, _) = try head("HEAD /ca.pem HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(h.isHead)
-        #expect(h.method == "HEAD")
+        #expect(h.method == .head)
     }
 
     @Test("HTTP/1.0 needs no Host and is not kept alive unless it asks")
     func http10() throws {
         let plain = try head("GET / HTTP/1.0\r\n\r\n").0
-        #expect(plain.version == "HTTP/1.0")
+        #expect(plain.version == .http1_0)
         #expect(!plain.keepAlive)
         #expect(try head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").0.keepAlive)
     }
@@ -204,16 +204,37 @@ struct HTTPRequestParserTests {
         #expect(scan == HTTPRequestParser.HeadScan(), "the scan is not reset for the next head")
     }
 
-    @Test("a method other than GET/HEAD with a body is passed on, marked so the connection closes")
+    @Test("a method other than GET/HEAD with a body is passed on with its framing; the head ends before the body")
     func postWithBody() throws {
-        let (h, _) = try head("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
-        #expect(h.method == "POST")
+        let (h, length) = try head("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(h.method == .post)
+        #expect(h.framing == .contentLength(5))
         #expect(h.announcesBody)
+        #expect(length == 48, "the head ends at the empty line; the 5 body bytes are not in it")
+        let (chunked, _) = try head("PUT /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+        #expect(chunked.framing == .transferEncoding)
     }
 
-    @Test("Content-Length: 0 on GET is no body")
+    @Test("Content-Length: 0 is no body, on any method")
     func zeroContentLength() throws {
-        #expect(!(try head("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").0.announcesBody))
+        #expect(try head("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").0.framing == .none)
+        #expect(try head("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 000\r\n\r\n").0.framing == .none)
+        #expect(try head("POST / HTTP/1.1\r\nHost: h\r\n\r\n").0.framing == .none)
+    }
+
+    @Test("a method the server does not know is passed on as its token, for the responder to answer 405 or 501")
+    func extensionMethod() throws {
+        let (h, _) = try head("BREW /pot HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(h.method == HTTPMethod(rawValue: "BREW"))
+        #expect(h.method.description == "BREW")
+        #expect(try head("get / HTTP/1.1\r\nHost: h\r\n\r\n").0.method != .get, "methods are case-sensitive")
+    }
+
+    @Test("Expect: 100-continue is honoured on HTTP/1.1 only (RFC 9110 §10.1.1)")
+    func expectContinue() throws {
+        #expect(try head("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n").0.expectsContinue)
+        #expect(!(try head("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").0.expectsContinue))
+        #expect(!(try head("POST / HTTP/1.1\r\nHost: h\r\n\r\n").0.expectsContinue))
     }
 
     @Test("a head that is not complete yet asks for more bytes")

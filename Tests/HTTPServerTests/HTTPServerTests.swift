@@ -51,6 +51,50 @@ struct HTTPServerTests {
         #expect(post.stdoutText.contains("Allow: GET, HEAD"))
     }
 
+    @Test("curl --data-binary @file over TLS: a route that takes a body gets it byte for byte (with or without 100 Continue)")
+    func uploadWithCurl() throws {
+        let fixture = try TestServer(responder: UploadResponder(limit: 16 * 1024))
+        defer { fixture.stop() }
+        let directory = fixture.pki.directory
+        let body = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        try directory.write("body.bin", body)
+        let upload = try fixture.curl([
+            "--fail", "--data-binary", "@" + directory.file("body.bin"), "-H", "Content-Type: application/pkcs10",
+            "-o", directory.file("echo.bin"), fixture.httpsURL + "/upload",
+        ])
+        #expect(upload.status == 0, "\(upload.stderrText)")
+        #expect(try directory.read("echo.bin") == body)
+
+        // A client that waits for 100 Continue before sending (curl does by itself only for bodies over 1 MiB).
+        let waiting = try fixture.curl([
+            "-v", "--fail", "--data-binary", "@" + directory.file("body.bin"), "-H", "Expect: 100-continue",
+            "--expect100-timeout", "5", "-o", directory.file("echo-after-continue.bin"), fixture.httpsURL + "/upload",
+        ])
+        #expect(waiting.status == 0, "\(waiting.stderrText)")
+        #expect(waiting.stderrText.contains("< HTTP/1.1 100 Continue"), "\(waiting.stderrText)")
+        #expect(try directory.read("echo-after-continue.bin") == body)
+
+        // One byte over the limit: 413 naming it (curl sends its body anyway; the server drains it and closes).
+        try directory.write("big.bin", [UInt8](repeating: 0x61, count: 16 * 1024 + 1))
+        let tooBig = try fixture.curl([
+            "--data-binary", "@" + directory.file("big.bin"), "-w", "%{http_code}", fixture.httpsURL + "/upload",
+        ])
+        #expect(tooBig.stdoutText == "a body of 16385 bytes is over this path's limit of 16384 bytes\n413", "\(tooBig.stdoutText)")
+    }
+
+    @Test("POST with an empty body (curl -d '', Content-Length: 0) keeps the connection alive, on any route")
+    func emptyBodyKeepsAlive() throws {
+        let fixture = try TestServer(responder: UploadResponder())
+        defer { fixture.stop() }
+        let result = try fixture.curl([
+            "-v", "-d", "", fixture.httpsURL + "/upload", fixture.httpsURL + "/upload", "-o", "/dev/null", "-o", "/dev/null",
+        ])
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stderrText.contains("> Content-Length: 0"), "\(result.stderrText)")
+        #expect(result.stderrText.contains("Re-using existing connection"), "\(result.stderrText)")
+        #expect(result.stderrText.components(separatedBy: "< X-Body-Bytes: 0").count == 3, "\(result.stderrText)")
+    }
+
     /// Malformed or hostile heads and the status each gets over a raw socket.
     static let hostile: [(String, String, String)] = [
         ("head over maxHeaderBytes", "GET / HTTP/1.1\r\nHost: h\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n", "431"),

@@ -7,7 +7,7 @@ struct EchoResponder: HTTPResponder {
     static let big: [UInt8] = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
 
     func respond(to request: HTTPRequest) -> HTTPResponse {
-        guard request.method == "GET" || request.method == "HEAD" else {
+        guard request.method == .get || request.method == .head else {
             return HTTPResponse(
                 status: 405, headers: HTTPHeaders([("Allow", "GET, HEAD"), ("Content-Type", "text/plain")]),
                 body: Array("method not allowed\n".utf8))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HelmCertServer
+import HTTPServer
 import TestSupport
 
 @Suite("Audit lines")
@@ -11,7 +12,7 @@ struct AuditLogTests {
         defer { dir.remove() }
         let log = try AuditLog(path: dir.file("audit.log"))
         let entry = AuditEntry(
-            user: "we\"ird\\user\n", authMethod: .token, groups: ["a", "ü"], method: "GET", path: "/v1/bundles/helm/\u{1}",
+            user: "we\"ird\\user\n", authMethod: .token, groups: ["a", "ü"], method: .get, path: "/v1/bundles/helm/\u{1}",
             bundle: "helm", file: "key.pem", status: 200, remoteAddress: "[::1]:5", bytes: 12, etag: "\"abc\"")
         #expect(log.recordAndWait(entry))
         #expect(log.recordAndWait(entry))
@@ -21,6 +22,7 @@ struct AuditLogTests {
         #expect(object["user"] == .string("we\"ird\\user\n"))
         #expect(object["path"] == .string("/v1/bundles/helm/\u{1}"))
         #expect(object["groups"] == .array([.string("a"), .string("ü")]))
+        #expect(object["method"] == .string("GET"), "the method is written as its token")
         #expect(object["etag"] == .string("\"abc\""))
         #expect(object["status"] == .number(200))
         #expect(object["audit"] == .bool(true))
@@ -45,7 +47,7 @@ struct AuditLogTests {
         let log = try AuditLog(path: dir.file("audit.log"))
         let before = Date()
         #expect(log.recordAndWait(AuditEntry(
-            user: "-", authMethod: nil, groups: [], method: "GET", path: "/v1", bundle: nil, file: nil, status: 401,
+            user: "-", authMethod: nil, groups: [], method: .get, path: "/v1", bundle: nil, file: nil, status: 401,
             remoteAddress: "127.0.0.1:1", bytes: 0, etag: nil)))
         let line = String(decoding: try dir.read("audit.log"), as: UTF8.self)
         let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
@@ -58,13 +60,13 @@ struct AuditLogTests {
     }
 
     static let ordinary = AuditEntry(
-        user: "alice", authMethod: .token, groups: ["devs"], method: "GET", path: "/v1/bundles/helm/key.pem",
+        user: "alice", authMethod: .token, groups: ["devs"], method: .get, path: "/v1/bundles/helm/key.pem",
         bundle: "helm", file: "key.pem", status: 200, remoteAddress: "127.0.0.1:40000", bytes: 241, etag: "\"abc\"")
 
     /// An entry whose line is over 2 KiB: path, user and groups at their limits.
     static let longest = AuditEntry(
         user: String(repeating: "u", count: 300), authMethod: .token, groups: Array(repeating: String(repeating: "g", count: 200), count: 6),
-        method: "GET", path: String(repeating: "/", count: 3000), bundle: "helm", file: "key.pem", status: 200,
+        method: .get, path: String(repeating: "/", count: 3000), bundle: "helm", file: "key.pem", status: 200,
         remoteAddress: "127.0.0.1:40000", bytes: 241, etag: nil)
 
     @Test("a 15 KB path gives a line of at most 4096 bytes whose path is cut with a marker naming the length")
@@ -87,7 +89,7 @@ struct AuditLogTests {
     func worstCaseFits() throws {
         let awful = String(repeating: "\u{1}\"😀", count: 5_000)
         let entry = AuditEntry(
-            user: awful, authMethod: .kubernetes, groups: Array(repeating: awful, count: 50) + ["last"], method: awful,
+            user: awful, authMethod: .kubernetes, groups: Array(repeating: awful, count: 50) + ["last"], method: HTTPMethod(rawValue: awful),
             path: awful, bundle: awful, file: awful, status: 503, remoteAddress: awful, bytes: Int.min, etag: awful)
         let line = AuditLog.line(for: entry)
         #expect(line.count <= 4096, "\(line.count) bytes")

@@ -13,7 +13,7 @@ struct ProblemDetailsTests {
         var type: ProblemType
         var status: Int
         var path: String
-        var method = "GET"
+        var method: HTTPMethod = .get
         var headers: [(String, String)] = []
         var authorized = true
         var serve = true
@@ -32,8 +32,8 @@ struct ProblemDetailsTests {
         Case(type: .bundleNotReady, status: 503, path: "/readyz", authorized: false, serve: false),
         Case(type: .notFound, status: 404, path: "/nope", authorized: false),
         Case(type: .notFound, status: 404, path: "/v1/bundles/tiller/ca.pem"),
-        Case(type: .methodNotAllowed, status: 405, path: "/v1/bundles/helm/ca.pem", method: "DELETE"),
-        Case(type: .methodNotAllowed, status: 405, path: "/healthz", method: "POST", authorized: false),
+        Case(type: .methodNotAllowed, status: 405, path: "/v1/bundles/helm/ca.pem", method: .delete),
+        Case(type: .methodNotAllowed, status: 405, path: "/healthz", method: .post, authorized: false),
     ]
 
     @Test("each problem answer carries its stable type URI, with title, status and detail", arguments: cases)

@@ -31,12 +31,12 @@ struct ResponderFixture {
     }
 
     /// Sends a request through the responder as the server would hand it over.
-    func send(_ path: String, method: String = "GET", headers: [(String, String)] = [], authorized: Bool = true, clientCN: String? = nil) -> HTTPResponse {
+    func send(_ path: String, method: HTTPMethod = .get, headers: [(String, String)] = [], authorized: Bool = true, clientCN: String? = nil) -> HTTPResponse {
         var h = HTTPHeaders()
         if authorized { h.add("Authorization", "Bearer \(Self.token)") }
         for (n, v) in headers { h.add(n, v) }
         let request = HTTPRequest(
-            method: method, path: path, query: nil, version: "HTTP/1.1", headers: h, remoteAddress: "127.0.0.1:40000",
+            method: method, path: path, query: nil, version: .http1_1, headers: h, remoteAddress: "127.0.0.1:40000",
             clientCertificateSubjectCN: clientCN)
         return responder.respond(to: request)
     }
@@ -44,7 +44,7 @@ struct ResponderFixture {
     /// Sends a request through the responder with `promise`, as the server does; nil when it deferred.
     func send(_ path: String, token: String, promise: HTTPResponsePromise) -> HTTPResponse? {
         let request = HTTPRequest(
-            method: "GET", path: path, headers: HTTPHeaders([("Authorization", "Bearer \(token)")]),
+            method: .get, path: path, headers: HTTPHeaders([("Authorization", "Bearer \(token)")]),
             remoteAddress: "127.0.0.1:40000")
         return responder.respond(to: request, promise: promise)
     }
