@@ -20,13 +20,8 @@ struct CertificateAuthorityClientCertificateTests {
         try PKIFixtures.openssl(["x509", "-noout", "-text", "-nameopt", "RFC2253,-esc_msb"], stdin: certificate.pem).stdoutText
     }
 
-    /// `openssl verify -CAfile ca.pem -purpose sslclient cert.pem`.
     private func verify(_ certificate: IssuedCertificate, caPEM: [UInt8]) throws -> CommandResult {
-        let directory = try TemporaryDirectory("issued")
-        defer { directory.remove() }
-        try directory.write("ca.pem", caPEM)
-        try directory.write("cert.pem", certificate.pem)
-        return try runCommand(["openssl", "verify", "-CAfile", directory.file("ca.pem"), "-purpose", "sslclient", directory.file("cert.pem")])
+        try PKIFixtures.verifyClientCertificate(certificate.pem, caPEM: caPEM)
     }
 
     @Test(

@@ -70,11 +70,7 @@ struct CertificateAuthorityTests {
         let ca = try CertificateAuthority(secretData: PKIFixtures.issuerSecretData(renewed), bundleCA: authority.certificatePEM)
         let issued = try ca.issueClientCertificate(
             commonName: "renewal", publicKey: try PersonalKey.generate().publicKey, ttl: .seconds(3600))
-        let directory = try TemporaryDirectory("renewed-ca")
-        defer { directory.remove() }
-        try directory.write("ca.pem", authority.certificatePEM)
-        try directory.write("cert.pem", issued.pem)
-        let verify = try runCommand(["openssl", "verify", "-CAfile", directory.file("ca.pem"), "-purpose", "sslclient", directory.file("cert.pem")])
+        let verify = try PKIFixtures.verifyClientCertificate(issued.pem, caPEM: authority.certificatePEM)
         #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
     }
 
@@ -207,8 +203,13 @@ struct CertificateAuthorityTests {
             PKIFixtures.issuerSecretData(other),
         ]
         var texts: [String] = []
-        for data in cases {
-            let error = try #require(refusal(data, bundleCA: authority.certificatePEM))
+        for (index, data) in cases.enumerated() {
+            // Not #require(refusal(data, …)): its failure message would print `data`, key bytes and all.
+            let error = refusal(data, bundleCA: authority.certificatePEM)
+            guard let error else {
+                Issue.record("case \(index) was accepted")
+                continue
+            }
             texts += [error.description, String(reflecting: error), "\(error)"]
         }
         let ca = try CertificateAuthority(secretData: PKIFixtures.issuerSecretData(authority), bundleCA: authority.certificatePEM)

@@ -3,6 +3,19 @@ import Foundation
 import HelmBundle
 
 extension PKIFixtures {
+    /// An `openssl.cnf` for `req` with nothing in it: no extensions from the system's configuration come along.
+    private static let emptyRequestConfiguration = "[ req ]\ndistinguished_name = dn\n[ dn ]\n"
+
+    /// `openssl verify -CAfile ca.pem -purpose sslclient cert.pem`: whether `certificatePEM` chains to `caPEM` as a
+    /// TLS client certificate, as Tiller checks it.
+    public static func verifyClientCertificate(_ certificatePEM: [UInt8], caPEM: [UInt8]) throws -> CommandResult {
+        let directory = try TemporaryDirectory("verify-client")
+        defer { directory.remove() }
+        try directory.write("ca.pem", caPEM)
+        try directory.write("cert.pem", certificatePEM)
+        return try runCommand(["openssl", "verify", "-CAfile", directory.file("ca.pem"), "-purpose", "sslclient", directory.file("cert.pem")])
+    }
+
     /// An issuer Secret's decoded `data` holding `authority` under `keys` (`ca.crt` + `ca.key` by default).
     public static func issuerSecretData(
         _ authority: Credential, keys: IssuerSecretKeys = .certificateAuthority
@@ -23,8 +36,7 @@ extension PKIFixtures {
     ) throws -> (csrPEM: [UInt8], keyPEM: [UInt8]) {
         let directory = try TemporaryDirectory("csr-fixture")
         defer { directory.remove() }
-        // An empty configuration: nothing from the system's openssl.cnf (req_extensions) comes along.
-        try directory.write("openssl.cnf", "[ req ]\ndistinguished_name = dn\n[ dn ]\n")
+        try directory.write("openssl.cnf", emptyRequestConfiguration)
         try openssl(
             ["req", "-new", "-config", directory.file("openssl.cnf"), "-newkey"] + newKey
                 + ["-nodes", "-subj", subject, "-keyout", directory.file("key.pem"), "-out", directory.file("req.csr")]
@@ -37,7 +49,7 @@ extension PKIFixtures {
     public static func selfSigned(subject: String = "/O=kyma/CN=tiller-ca", extensions: [String]) throws -> Credential {
         let directory = try TemporaryDirectory("self-signed-fixture")
         defer { directory.remove() }
-        try directory.write("openssl.cnf", "[ req ]\ndistinguished_name = dn\n[ dn ]\n")
+        try directory.write("openssl.cnf", emptyRequestConfiguration)
         try openssl(
             ["req", "-x509", "-new", "-config", directory.file("openssl.cnf"), "-newkey", "ec", "-pkeyopt",
              "ec_paramgen_curve:P-256", "-nodes", "-subj", subject, "-days", "30", "-sha256",
@@ -54,7 +66,7 @@ extension PKIFixtures {
         try directory.write("ca.key", authority.keyPEM)
         try directory.write(
             "openssl.cnf",
-            "[ req ]\ndistinguished_name = dn\n[ dn ]\n[ ca ]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n")
+            emptyRequestConfiguration + "[ ca ]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n")
         try openssl([
             "req", "-x509", "-new", "-config", directory.file("openssl.cnf"), "-extensions", "ca",
             "-key", directory.file("ca.key"), "-subj", subject, "-days", "100", "-sha256", "-out", directory.file("ca.pem"),
