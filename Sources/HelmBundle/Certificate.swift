@@ -67,6 +67,12 @@ final class Certificate {
         return digest.prefix(Int(length)).map { hexByte($0, uppercase: true) }.joined(separator: ":")
     }
 
+    /// Whether the certificate carries `key` (an `EVP_PKEY`) as its public key.
+    func carries(publicKey key: OpaquePointer?) -> Bool {
+        defer { drainErrorQueue() }
+        return EVP_PKEY_eq(X509_get0_pubkey(pointer), key) == 1
+    }
+
     /// The metadata the service reports for this certificate.
     var info: CertificateInfo {
         CertificateInfo(

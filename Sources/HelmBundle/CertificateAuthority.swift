@@ -98,9 +98,8 @@ public final class CertificateAuthority: @unchecked Sendable {
     }
 
     private static func sameSubjectAndKey(_ a: Certificate, _ b: Certificate) -> Bool {
-        defer { drainErrorQueue() }
-        return X509_NAME_cmp(X509_get_subject_name(a.pointer), X509_get_subject_name(b.pointer)) == 0
-            && EVP_PKEY_eq(X509_get0_pubkey(a.pointer), X509_get0_pubkey(b.pointer)) == 1
+        X509_NAME_cmp(X509_get_subject_name(a.pointer), X509_get_subject_name(b.pointer)) == 0
+            && a.carries(publicKey: X509_get0_pubkey(b.pointer))
     }
 }
 
