@@ -5,8 +5,9 @@ import CSSLShims
 /// asking for a CA. Only its public key is used: the subject and the extensions of a personal certificate are
 /// the service's to set (the caller's identity, clientAuth), so whatever else the request asks for is ignored.
 public struct CertificateSigningRequest: Sendable {
-    /// The most bytes a PEM request may have: 16 KiB. A CSR for an RSA-8192 key with a long subject is under
-    /// 3 KiB, so this is room to spare, and bounds what is buffered and parsed per request.
+    /// The most bytes a PEM request may have: 16 KiB. A CSR for an RSA-8192 key (the largest accepted) with a
+    /// subject of three attributes is 3,065 bytes, so this leaves room to spare while bounding what is buffered
+    /// and parsed per request.
     public static let maximumPEMSize = 16 * 1024
 
     /// The PEM labels accepted: `CERTIFICATE REQUEST`, and `NEW CERTIFICATE REQUEST` as Netscape-era tools

@@ -38,7 +38,7 @@ public enum CertificateSigningRequestError: Error, Sendable, Equatable, CustomSt
         case .empty:
             "The request body is empty; it must be a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----). \(Self.howTo)"
         case .tooLarge(let bytes):
-            "The certificate signing request is \(bytes) bytes; at most \(CertificateSigningRequest.maximumPEMSize) are accepted (a CSR for an RSA-8192 key is about 2,400). \(Self.howTo)"
+            "The certificate signing request is \(bytes) bytes; at most \(CertificateSigningRequest.maximumPEMSize) are accepted (a CSR for an RSA-8192 key is about 3,000). \(Self.howTo)"
         case .notPEM:
             "The request body holds no complete PEM block; it must be a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST----- … -----END CERTIFICATE REQUEST-----), not DER or a truncated file. \(Self.howTo)"
         case .severalPEMBlocks(let count):

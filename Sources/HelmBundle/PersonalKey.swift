@@ -37,7 +37,8 @@ public final class PersonalKey: @unchecked Sendable {
         self.publicKey = try PublicKey.publicHalf(of: key, algorithm: algorithm.publicKeyAlgorithm)
     }
 
-    /// Generates a fresh key (P-256: well under a millisecond; RSA-2048: tens of milliseconds, variable).
+    /// Generates a fresh key. RSA-2048 costs about a thousand times as much CPU as P-256, and varies widely (a
+    /// random prime search; docs/benchmark.md has the figures): run it off the event loops, a bounded few at a time.
     ///
     /// - Parameter algorithm: ECDSA P-256 unless RSA-2048 is asked for.
     public static func generate(_ algorithm: PersonalKeyAlgorithm = .ecdsaP256) throws(OpenSSLError) -> PersonalKey {
