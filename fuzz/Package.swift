@@ -28,5 +28,6 @@ let package = Package(
         fuzzTarget("secret-bundle", "KubernetesClient", "HelmBundle"),
         fuzzTarget("watch-stream", "KubernetesClient", "HelmBundle"),
         fuzzTarget("pem-files", "HelmBundle", "HTTPServer"),
+        fuzzTarget("certificate-signing-request", "HelmBundle"),
     ]
 )

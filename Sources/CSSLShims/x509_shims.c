@@ -9,6 +9,7 @@ STACK_OF(X509) *cshim_sk_X509_new_null(void) { return sk_X509_new_null(); }
 int cshim_sk_X509_push(STACK_OF(X509) *stack, X509 *cert) { return sk_X509_push(stack, cert); }
 void cshim_sk_X509_pop_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
 const int cshim_MBSTRING_ASC = MBSTRING_ASC;
+const int cshim_MBSTRING_UTF8 = MBSTRING_UTF8;
 const unsigned long cshim_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
 
 int cshim_X509_add_conf_extension(X509 *cert, X509 *issuer, int nid, const char *value) {
@@ -20,4 +21,24 @@ int cshim_X509_add_conf_extension(X509 *cert, X509 *issuer, int nid, const char 
     int added = X509_add_ext(cert, extension, -1);
     X509_EXTENSION_free(extension);
     return added;
+}
+
+int cshim_X509_REQ_requests_ca(X509_REQ *req) {
+    int has_request = X509_REQ_get_attr_by_NID(req, NID_ext_req, -1) >= 0
+        || X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, -1) >= 0;
+    if (!has_request) return 0;
+    STACK_OF(X509_EXTENSION) *extensions = X509_REQ_get_extensions(req);
+    if (extensions == NULL) return -1;
+    int critical = 0;
+    BASIC_CONSTRAINTS *constraints = X509V3_get_d2i(extensions, NID_basic_constraints, &critical, NULL);
+    int result;
+    if (constraints != NULL) {
+        result = constraints->ca ? 1 : 0;
+    } else {
+        // -1: absent (fine); -2: more than one; otherwise present but undecodable.
+        result = critical == -1 ? 0 : -1;
+    }
+    BASIC_CONSTRAINTS_free(constraints);
+    sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
+    return result;
 }

@@ -41,7 +41,8 @@ final class Certificate {
         return certificates
     }
 
-    /// The subject as RFC 2253 text, e.g. `CN=helm-client,O=kyma`.
+    /// The subject as RFC 2253 text, e.g. `CN=helm-client,O=kyma`; non-ASCII characters stay UTF-8 (`CN=José`)
+    /// rather than `\C3\A9` escapes, as the text goes into JSON and logs, which are UTF-8.
     var subject: String { Self.rfc2253(X509_get_subject_name(pointer)) }
     /// The issuer as RFC 2253 text.
     var issuer: String { Self.rfc2253(X509_get_issuer_name(pointer)) }
@@ -66,6 +67,12 @@ final class Certificate {
         return digest.prefix(Int(length)).map { hexByte($0, uppercase: true) }.joined(separator: ":")
     }
 
+    /// Whether the certificate carries `key` (an `EVP_PKEY`) as its public key.
+    func carries(publicKey key: OpaquePointer?) -> Bool {
+        defer { drainErrorQueue() }
+        return EVP_PKEY_eq(X509_get0_pubkey(pointer), key) == 1
+    }
+
     /// The metadata the service reports for this certificate.
     var info: CertificateInfo {
         CertificateInfo(
@@ -74,7 +81,7 @@ final class Certificate {
     }
 
     private static func rfc2253(_ name: OpaquePointer?) -> String {
-        let flags = cshim_XN_FLAG_RFC2253
+        let flags = cshim_XN_FLAG_RFC2253 & ~UInt(ASN1_STRFLGS_ESC_MSB)
         let bytes = writtenToBIO { bio in X509_NAME_print_ex(bio, name, 0, flags) >= 0 } ?? []
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -1,7 +1,10 @@
 import CLibSSL
 import CSSLShims
+import FoundationEssentials
 
-/// Issues X509v3 certificates with OpenSSL: random 128-bit serial, SHA-256 signature.
+/// Issues X509v3 certificates with OpenSSL: random 128-bit serial, SHA-256 signature (RSA PKCS#1 v1.5 or ECDSA,
+/// whichever the signing key is). The one place that builds a certificate, for the development PKI and for
+/// personal client certificates alike.
 struct CertificateIssuer {
     /// The issuing certificate, or `nil` for a self-signed one.
     var certificate: Certificate?
@@ -11,15 +14,16 @@ struct CertificateIssuer {
     /// A certificate for `subjectKey`.
     ///
     /// - Parameters:
-    ///   - subject: the name's attributes in order, e.g. `[("O", "kyma"), ("CN", "helm-client")]`.
-    ///   - subjectKey: the key whose public half the certificate carries.
-    ///   - validFrom: `notBefore`, as seconds from now (negative: in the past).
-    ///   - days: the validity from now, in days.
+    ///   - subject: the name's attributes in order, e.g. `[("O", "kyma"), ("CN", "helm-client")]`; values are
+    ///     UTF-8, written as they are (no escaping) as UTF8String.
+    ///   - subjectKey: the `EVP_PKEY` whose public half the certificate carries (a private key's too).
+    ///   - notBefore: the start of the validity, to the second.
+    ///   - notAfter: its end, to the second.
     ///   - extensions: `(NID, openssl.cnf-style value)` pairs, e.g. `(NID_basic_constraints, "critical,CA:TRUE")`.
     func issue(
-        subject: [(String, String)], subjectKey: PrivateKey, validFrom: Int, days: Int,
+        subject: [(String, String)], subjectKey: OpaquePointer, notBefore: Date, notAfter: Date,
         extensions: [(Int32, String)]
-    ) throws -> Certificate {
+    ) throws(OpenSSLError) -> Certificate {
         guard let x509 = X509_new() else { throw OpenSSLError.failed("X509_new") }
         let issued = Certificate(owning: x509)
         guard X509_set_version(x509, 2) == 1 else { throw OpenSSLError.failed("X509_set_version") }
@@ -28,7 +32,8 @@ struct CertificateIssuer {
         guard let name = X509_NAME_new() else { throw OpenSSLError.failed("X509_NAME_new") }
         defer { X509_NAME_free(name) }
         for (field, value) in subject {
-            guard X509_NAME_add_entry_by_txt(name, field, cshim_MBSTRING_ASC, value, -1, -1, 0) == 1 else {
+            let bytes = Array(value.utf8)
+            guard X509_NAME_add_entry_by_txt(name, field, cshim_MBSTRING_UTF8, bytes, Int32(bytes.count), -1, 0) == 1 else {
                 throw OpenSSLError.failed("X509_NAME_add_entry_by_txt(\(field))")
             }
         }
@@ -36,10 +41,11 @@ struct CertificateIssuer {
         let issuerName = certificate.map { X509_get_subject_name($0.pointer) } ?? name
         guard X509_set_issuer_name(x509, issuerName) == 1 else { throw OpenSSLError.failed("X509_set_issuer_name") }
 
-        guard X509_gmtime_adj(X509_getm_notBefore(x509), validFrom) != nil,
-              X509_time_adj_ex(X509_getm_notAfter(x509), Int32(days), 0, nil) != nil
-        else { throw OpenSSLError.failed("X509_gmtime_adj") }
-        guard X509_set_pubkey(x509, subjectKey.pointer) == 1 else { throw OpenSSLError.failed("X509_set_pubkey") }
+        // ASN1_TIME_set writes UTCTime before 2050 and GeneralizedTime from then on, as RFC 5280 asks.
+        guard ASN1_TIME_set(X509_getm_notBefore(x509), time_t(notBefore.timeIntervalSince1970.rounded(.down))) != nil,
+              ASN1_TIME_set(X509_getm_notAfter(x509), time_t(notAfter.timeIntervalSince1970.rounded(.down))) != nil
+        else { throw OpenSSLError.failed("ASN1_TIME_set") }
+        guard X509_set_pubkey(x509, subjectKey) == 1 else { throw OpenSSLError.failed("X509_set_pubkey") }
 
         let issuerX509 = certificate?.pointer ?? x509
         for (nid, value) in extensions {
@@ -52,7 +58,7 @@ struct CertificateIssuer {
     }
 
     /// A positive random 128-bit serial number.
-    private func setRandomSerial(_ x509: OpaquePointer) throws {
+    private func setRandomSerial(_ x509: OpaquePointer) throws(OpenSSLError) {
         var random = [UInt8](repeating: 0, count: 16)
         guard RAND_bytes(&random, Int32(random.count)) == 1 else { throw OpenSSLError.failed("RAND_bytes") }
         random[0] |= 0x40  // never zero, always 16 bytes of hex
@@ -66,7 +72,7 @@ struct CertificateIssuer {
 
 extension Certificate {
     /// The certificate as PEM (`-----BEGIN CERTIFICATE-----`).
-    func pem() throws -> [UInt8] {
+    func pem() throws(OpenSSLError) -> [UInt8] {
         guard let pem = writtenToBIO({ bio in PEM_write_bio_X509(bio, pointer) == 1 }) else {
             throw OpenSSLError.failed("PEM_write_bio_X509")
         }
@@ -76,8 +82,14 @@ extension Certificate {
 
 extension PrivateKey {
     /// A new ECDSA key on P-256.
-    static func generateP256() throws -> PrivateKey {
+    static func generateP256() throws(OpenSSLError) -> PrivateKey {
         guard let key = cshim_EVP_EC_gen("P-256") else { throw OpenSSLError.failed("EVP_EC_gen(P-256)") }
+        return PrivateKey(owning: key)
+    }
+
+    /// A new RSA key of `bits` bits (public exponent 65537).
+    static func generateRSA(bits: UInt32) throws(OpenSSLError) -> PrivateKey {
+        guard let key = cshim_EVP_RSA_gen(bits) else { throw OpenSSLError.failed("EVP_RSA_gen(\(bits))") }
         return PrivateKey(owning: key)
     }
 }

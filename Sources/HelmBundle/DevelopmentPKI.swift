@@ -1,4 +1,5 @@
 import CLibSSL
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,6 +18,10 @@ public struct DevelopmentPKI: Sendable {
     public let serverCertificateChainPEM: [UInt8]
     /// The server's private key, PKCS#8 PEM.
     public let serverKeyPEM: [UInt8]
+    /// The issuer Secret's `data` for personal client certificates: `ca.crt` (the CA of `bundle.ca`, which
+    /// also signed `bundle.certificate`) and `ca.key` (its PKCS#8 key), decoded, as
+    /// ``CertificateAuthority/init(secretData:bundleCA:now:)`` reads them.
+    public let issuerSecretData: [String: [UInt8]]
 
     /// The CA's subject common name.
     public static let caCommonName = "helm-cert-server development CA"
@@ -32,12 +37,13 @@ public struct DevelopmentPKI: Sendable {
     /// - Throws: `BundleError` for an unusable server name, `OpenSSLError` if OpenSSL fails.
     public static func generate(serverNames: [String] = ["localhost", "127.0.0.1", "::1"]) throws -> DevelopmentPKI {
         let subjectAlternativeNames = try subjectAlternativeNames(serverNames)
-        let validFrom = -3600, days = 365
+        let now = Date()
+        let notBefore = now.addingTimeInterval(-3600), notAfter = now.addingTimeInterval(365 * 86_400)
 
         let caKey = try PrivateKey.generateP256()
         let ca = try CertificateIssuer(certificate: nil, key: caKey).issue(
-            subject: [("O", organization), ("CN", caCommonName)], subjectKey: caKey,
-            validFrom: validFrom, days: days,
+            subject: [("O", organization), ("CN", caCommonName)], subjectKey: caKey.pointer,
+            notBefore: notBefore, notAfter: notAfter,
             extensions: [
                 (NID_basic_constraints, "critical,CA:TRUE"),
                 (NID_key_usage, "critical,keyCertSign,cRLSign"),
@@ -47,14 +53,14 @@ public struct DevelopmentPKI: Sendable {
 
         let clientKey = try PrivateKey.generateP256()
         let client = try issuer.issue(
-            subject: [("O", organization), ("CN", clientCommonName)], subjectKey: clientKey,
-            validFrom: validFrom, days: days,
+            subject: [("O", organization), ("CN", clientCommonName)], subjectKey: clientKey.pointer,
+            notBefore: notBefore, notAfter: notAfter,
             extensions: leafExtensions(extendedKeyUsage: "clientAuth"))
 
         let serverKey = try PrivateKey.generateP256()
         let server = try issuer.issue(
-            subject: [("O", organization), ("CN", serverNames[0])], subjectKey: serverKey,
-            validFrom: validFrom, days: days,
+            subject: [("O", organization), ("CN", serverNames[0])], subjectKey: serverKey.pointer,
+            notBefore: notBefore, notAfter: notAfter,
             extensions: leafExtensions(extendedKeyUsage: "serverAuth")
                 + [(NID_subject_alt_name, subjectAlternativeNames)])
 
@@ -62,7 +68,11 @@ public struct DevelopmentPKI: Sendable {
         return DevelopmentPKI(
             bundle: BundleFiles(ca: caPEM, certificate: try client.pem(), key: try clientKey.pkcs8PEM()),
             serverCertificateChainPEM: try server.pem() + caPEM,
-            serverKeyPEM: try serverKey.pkcs8PEM())
+            serverKeyPEM: try serverKey.pkcs8PEM(),
+            issuerSecretData: [
+                IssuerSecretKeys.certificateAuthority.certificate: caPEM,
+                IssuerSecretKeys.certificateAuthority.key: try caKey.pkcs8PEM(),
+            ])
     }
 
     private static func leafExtensions(extendedKeyUsage: String) -> [(Int32, String)] {
@@ -104,7 +114,7 @@ extension DevelopmentPKI: CustomStringConvertible, CustomDebugStringConvertible,
     /// Sizes only: printing or logging the PKI never shows a key.
     public var description: String {
         "DevelopmentPKI(bundle: \(bundle), serverCertificateChainPEM: \(serverCertificateChainPEM.count) bytes, "
-            + "serverKeyPEM: \(serverKeyPEM.count) bytes)"
+            + "serverKeyPEM: \(serverKeyPEM.count) bytes, issuerSecretData: \(Self.sizes(issuerSecretData)))"
     }
 
     public var debugDescription: String { description }
@@ -114,6 +124,12 @@ extension DevelopmentPKI: CustomStringConvertible, CustomDebugStringConvertible,
         Mirror(self, children: [
             "bundle": bundle, "serverCertificateChainPEM": "\(serverCertificateChainPEM.count) bytes",
             "serverKeyPEM": "\(serverKeyPEM.count) bytes (redacted)",
+            "issuerSecretData": Self.sizes(issuerSecretData),
         ])
+    }
+
+    /// `[ca.crt: 570 bytes, ca.key: 241 bytes]`, keys sorted.
+    private static func sizes(_ data: [String: [UInt8]]) -> String {
+        "[" + data.keys.sorted().map { "\($0): \(data[$0]!.count) bytes" }.joined(separator: ", ") + "]"
     }
 }

@@ -1,7 +1,7 @@
 import CLibSSL
 
 /// An OpenSSL call that failed, with the reasons OpenSSL queued for it.
-public struct OpenSSLError: Error, Sendable, CustomStringConvertible {
+public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The OpenSSL function that failed, e.g. `"X509_sign"`.
     public var function: String
     /// OpenSSL's queued error strings, joined by `"; "` (may be empty).

@@ -47,9 +47,10 @@ final class PrivateKey {
     /// The key size in bits as OpenSSL counts it (RSA modulus, EC field size).
     var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
 
-    /// The key as unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
-    func pkcs8PEM() throws -> [UInt8] {
-        guard let pem = writtenToBIO({ bio in
+    /// The key as unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), written through a secure-heap BIO
+    /// (cleared when freed), so the returned array is the only copy left outside OpenSSL's key.
+    func pkcs8PEM() throws(OpenSSLError) -> [UInt8] {
+        guard let pem = writtenToBIO(secure: true, { bio in
             PEM_write_bio_PKCS8PrivateKey(bio, pointer, nil, nil, 0, nil, nil) == 1
         }) else { throw OpenSSLError.failed("PEM_write_bio_PKCS8PrivateKey") }
         return pem

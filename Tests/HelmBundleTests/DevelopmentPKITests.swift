@@ -103,6 +103,19 @@ struct DevelopmentPKITests {
         #expect(Set(serials).count == 4)
     }
 
+    @Test("issuerSecretData holds the bundle's CA and its key, which issue personal certificates that chain to ca.pem")
+    func issuerSecretData() throws {
+        let pki = try DevelopmentPKI.generate()
+        #expect(pki.issuerSecretData["ca.crt"] == pki.bundle.ca)
+        let ca = try CertificateAuthority(secretData: pki.issuerSecretData, bundleCA: pki.bundle.ca)
+        #expect(ca.secretKeys == .certificateAuthority)
+        #expect(ca.info.subject == "CN=\(DevelopmentPKI.caCommonName),O=\(DevelopmentPKI.organization)")
+        let issued = try ca.issueClientCertificate(
+            commonName: "developer", publicKey: try PersonalKey.generate().publicKey, ttl: .seconds(3600))
+        #expect(try PKIFixtures.verifyClientCertificate(issued.pem, caPEM: pki.bundle.ca).stdoutText.hasSuffix(": OK\n"))
+        #expect(!pki.description.contains("BEGIN") && pki.description.contains("ca.key: "))
+    }
+
     @Test("rejects server names that are not names", arguments: [[], [""], ["a,b"], ["localhost", "x y"], ["DNS:evil"]] as [[String]])
     func rejectsBadServerNames(names: [String]) throws {
         #expect(throws: BundleError.self) { try DevelopmentPKI.generate(serverNames: names) }

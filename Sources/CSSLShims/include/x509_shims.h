@@ -22,10 +22,17 @@ int cshim_sk_X509_push(STACK_OF(X509) *stack, X509 *cert);
 void cshim_sk_X509_pop_free(STACK_OF(X509) *stack);
 /// `MBSTRING_ASC` is `(MBSTRING_FLAG|1)`: exported as a constant.
 extern const int cshim_MBSTRING_ASC;
+/// `MBSTRING_UTF8` is `MBSTRING_FLAG`: exported as a constant (subject names from UTF-8 text).
+extern const int cshim_MBSTRING_UTF8;
 /// `XN_FLAG_RFC2253` is an expression of casts and ORs: exported as a constant.
 extern const unsigned long cshim_XN_FLAG_RFC2253;
 /// Adds the X509v3 extension `nid` with the `openssl.cnf`-style `value` (e.g. "critical,CA:TRUE",
 /// "keyid:always", "DNS:localhost,IP:127.0.0.1") to `cert`, issued by `issuer` (may be `cert` itself).
 /// `X509V3_set_ctx_nodb` is a macro and `X509V3_CTX` is best kept on the C side. Returns 1 on success.
 int cshim_X509_add_conf_extension(X509 *cert, X509 *issuer, int nid, const char *value);
+/// Whether the CSR's extension request asks for a CA certificate (basicConstraints CA:TRUE): 1 if it does, 0 if it
+/// does not (no extension request, or no basicConstraints in it, or CA:FALSE), -1 if the request carries an
+/// extension request or a basicConstraints that does not decode, or more than one basicConstraints.
+/// `sk_X509_EXTENSION_pop_free` is a macro, so the whole check lives here.
+int cshim_X509_REQ_requests_ca(X509_REQ *req);
 #endif

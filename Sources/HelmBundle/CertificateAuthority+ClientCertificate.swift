@@ -1,0 +1,65 @@
+import CLibSSL
+import FoundationEssentials
+
+extension CertificateAuthority {
+    /// The most characters a certificate's common name may have: X.520's `ub-common-name` (RFC 5280, appendix
+    /// A.1), which OpenSSL also enforces.
+    public static let maximumCommonNameLength = 64
+    /// How far before the issuing time a certificate's validity starts, so that a peer whose clock is a little
+    /// behind already accepts it.
+    public static let clockSkewAllowance: Duration = .seconds(60)
+
+    /// Issues a personal TLS client certificate for `publicKey`, naming `commonName`.
+    ///
+    /// The certificate: subject `CN=<commonName>` and nothing else; extendedKeyUsage clientAuth only; keyUsage
+    /// digitalSignature (+ keyEncipherment for an RSA key); basicConstraints CA:FALSE, critical; subject and
+    /// authority key identifiers; a random 128-bit serial; valid from `now` − ``clockSkewAllowance`` to
+    /// `now + ttl`, cut at the CA's own notAfter; signed with SHA-256.
+    ///
+    /// No `O` (organisation) attribute, though Kubernetes would read it as the user's groups: groups are
+    /// authorization data that change after issuing, a certificate would freeze a stale copy of them for its
+    /// lifetime, and Tiller, the only verifier, ignores the subject entirely (it checks the chain alone).
+    ///
+    /// - Parameters:
+    ///   - commonName: the caller's identity as audited: any UTF-8 text of 1 to ``maximumCommonNameLength``
+    ///     characters (Unicode scalars) without control characters, written as it is (nothing escaped) as a
+    ///     UTF8String.
+    ///   - publicKey: from a ``CertificateSigningRequest`` or a ``PersonalKey``.
+    ///   - ttl: the lifetime asked for, at least one second (the caller applies its own maximum first).
+    ///   - now: the issuing time.
+    /// - Throws: ``ClientCertificateError``.
+    public func issueClientCertificate(
+        commonName: String, publicKey: PublicKey, ttl: Duration, now: Date = Date()
+    ) throws(ClientCertificateError) -> IssuedCertificate {
+        let characters = commonName.unicodeScalars.count
+        guard characters > 0 else { throw .emptyCommonName }
+        guard characters <= Self.maximumCommonNameLength else { throw .commonNameTooLong(characters: characters) }
+        guard !commonName.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw .commonNameHasControlCharacters
+        }
+        guard ttl >= .seconds(1) else { throw .nonPositiveTTL }
+        guard now < notAfter else { throw .authorityExpired(notAfter: notAfter) }
+
+        let requested = now.addingTimeInterval(Self.seconds(ttl))
+        do {
+            let issued = try CertificateIssuer(certificate: certificate, key: key).issue(
+                subject: [("CN", commonName)], subjectKey: publicKey.pointer,
+                notBefore: now.addingTimeInterval(-Self.seconds(Self.clockSkewAllowance)),
+                notAfter: min(requested, notAfter),
+                extensions: [
+                    (NID_basic_constraints, "critical,CA:FALSE"),
+                    (NID_key_usage, publicKey.algorithm.keyUsage),
+                    (NID_ext_key_usage, "clientAuth"),
+                    (NID_subject_key_identifier, "hash"),
+                    (NID_authority_key_identifier, "keyid:always"),
+                ])
+            return IssuedCertificate(pem: try issued.pem(), info: issued.info)
+        } catch {
+            throw .openSSL(error)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
+    }
+}
