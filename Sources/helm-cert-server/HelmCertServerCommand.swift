@@ -129,6 +129,15 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest one Tiller check may take, connecting included (e.g. 10s).", valueName: "duration"))
     var tillerCheckTimeout = "10s"
 
+    @Option(help: ArgumentHelp("Issue personal, short-lived client certificates (POST /v1/bundles/helm/personal.tar.gz, or /certificates with a CSR) signed by the CA in this Secret (ca.crt + ca.key, or tls.crt + tls.key as cert-manager writes a CA), read and watched through the Kubernetes API like --secret. Its certificate must be ca.pem's CA. --dev issues with its generated CA.", valueName: "namespace/name"))
+    var issuerSecret: String?
+
+    @Option(help: ArgumentHelp("Longest validity a caller may ask for with ?ttl= (Go durations: 24h, 8h, 90m; default 24h; the default ttl is 8h). Never past the CA's own notAfter.", valueName: "duration"))
+    var issueMaxTtl: String?
+
+    @Option(help: ArgumentHelp("The key generated for personal.tar.gz: ecdsa-p256 (default) or rsa-2048.", valueName: "algorithm"))
+    var personalKeyAlgorithm: PersonalKeyAlgorithm?
+
     @Flag(inversion: .prefixedNo, help: "Hand out the shared client key: key.pem and bundle.tar.gz. --no-shared-key answers them 403, pointing at personal.tar.gz; ca.pem, cert.pem and the metadata stay.")
     var sharedKey = true
 
@@ -169,6 +178,18 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let issuerSecret, Self.namespacedName(issuerSecret) == nil {
+            throw ValidationError("--issuer-secret \(issuerSecret) must be NAMESPACE/NAME, e.g. kyma-installer/helm-issuer-ca")
+        }
+        if issuerSecret == nil && !dev && (issueMaxTtl != nil || personalKeyAlgorithm != nil) {
+            throw ValidationError("--issue-max-ttl and --personal-key-algorithm only apply with --issuer-secret (or --dev)")
+        }
+        if let issueMaxTtl {
+            guard let ttl = CertificateLifetime.parse(issueMaxTtl), ttl >= CertificateLifetime.minimumTTL,
+                  ttl <= CertificateLifetime.longestMaxTTL else {
+                throw ValidationError("--issue-max-ttl \(issueMaxTtl) must be a Go duration between 1m and 8784h (366 days), e.g. 24h or 8h")
+            }
         }
         if let eventLoops, eventLoops < 1 || eventLoops > 256 {
             throw ValidationError("--event-loops must be between 1 and 256")
@@ -243,6 +264,16 @@ struct HelmCertServerCommand: ParsableCommand {
             auditLogPath: auditLog, metricsRegistry: registry,
             kubeAuth: kubeAuthConfiguration)
         configuration.sharedKey = sharedKey
+        let lifetime = CertificateLifetime(maxTTL: issueMaxTtl.flatMap(CertificateLifetime.parse) ?? CertificateLifetime.defaultMaxTTL)
+        if let issuerSecret, let (issuerNamespace, issuerName) = Self.namespacedName(issuerSecret) {
+            configuration.issuing = IssuingConfiguration(
+                source: .kubernetes(try kubernetesConfiguration(), namespace: issuerNamespace, secret: issuerName),
+                lifetime: lifetime, keyAlgorithm: personalKeyAlgorithm ?? .ecdsaP256)
+        } else if let development {
+            configuration.issuing = IssuingConfiguration(
+                source: .fixed(development.pki.issuerSecretData), lifetime: lifetime,
+                keyAlgorithm: personalKeyAlgorithm ?? .ecdsaP256)
+        }
         configuration.tiller = tillerAddress.map {
             TillerCheckConfiguration(
                 address: $0, interval: TillerCheckConfiguration.parseDuration(tillerCheckInterval)!,
@@ -275,6 +306,13 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         service.waitUntilStopped()
         logger.info("stopped")
+    }
+
+    /// `NAMESPACE/NAME` split, or nil when it is not one.
+    static func namespacedName(_ text: String) -> (String, String)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return (String(parts[0]), String(parts[1]))
     }
 
     private func parseListen(_ text: String) throws -> ListenAddress {
@@ -352,3 +390,5 @@ func processEnvironment() -> [String: String] {
     }
     return result
 }
+
+extension PersonalKeyAlgorithm: ExpressibleByArgument {}
