@@ -23,7 +23,7 @@ struct HelmCertServerCommand: ParsableCommand {
         discussion: """
             Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt, global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and serves the decoded files to callers with a bearer token.
 
-            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
+            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), POST /v1/bundles/helm/personal.tar.gz and /v1/bundles/helm/certificates (personal certificates, with --issuer-secret or --dev; GET lists them), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
 
             EXAMPLES:
               # Try it with no cluster (prints a token and a curl line):
@@ -96,7 +96,7 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
     var auditLog: String?
 
-    @Flag(help: "Also accept Kubernetes bearer tokens (e.g. a pod's service-account token): checked with a TokenReview, then a SubjectAccessReview for verb get on resource bundles (name: the bundle) in --kube-auth-group and --kube-auth-namespace. Needs the system:auth-delegator ClusterRole.")
+    @Flag(help: "Also accept Kubernetes bearer tokens (e.g. a pod's service-account token): checked with a TokenReview, then a SubjectAccessReview for verb get on resource bundles (name: the bundle) in --kube-auth-group and --kube-auth-namespace (issuing a personal certificate: verb create on bundles/certificates; listing them: verb list on it). Needs the system:auth-delegator ClusterRole.")
     var kubeAuth = false
 
     @Option(help: ArgumentHelp("API group of the virtual resource 'bundles' that --kube-auth asks RBAC about.", valueName: "group"))
@@ -108,7 +108,7 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Namespace --kube-auth asks RBAC about (default: the pod's own namespace, else --namespace).", valueName: "namespace"))
     var kubeAuthNamespace: String?
 
-    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate, and a random token; listen on 127.0.0.1:8443 and print a ready-to-paste curl line. The server certificate, its key and the CA are written to a private temporary directory (under $TMPDIR, else /tmp; the welcome names it), removed at every exit.")
+    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate, and a random token; listen on 127.0.0.1:8443 and print ready-to-paste curl lines. Issues personal certificates with the generated CA (unless --issuer-secret names another). The server certificate, its key and the CA are written to a private temporary directory (under $TMPDIR, else /tmp; the welcome names it), removed at every exit.")
     var dev = false
 
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
