@@ -298,15 +298,10 @@ paths:
       tags: [certificates]
       summary: A personal certificate and a fresh key, as a tarball like bundle.tar.gz
       description: >-
-        The one-liner. The service generates a key (ECDSA P-256, or RSA-2048 with `--personal-key-algorithm
-        rsa-2048`), signs a client certificate for it naming the caller (`CN=<user as audited>`, EKU clientAuth,
-        a random 128-bit serial, valid from a minute ago for `ttl`, never past the CA's own notAfter) with the
-        issuer Secret's CA (`--issuer-secret`, the CA in `ca.pem`), and answers `ca.pem`, `cert.pem` (0644) and
-        `key.pem` (0600) as a gzip'd tar: extract into `$(helm home)`. The key exists only in this answer: never
-        stored, logged or cached (`Cache-Control: no-store`). The request has no body. With `--kube-auth` the
-        caller needs verb `create` on `bundles/certificates` (name: the bundle). A caller authenticated by a
-        client certificate (mTLS) is refused (403): a personal certificate could otherwise renew itself forever.
-        Audited with the certificate's serial, subject, notAfter and SHA-256; listed by `GET …/certificates`.
+        A fresh key (ECDSA P-256, or RSA-2048) and a certificate for it naming the caller (CN, EKU clientAuth,
+        random serial, valid from a minute ago for `ttl`), signed by the issuer Secret's CA, as `ca.pem`,
+        `cert.pem` and `key.pem` (0600) in a gzip'd tar. The key is never stored, logged or cached. No body.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
       parameters:
         - $ref: '#/components/parameters/TTL'
       responses:
@@ -334,12 +329,9 @@ paths:
       tags: [certificates]
       summary: Sign a certificate signing request (PEM) as a personal certificate
       description: >-
-        The key never leaves the client: send a PEM PKCS#10 request (`openssl req -new -newkey ec -pkeyopt
-        ec_paramgen_curve:P-256 -nodes -subj /CN=me -keyout key.pem -out req.csr`; ECDSA P-256/P-384 or RSA
-        2048–8192 bits; at most 16 KiB; its subject and extensions are ignored, and one asking for a CA is
-        refused) with `Content-Type: application/pkcs10`, and get the signed certificate (PEM). The certificate
-        is the same as `personal.tar.gz`'s. With `--kube-auth` the caller needs verb `create` on
-        `bundles/certificates` (name: the bundle); mTLS callers are refused (403).
+        A PEM PKCS#10 request (ECDSA P-256/P-384 or RSA 2048–8192; at most 16 KiB; subject and extensions
+        ignored; one asking for a CA is refused), answered with the certificate (PEM), as `personal.tar.gz`'s.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
       parameters:
         - $ref: '#/components/parameters/TTL'
       requestBody:
@@ -349,10 +341,6 @@ paths:
             schema:
               type: string
               maxLength: 16384
-            example: |
-              -----BEGIN CERTIFICATE REQUEST-----
-              MIHNMHUCAQAwDTELMAkGA1UEAwwCbWUw…
-              -----END CERTIFICATE REQUEST-----
       responses:
         '200':
           $ref: '#/components/responses/IssuedCertificate'
@@ -381,10 +369,8 @@ paths:
       tags: [certificates]
       summary: The still-valid personal certificates this replica issued since it started
       description: >-
-        Who holds a working personal certificate now, as far as this replica knows (each replica keeps its own
-        list, emptied by a restart; the audit log keeps them all). At most 10,000 entries: when full, the one that
-        expires first is dropped and counted in `dropped`. With `--kube-auth` the caller needs verb `list` on
-        `bundles/certificates` (name: the bundle).
+        This replica's list since it started (the audit log keeps them all); at most 10,000, the first to
+        expire dropped and counted when full. `--kube-auth`: verb `list` on `bundles/certificates`.
       responses:
         '200':
           $ref: '#/components/responses/CertificateList'
@@ -524,10 +510,7 @@ components:
       name: ttl
       in: query
       required: false
-      description: >-
-        How long the certificate is valid, in Go's duration syntax (`8h`, `30m`, `1h30m`); at least `1m`, at most
-        the server's `--issue-max-ttl` (default `24h`; a longer one is a 400 naming the limit). Default `8h` (or
-        the limit, if shorter). Never past the issuing CA's own notAfter.
+      description: Validity, a Go duration (`8h`, `30m`); `1m` to `--issue-max-ttl` (default `24h`); never past the CA's notAfter.
       schema:
         type: string
         pattern: '^([0-9]*\.?[0-9]+[hms])+$'
@@ -940,10 +923,6 @@ components:
         application/x-pem-file:
           schema:
             type: string
-          example: |
-            -----BEGIN CERTIFICATE-----
-            MIIBdzCCAR2gAwIBAgIQ…
-            -----END CERTIFICATE-----
     CertificateList:
       description: The ledger of still-valid personal certificates.
       content:
@@ -951,9 +930,8 @@ components:
           schema:
             $ref: '#/components/schemas/CertificateList'
     IssuingUnavailable:
-      description: Issuing is off (no `--issuer-secret`), its CA is not usable now (the issuer Secret is missing,
-        not `ca.pem`'s CA, not a CA, or its key does not match; `/readyz` says which), too many certificates are
-        being issued (`issuing-busy`), the token cannot be checked, or the audit log cannot record the request.
+      description: Issuing is off or its CA not usable (`/readyz` says why), too busy (`issuing-busy`), or the
+        token or audit line cannot be checked or written.
       headers:
         Retry-After:
           $ref: '#/components/headers/RetryAfter'

@@ -114,7 +114,7 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var eventLoops: Int?
 
-    @Option(help: ArgumentHelp("Most open connections; more are closed at once. Each can hold about 170 KiB at worst (README, \"Bounded resources\"): size it to the memory limit.", valueName: "n"))
+    @Option(help: ArgumentHelp("Most open connections; more are closed at once. Each can hold about 200 KiB at worst (README, \"Bounded resources\"): size it to the memory limit.", valueName: "n"))
     var maxConnections = HTTPServerLimits().maxConnections
 
     @Option(help: ArgumentHelp("Most open connections from one client IP address; more from it are closed at once.", valueName: "n"))
