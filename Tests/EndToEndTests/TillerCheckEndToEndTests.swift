@@ -48,15 +48,13 @@ struct TillerCheckEndToEndTests {
     func waitForTiller(
         _ service: ServiceProcess, seconds: Double = 15, _ predicate: ([String: Any]) -> Bool = { _ in true }
     ) throws -> [String: Any] {
-        let deadline = Date().addingTimeInterval(seconds)
         var last: [String: Any] = [:]
-        while Date() < deadline {
-            if let tiller = try metadata(service).json["tiller"] as? [String: Any] {
-                last = tiller
-                if predicate(tiller) { return tiller }
-            }
-            Thread.sleep(forTimeInterval: 0.1)
+        let matched = try eventually(within: .seconds(seconds), every: .milliseconds(100)) {
+            guard let tiller = try metadata(service).json["tiller"] as? [String: Any] else { return false }
+            last = tiller
+            return predicate(tiller)
         }
+        if matched { return last }
         Issue.record("the metadata's tiller never matched; last: \(last)")
         return last
     }
