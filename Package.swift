@@ -108,7 +108,7 @@ let package = Package(
             linkerSettings: releaseLinkLayout
         ),
         .target(
-            name: "TestSupport", dependencies: ["HelmBundle", .product(name: "Logging", package: "swift-log")],
+            name: "TestSupport", dependencies: ["HelmBundle", "CLibSSL", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "CLibSSL"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),

@@ -1,7 +1,7 @@
 // The server's CPU per TLS handshake under two OpenSSL server configurations, measured in memory: no sockets,
 // no kernel, no HTTP, client and server in one thread over a BIO pair, and only the server's calls timed (with
 // CLOCK_THREAD_CPUTIME_ID). A and B alternate in short batches (A B, then B A, …), so the machine's changes of
-// speed (a factor of 1.8 within minutes on the benchmark machine) hit both alike; the ratio B/A of each round
+// speed (docs/benchmark.md, "The handshake rows", says how large) hit both alike; the ratio B/A of each round
 // is the figure to read. Built and run by bench/handshake_cost, which documents the arguments.
 //
 // Every server gets the settings of Sources/HTTPServer/TLSContext.swift that are not under test: TLS 1.2

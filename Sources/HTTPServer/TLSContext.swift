@@ -42,10 +42,10 @@ final class TLSContext: @unchecked Sendable {
     /// AES-128-GCM-SHA256 first (OpenSSL's own order puts AES-256-GCM-SHA384 first), as Mozilla's
     /// "intermediate" configuration orders them (Go's TLS stack, too, puts AES-128-GCM first on CPUs with AES
     /// instructions). SHA-256 drives the handshake's transcript hash and key schedule, and CPUs with SHA
-    /// extensions (SHA-NI) compute it in hardware where SHA-384 is software: `bench/handshake_cost` on the
-    /// benchmark machine (OpenSSL 3.0) measured 9–10 % less server CPU per full handshake and 10–18 % per
-    /// resumed one. Clients that offer only AES-256-GCM or ChaCha20 get those, and so do clients that list
-    /// ChaCha20 first (`SSL_OP_PRIORITIZE_CHACHA`).
+    /// extensions (SHA-NI) compute it in hardware where SHA-384 is software, so each handshake costs the server
+    /// less CPU (`bench/handshake_cost`; the figures are in docs/benchmark.md, "The handshake rows"). Clients
+    /// that offer only AES-256-GCM or ChaCha20 get those, and so do clients that list ChaCha20 first
+    /// (`SSL_OP_PRIORITIZE_CHACHA`).
     static let tls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     /// The key-exchange groups, in the server's order of preference: Mozilla's "intermediate" configuration
@@ -59,8 +59,8 @@ final class TLSContext: @unchecked Sendable {
     /// by default, so that a client can open two connections that each resume; Go's TLS server sends one.
     /// The clients of this service keep one session per server anyway (curl 7.88's session cache keeps the
     /// newest per host, Go's `tls.LRUClientSessionCache` one per server name), and each resumption brings a
-    /// fresh ticket. The second ticket cost the server about 7 % of a full handshake's CPU
-    /// (`bench/handshake_cost`, 25 rounds; see docs/benchmark.md).
+    /// fresh ticket, so a second one is CPU spent on every full handshake for nothing (`bench/handshake_cost`;
+    /// docs/benchmark.md, "The handshake rows").
     static let ticketsPerFullHandshake = 1
 
     /// The most TLS 1.2 sessions one context's session-ID cache keeps (OpenSSL's default: 20,480, ~1.1 KiB each,
@@ -105,10 +105,10 @@ final class TLSContext: @unchecked Sendable {
             cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE
                 | cshim_SSL_OP_PRIORITIZE_CHACHA)
         _ = cshim_SSL_CTX_set_mode(ctx, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
-        // Read whole socket buffers, not a 5-byte record header and then its body: half the read(2) calls (a
-        // full handshake plus one request took 9.3 reads, now 3.5; nginx sets the same). Records read ahead wait in
-        // OpenSSL, where epoll cannot see them; `HTTPConnection.drive` reads until SSL_read wants more, and a
-        // connection that stops early (read budget) is driven again without waiting for epoll.
+        // Read whole socket buffers, not each record's 5-byte header and then its body in two read(2) calls
+        // (nginx sets the same; docs/benchmark.md, "Where the time goes", counts the calls). Records read ahead
+        // wait in OpenSSL, where epoll cannot see them; `HTTPConnection.drive` reads until SSL_read wants more,
+        // and a connection that stops early (read budget) is driven again without waiting for epoll.
         _ = cshim_SSL_CTX_set_read_ahead(ctx, 1)
         _ = cshim_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER))
         _ = cshim_SSL_CTX_sess_set_cache_size(ctx, Self.sessionCacheSize)
@@ -207,8 +207,8 @@ final class TLSContext: @unchecked Sendable {
     }
 
     /// Empties this thread's OpenSSL error queue, as `SSL_get_error` needs before each TLS call. Peeks first:
-    /// the queue is almost always empty, and `ERR_clear_error` walks all its slots (~800 instructions, twice
-    /// per keep-alive request).
+    /// the queue is almost always empty, and `ERR_clear_error` walks all its slots, twice per keep-alive request
+    /// (its cost: docs/benchmark.md, "Where the time goes").
     @inline(__always) static func clearErrorQueue() {
         if ERR_peek_error() != 0 { ERR_clear_error() }
     }

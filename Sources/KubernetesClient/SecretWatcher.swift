@@ -76,8 +76,8 @@ public final class SecretWatcher: Sendable {
         }
     }
 
-    /// Stops the watch: aborts an in-flight request (via libcurl's progress callback: about 0.1 s measured here,
-    /// at worst about a second, when libcurl slows its idle polling),
+    /// Stops the watch: aborts an in-flight request (via libcurl's progress callback, which libcurl calls about
+    /// once a second or sooner, so the abort takes at most about a second),
     /// ends a backoff pause at once, and waits for the thread to finish. No event is delivered afterwards.
     /// Called from `onEvent` itself, it only asks the thread to stop.
     public func stop() {

@@ -7,7 +7,7 @@ import TestSupport
 @Suite struct OpenAPILiveServerTests {
     @Test(.timeLimit(.minutes(10)))
     func serverAnswersAsOpenAPIYamlSays() throws {
-        let server = try RunningServer()
+        let server = try DevelopmentServer()
         defer { server.stop() }
         // Run from a scratch folder: schemathesis and Hypothesis leave their caches in the working directory.
         let scratch = try TemporaryDirectory("deploy-schemathesis")
@@ -24,12 +24,12 @@ import TestSupport
             "--generation-deterministic",  // same requests every run, and no example database on disk
         ]
         let result = try DeployTool.schemathesis.run(arguments, directory: scratch.path)
-        #expect(result.status == 0, "schemathesis:\n\(result.stdoutText.suffix(8000))\(result.stderrText.suffix(2000))\n--- server log\n\(server.log.suffix(4000))")
+        #expect(result.status == 0, "schemathesis:\n\(result.stdoutText.suffix(8000))\(result.stderrText.suffix(2000))\n--- server log\n\(server.service.outputText.suffix(4000))")
     }
 
     /// The document the server serves at /openapi.yaml (no token needed) is this file, byte for byte.
     @Test func serverServesThisOpenAPIDocument() throws {
-        let server = try RunningServer()
+        let server = try DevelopmentServer()
         defer { server.stop() }
         let served = try runCommand(["curl", "-sk", "--fail", "-D", "-", "https://127.0.0.1:\(server.port)/openapi.yaml"])
             .succeeded("curl /openapi.yaml")

@@ -50,7 +50,7 @@ import TestSupport
         // BASE comes from the test; `helm ls --tls` needs Tiller, which is not here (the files it reads are checked below).
         #expect(lines.last { !$0.isEmpty } == "helm ls --tls")
         lines = lines.filter { !$0.hasPrefix("BASE=") && $0 != "helm ls --tls" }
-        let server = try RunningServer()
+        let server = try DevelopmentServer()
         defer { server.stop() }
         let scratch = try TemporaryDirectory("deploy-readme-ci")
         defer { scratch.remove() }

@@ -12,12 +12,10 @@ final class DevModeTests {
     var auth: String { "Authorization: Bearer \(token)" }
 
     init() throws {
-        service = try ServiceProcess(arguments: ["--dev", "--listen", "127.0.0.1:0"])
-        // The welcome is printed after the "listening" log line; its token and CA lines come before this one.
-        service.waitForStandardOutput(containing: "\nOne file, or the metadata:")
-        let lines = service.stdoutText.split(separator: "\n")
-        token = String(try #require(lines.first { $0.hasPrefix("token: ") }).dropFirst("token: ".count))
-        serverCA = String(try #require(lines.first { $0.hasPrefix("server CA: ") }).dropFirst("server CA: ".count))
+        let server = try DevelopmentServer()
+        service = server.service
+        token = server.token
+        serverCA = server.serverCA
     }
 
     deinit { service.stop() }

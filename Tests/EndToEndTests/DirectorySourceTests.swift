@@ -46,12 +46,10 @@ struct DirectorySourceTests {
 
         let second = try PKIFixtures.issue(by: ca, commonName: "second")
         try Self.writeVolume(volume, ca: ca.certificatePEM, cert: second.certificatePEM, key: second.keyPEM)
-        let deadline = Date().addingTimeInterval(10)
         var served: [UInt8] = []
-        while Date() < deadline {
+        _ = try eventually(within: .seconds(10), every: .milliseconds(200)) {
             served = try curl("\(base)/v1/bundles/helm/cert.pem", headers: [auth]).body
-            if served == second.certificatePEM { break }
-            Thread.sleep(forTimeInterval: 0.2)
+            return served == second.certificatePEM
         }
         #expect(served == second.certificatePEM, "the updated volume was not picked up")
         #expect(try curl("\(base)/v1/bundles/helm/key.pem", headers: [auth]).body == second.keyPEM)

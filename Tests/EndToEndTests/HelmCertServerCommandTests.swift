@@ -124,18 +124,14 @@ struct CommandLineStartTests {
         let script = examples[(fetch + 1)...].prefix { !$0.isEmpty }.joined(separator: "\n")
         #expect(try runCommand(["bash", "-n", "-c", script]).status == 0, "\(script)")
 
-        let server = try ServiceProcess(arguments: ["--dev", "--listen", "127.0.0.1:0"])
+        let server = try DevelopmentServer()
         defer { server.stop() }
-        server.waitForStandardOutput(containing: "\nOne file, or the metadata:")
-        let welcome = server.stdoutText.split(separator: "\n")
-        let token = String(try #require(welcome.first { $0.hasPrefix("token: ") }).dropFirst("token: ".count))
-        let ca = String(try #require(welcome.first { $0.hasPrefix("server CA: ") }).dropFirst("server CA: ".count))
         let work = try TemporaryDirectory("help-example")
         defer { work.remove() }
-        try FileManager.default.copyItem(atPath: ca, toPath: work.file("ca.pem"))
+        try FileManager.default.copyItem(atPath: server.serverCA, toPath: work.file("ca.pem"))
         let pasted = script.replacingOccurrences(of: "https://localhost:8443", with: "https://127.0.0.1:\(server.port)")
         let result = try runCommand(
-            ["bash", "-o", "pipefail", "-c", pasted], environment: ["TOKEN": token, "HELM_HOME": work.file("helm")],
+            ["bash", "-o", "pipefail", "-c", pasted], environment: ["TOKEN": server.token, "HELM_HOME": work.file("helm")],
             directory: work.path)
         #expect(result.status == 0, "\(pasted)\n\(result.stderrText)")
         for name in ["ca.pem", "cert.pem", "key.pem"] {

@@ -70,11 +70,7 @@ final class ClusterFixture {
 
     /// Polls `condition` every 100 ms for up to `seconds`; records an issue naming `what` if it never holds.
     func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        if eventually(within: .seconds(seconds), every: .milliseconds(100), { (try? condition()) == true }) { return }
         Issue.record("timed out after \(seconds) s waiting until \(what); service log:\n\(service?.stderrText ?? "")")
         throw CurlError(description: "timed out waiting until \(what)")
     }

@@ -40,7 +40,7 @@ struct RevocationTests {
         defer { fixture.stop() }
         #expect(try fixture.status(token: "bob-token") == 200)
         try fixture.volume.write("tokens.csv", "alice-token,alice,1\ncarol\"token,carol,3\n")
-        #expect(try eventually { try fixture.status(token: "bob-token") == 401 }, "bob's token still works")
+        #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { try fixture.status(token: "bob-token") == 401 }, "bob's token still works")
         #expect(try fixture.status(token: "alice-token") == 200)
         let ready = try curl("\(fixture.base)/readyz")
         #expect(ready.status == 200)
@@ -54,7 +54,7 @@ struct RevocationTests {
         defer { fixture.stop() }
         #expect(try fixture.status(token: "alice-token") == 200)
         try FileManager.default.removeItem(atPath: fixture.volume.file("tokens.csv"))
-        #expect(try eventually { try fixture.status(token: "alice-token") == 401 }, "the old token still works")
+        #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { try fixture.status(token: "alice-token") == 401 }, "the old token still works")
         let ready = try curl("\(fixture.base)/readyz").bodyText
         #expect(ready.contains("file problem: token file: cannot read \(fixture.volume.file("tokens.csv"))"), "\(ready)")
         #expect(ready.contains("no static tokens are accepted"), "\(ready)")
@@ -63,7 +63,7 @@ struct RevocationTests {
         #expect(metrics.contains("helm_cert_server_watched_file_ok{file=\"token_file\"} 0"), "\(metrics)")
 
         try fixture.volume.write("tokens.csv", "alice-token,alice,1\n")
-        #expect(try eventually { try fixture.status(token: "alice-token") == 200 }, "the restored file was not read")
+        #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { try fixture.status(token: "alice-token") == 200 }, "the restored file was not read")
     }
 
     @Test("SIGHUP looks at the watched files at once, through the same watch")
@@ -102,7 +102,7 @@ struct RevocationTests {
         var after = ""
         // A resumption that lands while the new CA is being loaded can still resume and then lose its identity
         // at the request (401): refused, but not yet by the handshake. Wait until the session no longer resumes.
-        let refused = try eventually {
+        let refused = try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) {
             after = try fetchKey(["-sess_in", session]).stdoutText
             return !after.contains("HTTP/1.1 200") && !after.contains("Reused,")
         }
@@ -128,12 +128,12 @@ struct RevocationTests {
             #expect(try robot() == 200)
             let good = try volume.read(broken)
             try volume.write(broken, "not PEM\n")
-            #expect(try eventually { try robot() == 401 }, "\(broken) broken: the robot's certificate still authenticates")
+            #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { try robot() == 401 }, "\(broken) broken: the robot's certificate still authenticates")
             #expect(try curl(url, headers: ["Authorization: Bearer t0ken"], caFile: serverCA).status == 200)
             let ready = try curl("https://127.0.0.1:\(service.port)/readyz", caFile: serverCA).bodyText
             #expect(ready.contains("file problem: client CA:") && ready.contains("no client certificate is accepted"), "\(ready)")
             try volume.write(broken, good)
-            #expect(try eventually { try robot() == 200 }, "\(broken) restored: the robot is still refused")
+            #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { try robot() == 200 }, "\(broken) restored: the robot is still refused")
         }
     }
 
@@ -154,19 +154,12 @@ struct RevocationTests {
         }
         #expect(status("robot") == 200)
         try volume.write("serving.key", "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
-        #expect(try eventually { try curl("https://127.0.0.1:\(service.port)/readyz", caFile: serverCA).bodyText.contains("file problem: serving certificate") })
+        #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { try curl("https://127.0.0.1:\(service.port)/readyz", caFile: serverCA).bodyText.contains("file problem: serving certificate") })
         try volume.write("clients-ca.pem", newCA.certificatePEM)
-        #expect(try eventually { status("new-robot") == 200 }, "the new client CA did not take effect")
+        #expect(try eventually(within: fiveWatchIntervals, every: .milliseconds(200)) { status("new-robot") == 200 }, "the new client CA did not take effect")
         #expect(status("robot") != 200, "the replaced CA's certificate still authenticates")
     }
 }
 
-/// Polls `condition` every 200 ms until it holds or `seconds` have passed (five watch intervals).
-private func eventually(seconds: Double = 10, _ condition: () throws -> Bool) throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.2)
-    }
-    return try condition()
-}
+/// How long a file change may take to be seen: five of the service's 2 s watch intervals.
+private let fiveWatchIntervals = Duration.seconds(10)

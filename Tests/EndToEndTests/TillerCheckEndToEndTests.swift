@@ -48,15 +48,13 @@ struct TillerCheckEndToEndTests {
     func waitForTiller(
         _ service: ServiceProcess, seconds: Double = 15, _ predicate: ([String: Any]) -> Bool = { _ in true }
     ) throws -> [String: Any] {
-        let deadline = Date().addingTimeInterval(seconds)
         var last: [String: Any] = [:]
-        while Date() < deadline {
-            if let tiller = try metadata(service).json["tiller"] as? [String: Any] {
-                last = tiller
-                if predicate(tiller) { return tiller }
-            }
-            Thread.sleep(forTimeInterval: 0.1)
+        let matched = try eventually(within: .seconds(seconds), every: .milliseconds(100)) {
+            guard let tiller = try metadata(service).json["tiller"] as? [String: Any] else { return false }
+            last = tiller
+            return predicate(tiller)
         }
+        if matched { return last }
         Issue.record("the metadata's tiller never matched; last: \(last)")
         return last
     }
@@ -211,7 +209,7 @@ struct TillerCheckEndToEndTests {
     @Test("Tiller down: unreachable, said in the metadata and /readyz, which stays 200")
     func tillerDown() throws {
         defer { volume.remove() }
-        let closed = try ClosedPort()
+        let closed = try LoopbackSocket()  // bound, not listening: refuses connections
         let service = try startService(tiller: "127.0.0.1:\(closed.port)")
         defer { service.stop() }
         let result = try waitForTiller(service) { $0["checkedAt"] != nil }
@@ -227,14 +225,14 @@ struct TillerCheckEndToEndTests {
     @Test("after a failure the check retries within seconds, not at the next interval")
     func retriesAfterFailure() throws {
         defer { volume.remove() }
-        var closed: ClosedPort? = try ClosedPort()
-        let port = closed!.port
+        let closed = try LoopbackSocket()  // bound, not listening: refuses connections
+        let port = closed.port
         let service = try startService(tiller: "127.0.0.1:\(port)", extra: ["--tiller-check-interval", "1h"])
         defer { service.stop() }
         let down = try waitForTiller(service) { $0["checkedAt"] != nil }
         #expect(down["ok"] as? Bool == false)
         // Tiller comes up on that port; the first retry is due 5 s (±20 %) after the failure, the next 10 s later.
-        closed = nil
+        closed.close()
         let tiller = try TillerStandIn(.serve(ca: ca.certificatePEM, server: try tillerCertificate()), port: port)
         let up = try waitForTiller(service, seconds: 20) { $0["ok"] as? Bool == true }
         #expect(up["version"] as? String == TillerStandIn.version)
@@ -281,26 +279,4 @@ struct TillerCheckEndToEndTests {
         let ok = try waitForTiller(service, seconds: 4) { $0["ok"] as? Bool == true }
         #expect(ok["version"] as? String == TillerStandIn.version)
     }
-}
-
-/// A loopback port that refuses connections: bound (so nothing else takes it) but not listening.
-final class ClosedPort {
-    let port: Int
-    private let fd: Int32
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw CurlError(description: "cannot bind a loopback port: errno \(errno)") }
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(fd) }
 }

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import HTTPServer
 
@@ -28,7 +29,7 @@ final class ConnectionHarness {
     /// (PEM files) when given.
     init(
         responder: any HTTPResponder = EchoResponder(), limits: HTTPServerLimits = HTTPServerLimits(),
-        tls: TLSContext? = nil, clientCertificate: (certificate: String, key: String)? = nil, scratchBytes: Int = HTTPConnectionContext.defaultScratchBytes,
+        tls: TLSContext? = nil, clientCertificate: TestPKI.Files? = nil, scratchBytes: Int = HTTPConnectionContext.defaultScratchBytes,
         readBudget: Int = HTTPConnectionContext.defaultReadBudget,
         writeBudget: Int = HTTPConnectionContext.defaultWriteBudget, socketBufferBytes: Int32? = nil
     ) throws {

@@ -25,8 +25,8 @@ struct EchoResponder: HTTPResponder {
 final class TestServer: Sendable {
     let server: HTTPServer
     let pki: TestPKI
-    let ca: (certificate: String, key: String)
-    let serverCertificate: (certificate: String, key: String)
+    let ca: TestPKI.Files
+    let serverCertificate: TestPKI.Files
     var port: Int { server.localPort }
 
     /// Starts a server (TLS unless `tls` is false; verifying client certs against `clientCA` when asked)

@@ -1,6 +1,7 @@
 import CLibSSL
 import Glibc
 import Testing
+import TestSupport
 
 @testable import HTTPServer
 

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import TestSupport
 @testable import HelmCertServer
 
 @Suite("--listen HOST:PORT")
@@ -37,30 +38,14 @@ struct ListenAddressTests {
 
     @Test("an address someone listens on is in use, also seen from the wildcard; a free one and port 0 pass")
     func inUse() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var isOpen = true
-        defer { if isOpen { close(fd) } }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var on: Int32 = 1
         // As the server's own listeners: SO_REUSEPORT, which would let a second one bind beside it.
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(bound == 0 && listen(fd, 1) == 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let listener = try LoopbackSocket(listening: true, reusePort: true)
+        let port = listener.port
         for host in ["127.0.0.1", "0.0.0.0", "::"] {
             let taken = ListenAddress(host: host, port: port)
             #expect(throws: ListenAddressError.inUse(taken)) { try taken.ensureNoOtherListener() }
         }
-        close(fd)
-        isOpen = false
+        listener.close()
         #expect(throws: Never.self) { try ListenAddress(host: "127.0.0.1", port: port).ensureNoOtherListener() }
         #expect(throws: Never.self) { try ListenAddress(host: "127.0.0.1", port: 0).ensureNoOtherListener() }
     }

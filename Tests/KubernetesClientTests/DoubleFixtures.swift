@@ -30,16 +30,6 @@ func base64(_ data: [String: [UInt8]]) -> [String: String] {
     data.mapValues { Data($0).base64EncodedString() }
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(within timeout: Duration = .seconds(5), _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        usleep(50_000)
-    }
-    return try condition()
-}
-
 /// Collects a watcher's events, thread-safely, and lets a test wait for one.
 final class EventRecorder: @unchecked Sendable {
     private let condition = NSCondition()

@@ -169,23 +169,11 @@ import TestSupport
 
     @Test func aServerThatAcceptsTCPButNeverShakesHandsTimesOutAfterTheConnectTimeout() throws {
         // A listening socket nobody accepts from: the kernel completes the TCP handshake, TLS never starts.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(listener >= 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && listen(listener, 8) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        #expect(bound)
+        let listener = try LoopbackSocket(listening: true)
         let tokens = try TemporaryDirectory("token")
         defer { tokens.remove() }
         try tokens.write("token", "t")
-        var configuration = KubernetesConfiguration(apiServer: "https://127.0.0.1:\(UInt16(bigEndian: address.sin_port))",
+        var configuration = KubernetesConfiguration(apiServer: "https://127.0.0.1:\(listener.port)",
                                                     tokenFile: tokens.file("token"), caFile: nil)
         configuration.connectTimeout = .milliseconds(400)
         let started = ContinuousClock.now

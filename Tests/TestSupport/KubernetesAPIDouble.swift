@@ -3,9 +3,9 @@ import Foundation
 
 /// A running kube-apiserver double (`Tests/KubernetesAPIDouble/kube_api_double.py`) on 127.0.0.1 over real TLS.
 ///
-/// `start` makes a CA and a server certificate (`localhost`, `127.0.0.1`) with the `openssl` CLI in a temporary
-/// directory, writes the token file and starts `python3`; the control methods talk to the double's
-/// `/__double/…` endpoints with the `curl` CLI. `stop()` (or deinit) ends the process and removes the files.
+/// `start` makes a CA and a server certificate (`localhost`, `127.0.0.1`) with ``TestPKI`` in a temporary
+/// directory, writes the token file and starts `python3`; the control methods talk to the double's `/__double/…`
+/// endpoints with the `curl` CLI. `stop()` (or deinit) ends the process and removes the files.
 ///
 /// ```swift
 /// let api = try KubernetesAPIDouble.start(secrets: [.init(namespace: "kyma-installer", name: "helm-secret",
@@ -89,7 +89,9 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
     ) throws -> KubernetesAPIDouble {
         let directory = try TemporaryDirectory("kube-api-double")
         do {
-            try makeCertificates(in: directory)
+            let pki = TestPKI(in: directory)
+            let server = try pki.issue(
+                "server", commonName: "kube-api-double", ca: try pki.makeCA("ca", commonName: "kube-api-double CA"))
             try directory.write("token", token)
             let seeds: [[String: Any]] = secrets.map {
                 ["namespace": $0.namespace, "name": $0.name, "type": $0.type,
@@ -100,7 +102,7 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             var arguments = ["python3", "\(packageRoot)/Tests/KubernetesAPIDouble/kube_api_double.py",
-                             "--cert", directory.file("server.crt"), "--key", directory.file("server.key"),
+                             "--cert", server.certificate, "--key", server.key,
                              "--token-file", directory.file("token"), "--port", "0",
                              "--secrets", directory.file("secrets.json"), "--exit-with-stdin"]
             for entry in denied { arguments += ["--deny", "\(entry.namespace)/\(entry.name)"] }
@@ -127,7 +129,7 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
                 throw Failure(description: "kube_api_double.py did not start (printed \(text.debugDescription)): \(log)")
             }
             return KubernetesAPIDouble(url: "https://127.0.0.1:\(port)", port: port, tokenFile: directory.file("token"),
-                                       caFile: directory.file("ca.crt"), directory: directory, process: process,
+                                       caFile: directory.file("ca.pem"), directory: directory, process: process,
                                        stdin: stdin)
         } catch {
             directory.remove()
@@ -330,27 +332,5 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
                           + result.stderrText + String(decoding: output, as: UTF8.self))
         }
         return output
-    }
-
-    private static func makeCertificates(in directory: TemporaryDirectory) throws {
-        func openssl(_ arguments: [String]) throws {
-            let result = try runCommand(["openssl"] + arguments, directory: directory.path)
-            guard result.status == 0 else {
-                throw Failure(description: "openssl \(arguments.first ?? "") failed: \(result.stderrText)")
-            }
-        }
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                     "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=kube-api-double CA"])
-        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                     "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=kube-api-double"])
-        try directory.write("server.ext", """
-            subjectAltName=DNS:localhost,IP:127.0.0.1
-            basicConstraints=CA:FALSE
-            keyUsage=digitalSignature
-            extendedKeyUsage=serverAuth
-
-            """)
-        try openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                     "-out", "server.crt", "-days", "2", "-extfile", "server.ext"])
     }
 }

@@ -1,5 +1,7 @@
-// Certificate fixtures for every test target, made at test time by the real `openssl` CLI: no key file is
-// ever committed. Each call makes fresh keys in a temporary directory and removes it again.
+// Certificate fixtures made at test time by the real `openssl` CLI: no key file is ever committed. Each call
+// makes fresh keys in a temporary directory and removes it again. For bundles and certificates that our own code
+// parses and judges (the bundle validator, client CAs, chains, expiry), so their maker is independent of that
+// code. Certificates that only have to make TLS work come from TestPKI, in-process.
 import Foundation
 import HelmBundle
 

@@ -12,8 +12,10 @@ public final class ServiceProcess: @unchecked Sendable {
     /// The port the service bound (it is started with `--listen 127.0.0.1:0` unless told otherwise).
     public private(set) var port: Int = 0
 
-    /// The built `helm-cert-server` binary.
+    /// The built `helm-cert-server` binary: `$HELM_CERT_SERVER_BINARY` when set (another build, say), else the
+    /// one next to the test bundle.
     public static var binaryPath: String {
+        if let given = ProcessInfo.processInfo.environment["HELM_CERT_SERVER_BINARY"] { return given }
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var dir = testBinary.deletingLastPathComponent()
         // On Linux the runner is `.build/debug/<pkg>PackageTests.xctest`; on macOS it sits inside a bundle.
@@ -63,25 +65,22 @@ public final class ServiceProcess: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         stop()
-        throw ServiceProcessError(message: "helm-cert-server did not start listening", output: stdoutText + stderrText)
+        throw ServiceProcessError(message: "helm-cert-server did not start listening", output: outputText)
     }
 
     /// Waits (up to `timeout`) until standard output holds `text`, and says whether it does. What the service
     /// prints once it listens (the `--dev` welcome) can arrive after the "listening" log line `init` waits for.
     @discardableResult
     public func waitForStandardOutput(containing text: String, timeout: Duration = .seconds(10)) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if stdoutText.contains(text) { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return stdoutText.contains(text)
+        eventually(within: timeout, every: .milliseconds(20)) { stdoutText.contains(text) }
     }
 
     /// Everything written to standard output so far (the `--dev` welcome text, audit lines).
     public var stdoutText: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
     /// Everything written to standard error so far (JSON log lines).
     public var stderrText: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    /// Everything written so far, standard output then standard error (for failure messages).
+    public var outputText: String { stdoutText + stderrText }
     /// The files the running process has mapped (`/proc/PID/maps`): which shared libraries it loaded.
     public var mappedFiles: Set<String> {
         // Read to the end of file: procfs reports a size of 0, which size-based readers take at its word.
@@ -103,12 +102,7 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Waits until a log line satisfies `predicate` (true) or `timeout` passes (false).
     public func waitForLog(timeout: Duration = .seconds(10), _ predicate: ([String: String]) -> Bool) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        repeat {
-            if logLines.contains(where: predicate) { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        } while ContinuousClock.now < deadline
-        return false
+        eventually(within: timeout) { logLines.contains(where: predicate) }
     }
 
     /// The process id (for `/proc/PID`).
