@@ -7,22 +7,18 @@ import TestSupport
 /// `openssl req`, and presented to the Tiller stand-in (a real gRPC server with TLS client authentication).
 @Suite("Personal certificates, end to end", .serialized)
 final class PersonalCertificateTests {
-    let service: ServiceProcess
-    let token: String
+    let server: DevelopmentServer
+    var service: ServiceProcess { server.service }
     /// The --dev directory: its CA, and the server certificate the stand-in Tiller presents (same CA).
-    let devDirectory: String
-    var base: String { "https://127.0.0.1:\(service.port)" }
-    var auth: String { "Authorization: Bearer \(token)" }
+    var devDirectory: String { String(server.serverCA.dropLast("/ca.pem".count)) }
+    var base: String { server.base }
+    var auth: String { server.authorization }
 
     init() throws {
-        service = try ServiceProcess(arguments: ["--dev", "--listen", "127.0.0.1:0", "--issue-max-ttl", "12h"])
-        service.waitForStandardOutput(containing: "\nOne file, or the metadata:")
-        let lines = service.stdoutText.split(separator: "\n")
-        token = String(try #require(lines.first { $0.hasPrefix("token: ") }).dropFirst("token: ".count))
-        devDirectory = String(try #require(lines.first { $0.hasPrefix("files: ") }).dropFirst("files: ".count).prefix { $0 != " " })
+        server = try DevelopmentServer(arguments: ["--issue-max-ttl", "12h"])
     }
 
-    deinit { service.stop() }
+    deinit { server.stop() }
 
     /// Tiller, trusting the dev CA and presenting the dev server certificate (signed by it, for 127.0.0.1).
     func tiller() throws -> TillerStandIn {
@@ -128,13 +124,9 @@ final class PersonalCertificateTests {
 struct SharedKeyClosedTests {
     @Test("key.pem and bundle.tar.gz are 403 pointing at personal.tar.gz; ca.pem, cert.pem, metadata and the one-liner work")
     func closed() throws {
-        let service = try ServiceProcess(arguments: ["--dev", "--listen", "127.0.0.1:0", "--no-shared-key"])
-        defer { service.stop() }
-        service.waitForStandardOutput(containing: "\nOne file, or the metadata:")
-        let lines = service.stdoutText.split(separator: "\n")
-        let token = String(try #require(lines.first { $0.hasPrefix("token: ") }).dropFirst("token: ".count))
-        let ca = String(try #require(lines.first { $0.hasPrefix("server CA: ") }).dropFirst("server CA: ".count))
-        let base = "https://127.0.0.1:\(service.port)/v1/bundles/helm"
+        let server = try DevelopmentServer(arguments: ["--no-shared-key"])
+        defer { server.stop() }
+        let (token, ca, base) = (server.token, server.serverCA, server.base + "/v1/bundles/helm")
         for file in ["key.pem", "bundle.tar.gz"] {
             let refused = try curl("\(base)/\(file)", headers: ["Authorization: Bearer \(token)"], caFile: ca)
             #expect(refused.status == 403)

@@ -13,7 +13,7 @@ struct OpenAPIDocumentEmbeddingTests {
         let file = try String(contentsOfFile: packageRoot + "/openapi.yaml", encoding: .utf8)
         let embedded = openAPIDocument.split(separator: "\n", omittingEmptySubsequences: false)
         let written = file.split(separator: "\n", omittingEmptySubsequences: false)
-        let firstDifference = zip(embedded, written).firstIndex { $0 != $1 }
+        let firstDifference = zip(embedded, written).enumerated().first { $0.element.0 != $0.element.1 }?.offset
             ?? (embedded.count == written.count ? nil : min(embedded.count, written.count))
         #expect(
             firstDifference == nil,
