@@ -340,6 +340,7 @@ paths:
           application/pkcs10:
             schema:
               type: string
+              format: binary
               maxLength: 16384
       responses:
         '200':
