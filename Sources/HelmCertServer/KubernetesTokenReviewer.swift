@@ -7,8 +7,10 @@ import Logging
 import Synchronization
 
 /// `--kube-auth`: decides about bearer tokens the token file does not know by asking the Kubernetes API —
-/// a TokenReview (who is this?) and then a SubjectAccessReview (may they `get` the virtual resource
-/// `bundles.<group>` named after the bundle, in the server's namespace?).
+/// a TokenReview (who is this?) and then a SubjectAccessReview (may they do ``Permission``: `get` the virtual
+/// resource `bundles.<group>` named after the bundle, in the server's namespace; for personal certificates,
+/// `create` or `list` on its subresource `bundles/certificates`?). One reviewer per permission: its cache holds
+/// decisions about that permission only.
 ///
 /// - Decisions are cached by the token's SHA-256 (never the token itself), allowed and refused ones apart, each
 ///   bounded (``Limits``): allowed ones for `allowedTTL`, refusals for the shorter `refusedTTL`. A stream of
