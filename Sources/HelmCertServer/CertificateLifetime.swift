@@ -52,8 +52,9 @@ public struct CertificateLifetime: Sendable, Equatable {
             asked = parts.count == 2 ? parts[1] : ""
         }
         guard let asked else { return min(Self.defaultTTL, maxTTL) }
+        // Quoted back in the 400's detail: a long value is cut there, and refused whatever its start says.
         let text = String(asked.prefix(64))
-        guard let ttl = Self.parse(text) else { throw .malformed(text) }
+        guard asked.utf8.count <= 64, let ttl = Self.parse(text) else { throw .malformed(text) }
         guard ttl >= Self.minimumTTL else { throw .tooShort(text) }
         guard ttl <= maxTTL else { throw .tooLong(text, limit: maxTTL) }
         return ttl

@@ -45,6 +45,7 @@ struct CertificateLifetimeTests {
         ("ttl", .malformed("")),
         ("ttl=59s", .tooShort("59s")),
         ("ttl=1h&ttl=2h", .repeated),
+        ("ttl=" + String(repeating: "1m", count: 40), .malformed(String(repeating: "1m", count: 32))),
     ])
     func refusals(query: String, refusal: CertificateLifetime.Refusal) {
         #expect(throws: refusal) { try CertificateLifetime().ttl(query: query) }
