@@ -22,7 +22,7 @@ import TestSupport
         let commit = try runCommand(["git", "rev-parse", "HEAD"], directory: packageRoot)
         try #require(commit.status == 0, "git rev-parse HEAD: \(commit.stderrText)")
         let machine = Machine(path: "\(packageRoot)/.build-image/fresh-machine/machine-\(UInt64.random(in: 0...UInt64.max))")
-        defer { machine.remove() }
+        defer { Step.run("remove the machine", seconds: 0) { machine.remove() } }
         let made = try Step.run("make the machine", seconds: 1200) {
             try runCommand(["timeout", "-s", "KILL", "1200", Self.helper, "make", machine.path,
                             commit.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)])
@@ -60,7 +60,9 @@ import TestSupport
         let bundleLine = try #require(welcome.first { $0.hasPrefix("curl ") && $0.contains("/bundle.tar.gz") })
         let fetchPart = try #require(bundleLine.components(separatedBy: " | ").first)
         let readyzLine = fetchPart.replacingOccurrences(of: "/v1/bundles/helm/bundle.tar.gz", with: "/readyz")
-        let ready = try machine.enter(["sh", "-c", readyzLine], seconds: 60)
+        let ready = try Step.run("(b) the printed curl line, at /readyz", seconds: 60) {
+            try machine.enter(["sh", "-c", readyzLine], seconds: 60)
+        }
         #expect(ready.status == 0, "the printed curl line, pointed at /readyz:\n\(readyzLine)\n\(ready.stderrText)")
         let home = "/tmp/fresh-machine-helm-home"
         let fetched = try machine.enter(["sh", "-c", "export HELM_HOME=\(home); mkdir -p \"$HELM_HOME\"; \(bundleLine)"],
@@ -116,7 +118,7 @@ import TestSupport
             let start = ContinuousClock.now
             defer {
                 let elapsed = ContinuousClock.now - start
-                print("FreshMachineTests: \(name): \(elapsed.components.seconds) s (limit \(seconds) s)")
+                print("FreshMachineTests: \(name): \(elapsed.components.seconds) s" + (seconds > 0 ? " (limit \(seconds) s)" : ""))
             }
             return try body()
         }
