@@ -158,19 +158,6 @@ enum HTTPResponseWriter {
         for c in value.utf8 { buffer.append(c == 0x0D || c == 0x0A ? 0x20 : c) }
     }
 
-    @inline(__always) static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
-        if value == 0 { buffer.append(0x30); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while n > 0 { raw[count] = UInt8(0x30 + n % 10); n /= 10; count += 1 }
-            for i in stride(from: count - 1, through: 0, by: -1) { buffer.append(raw[i]) }
-        }
-    }
-
     private static let crlf: [UInt8] = [0x0D, 0x0A]
     private static let colonSpace: [UInt8] = [0x3A, 0x20]
     private static let dateName: [UInt8] = Array("Date: ".utf8)

@@ -215,13 +215,9 @@ final class TLSContext: @unchecked Sendable {
 
     /// Drains this thread's OpenSSL error queue into one line.
     static func openSSLErrors() -> String {
-        var parts: [String] = []
-        while case let code = ERR_get_error(), code != 0 {
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            parts.append(Socket.cText(buffer))
-        }
-        return parts.isEmpty ? "no OpenSSL error recorded" : parts.joined(separator: "; ")
+        var buffer = [CChar](repeating: 0, count: 1024)
+        let count = cshim_drain_error_queue(&buffer, buffer.count)
+        return count == 0 ? "no OpenSSL error recorded" : Socket.cText(buffer)
     }
 
     /// The subject CN of the peer's certificate on `ssl`, if it sent one, it verified, and it is still within its

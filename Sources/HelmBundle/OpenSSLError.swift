@@ -1,4 +1,5 @@
 import CLibSSL
+import CSSLShims
 
 /// An OpenSSL call that failed, with the reasons OpenSSL queued for it.
 public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -25,16 +26,10 @@ public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// Empties this thread's OpenSSL error queue, returning its entries as text.
+/// Empties this thread's OpenSSL error queue, returning its entries as text (`cshim_drain_error_queue`).
 @discardableResult
 func drainErrorQueue() -> String {
-    var messages: [String] = []
-    while true {
-        let code = ERR_get_error()
-        if code == 0 { break }
-        var buffer = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buffer, buffer.count)
-        messages.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-    return messages.joined(separator: "; ")
+    var buffer = [CChar](repeating: 0, count: 1024)
+    _ = cshim_drain_error_queue(&buffer, buffer.count)
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

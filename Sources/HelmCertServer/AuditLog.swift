@@ -328,38 +328,18 @@ func appendRFC3339Now(to buffer: inout [UInt8]) {
                 (Int(parts.tm_year) + 1900, 4, "-"), (Int(parts.tm_mon) + 1, 2, "-"), (Int(parts.tm_mday), 2, "T"),
                 (Int(parts.tm_hour), 2, ":"), (Int(parts.tm_min), 2, ":"), (Int(parts.tm_sec), 2, "."),
             ] {
-                appendPadded(UInt(value), width: width, to: &text)
+                appendDecimal(value, minimumDigits: width, to: &text)
                 text.append(contentsOf: separator.utf8)
             }
             cache = (second: ts.tv_sec, text: text)
         }
         buffer.append(contentsOf: cache.text)
     }
-    appendPadded(UInt(ts.tv_nsec / 1_000_000), width: 3, to: &buffer)
+    appendDecimal(ts.tv_nsec / 1_000_000, minimumDigits: 3, to: &buffer)
     buffer.append(UInt8(ascii: "Z"))
 }
 
 private let secondPrefixCache = Mutex<(second: Int, text: [UInt8])>((second: -1, text: []))
-
-/// Appends `value` in decimal, zero-padded to `width` digits.
-private func appendPadded(_ value: UInt, width: Int, to buffer: inout [UInt8]) {
-    var divisor: UInt = 1
-    var digits = 1
-    while divisor <= value / 10 { divisor *= 10; digits += 1 }
-    for _ in digits..<max(width, digits) { buffer.append(UInt8(ascii: "0")) }
-    var rest = value
-    while divisor > 0 {
-        buffer.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-        rest %= divisor
-        divisor /= 10
-    }
-}
-
-/// Appends `value` in decimal (a leading `-` for negative values).
-func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
-    if value < 0 { buffer.append(UInt8(ascii: "-")) }
-    appendPadded(value.magnitude, width: 1, to: &buffer)
-}
 
 extension [UInt8] {
     /// Appends the bytes of a literal without going through `String` (audit lines are built per request).

@@ -1,3 +1,4 @@
+import CLibSSL
 import CSSLShims
 import Logging
 import Testing
@@ -226,4 +227,26 @@ private func eliminate(everything: String, handshake: (String, [String]) throws 
         accepted.append(picked)
     }
     return accepted
+}
+
+/// Every failed OpenSSL call reports its error queue as text through `cshim_drain_error_queue` (the HTTP server's
+/// TLS here, HelmBundle's X.509 likewise).
+@Suite("OpenSSL's error queue as text")
+struct OpenSSLErrorTextTests {
+    @Test("OpenSSL's error queue becomes one line, its entries joined by '; ', and is left empty")
+    func errorQueueText() {
+        for _ in 0..<2 {
+            let garbage: [UInt8] = Array("not a certificate".utf8)
+            garbage.withUnsafeBytes { bytes in
+                let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count))
+                #expect(PEM_read_bio_X509(bio, nil, nil, nil) == nil)
+                BIO_free(bio)
+            }
+        }
+        let text = TLSContext.openSSLErrors()
+        #expect(text.components(separatedBy: "; ").count == 2, "\(text)")
+        #expect(text.contains("no start line"), "\(text)")
+        #expect(ERR_peek_error() == 0, "the queue was not emptied")
+        #expect(TLSContext.openSSLErrors() == "no OpenSSL error recorded")
+    }
 }

@@ -8,4 +8,5 @@
 #include "ticket_keys.h"
 #include "session_binding.h"
 #include "tls_material.h"
+#include "error_queue.h"
 #endif
