@@ -391,7 +391,7 @@ public struct HelmCertResponder: HTTPResponder {
                         ? "tiller: ok, \(tiller.address) answers version \(tiller.version ?? "unknown") with this bundle\n"
                         : "tiller: check failing (the bundle is still served): \(tiller.failure!)\n"
                 }
-                if let personal { text += personal.issuer.readinessLine() + "\n" }
+                text += (personal?.issuer.readinessLine() ?? "issuing: off (no --issuer-secret)") + "\n"
                 for warning in rendered.warnings { text += "warning: \(warning)\n" }
                 for problem in fileProblems() { text += "file problem: \(problem)\n" }
                 return Self.text(200, text)

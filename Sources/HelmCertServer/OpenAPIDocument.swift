@@ -418,7 +418,8 @@ paths:
           description: >-
             Ready to serve the bundle. One line per thing worth knowing follows the first: a source problem
             (the last good bundle is served), the Tiller check's outcome (with `--tiller-address`; a failing check
-            never makes this 503: serving does not depend on Tiller), a certificate expiry warning, or a `file
+            never makes this 503: serving does not depend on Tiller), whether issuing personal certificates is
+            ready, off or not ready and why (never a 503 either), a certificate expiry warning, or a `file
             problem:` with a watched file (a token file that cannot be read means no static tokens are accepted; a
             skipped malformed token line; TLS files that do not load).
           content:
@@ -428,6 +429,7 @@ paths:
               example: |
                 ready: serving bundle helm (generation 1)
                 tiller: ok, tiller-deploy.kube-system:44134 answers version v2.16.12 with this bundle
+                issuing: ready, signing with CN=tiller-ca,O=kyma (notAfter 2027-11-27T06:45:00Z) from secret kyma-installer/helm-issuer-ca
                 file problem: token file: cannot read /etc/helm-cert-server/tokens/tokens.csv: No such file or directory; no static tokens are accepted until it can be read
         '400':
           $ref: '#/components/responses/BadRequest'

@@ -217,9 +217,10 @@ struct PersonalCertificatesTests {
         #expect(response.headers["Allow"] == allow)
     }
 
-    @Test("without an issuer the issuing routes are 503 saying issuing is off")
+    @Test("without an issuer the issuing routes are 503 saying issuing is off; /readyz says so in a line")
     func off() throws {
         let fixture = try ResponderFixture()
+        #expect(fixture.send("/readyz", authorized: false).bodyText.contains("\nissuing: off (no --issuer-secret)\n"))
         for response in [fixture.send(Self.archivePath, method: .post), fixture.send(Self.certificatesPath)] {
             #expect(response.status == 503)
             #expect(response.bodyText.contains(ProblemType.issuingUnavailable.uri) && response.bodyText.contains("--issuer-secret"))
