@@ -40,7 +40,7 @@ let releaseLinkLayout: [LinkerSetting] = [
 /// - `HelmBundle`: decode, validate and render the Helm TLS bundle (PEM, tar.gz, JSON metadata).
 /// - `TillerCheck`: one gRPC `GetVersion` call to Tiller with the bundle's credentials (libcurl, HTTP/2), and
 ///   what its failure means. Knows nothing about serving.
-/// - `HelmCertServer`: the service: routes, authentication, bundle sources, wiring.
+/// - `HelmCertServer`: the service: routes, authentication, bundle sources, personal certificates, wiring.
 /// - `helm-cert-server`: the command line.
 let package = Package(
     name: "helm-cert-server",

@@ -53,14 +53,25 @@ public struct ValidatedBundle: Sendable {
         self.files = files
         self.metadata = metadata
         self.fingerprint = SHA256.hex(files.ca + files.certificate + files.key)
-        self.archiveBytes = try Gzip.compress(TarArchive.archive(
-            [
-                .init(name: BundleKeys.helmHome.ca, mode: Self.certificateFileMode, contents: files.ca),
-                .init(name: BundleKeys.helmHome.certificate, mode: Self.certificateFileMode, contents: files.certificate),
-                .init(name: BundleKeys.helmHome.key, mode: Self.keyFileMode, contents: files.key),
-            ],
-            modificationTime: Int64(leaf.notBefore.timeIntervalSince1970)))
+        self.archiveBytes = try Self.archive(
+            ca: files.ca, certificate: files.certificate, key: files.key, modificationTime: leaf.notBefore)
         self.metadataBytes = try Self.encode(metadata)
+    }
+
+    /// A gzip'd ustar archive of `ca.pem` (0644), `cert.pem` (0644) and `key.pem` (0600) at its root, owned by
+    /// root (uid/gid 0), all dated `modificationTime`: the layout of `bundle.tar.gz`, which personal certificates'
+    /// `personal.tar.gz` shares (extract either into `$(helm home)`). The same input gives the same bytes.
+    /// - Throws: `BundleError` when zlib fails.
+    public static func archive(
+        ca: [UInt8], certificate: [UInt8], key: [UInt8], modificationTime: Date
+    ) throws(BundleError) -> [UInt8] {
+        try Gzip.compress(TarArchive.archive(
+            [
+                .init(name: BundleKeys.helmHome.ca, mode: certificateFileMode, contents: ca),
+                .init(name: BundleKeys.helmHome.certificate, mode: certificateFileMode, contents: certificate),
+                .init(name: BundleKeys.helmHome.key, mode: keyFileMode, contents: key),
+            ],
+            modificationTime: Int64(modificationTime.timeIntervalSince1970)))
     }
 
     /// The `bundle.tar.gz` bytes: a gzip'd ustar archive of `ca.pem` (0644), `cert.pem` (0644) and `key.pem`

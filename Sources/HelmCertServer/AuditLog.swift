@@ -1,4 +1,5 @@
 import BackgroundWork
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,39 @@ public struct AuditEntry: Sendable {
     /// True on the second line of a request whose answer was dropped after its first line was written (the
     /// client left, or got 503 because the line came too late): that line's status and bytes did not happen.
     public var answerDropped = false
+    /// The personal certificate this request was issued, if any (never its key).
+    public var certificate: IssuedCertificateAudit? = nil
+}
+
+/// What an audit line says about an issued personal certificate: enough to find it (serial, fingerprint) and
+/// to know until when it works. The caller is the line's `user`.
+public struct IssuedCertificateAudit: Sendable, Equatable {
+    /// Uppercase hex, as `openssl x509 -serial` prints it.
+    public var serial: String
+    /// RFC 2253 (`CN=alice`).
+    public var subject: String
+    public var notAfter: Date
+    /// Lowercase hex SHA-256 of the certificate's DER.
+    public var sha256: String
+    /// How it was asked for: a CSR, or a key the server generated.
+    public var how: IssuingMethod
+
+    public init(serial: String, subject: String, notAfter: Date, sha256: String, how: IssuingMethod) {
+        self.serial = serial
+        self.subject = subject
+        self.notAfter = notAfter
+        self.sha256 = sha256
+        self.how = how
+    }
+}
+
+/// How a personal certificate was asked for: the `how` label of `helm_cert_server_certificates_issued_total`
+/// and the audit line's `certificate.how`.
+public enum IssuingMethod: String, Sendable, CaseIterable {
+    /// `POST …/certificates` with the caller's certificate signing request: the key never left the caller.
+    case csr
+    /// `POST …/personal.tar.gz`: the server generated the key and handed it out once.
+    case generated
 }
 
 /// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file, written
@@ -134,6 +168,19 @@ public final class AuditLog: Sendable {
             appendDecimal(Int(truncatingIfNeeded: request), to: &line)
         }
         if entry.answerDropped { line.appendLiteral(#","answerDropped":true"#) }
+        if let certificate = entry.certificate {
+            line.appendLiteral(#","certificate":{"serial":"#)
+            appendJSONString(certificate.serial, to: &line, cutAt: Limits.name)
+            line.appendLiteral(#","subject":"#)
+            appendJSONString(certificate.subject, to: &line, cutAt: Limits.user)
+            line.appendLiteral(#","notAfter":"#)
+            appendJSONString(certificate.notAfter.formatted(.iso8601), to: &line, cutAt: Limits.short)
+            line.appendLiteral(#","sha256":"#)
+            appendJSONString(certificate.sha256, to: &line, cutAt: Limits.name)
+            line.appendLiteral(#","how":"#)
+            appendJSONString(certificate.how.rawValue, to: &line, cutAt: Limits.short)
+            line.appendLiteral("}")
+        }
         line.appendLiteral("}\n")
         assert(line.count <= maxLineBytes, "the field limits add up to more than one audit line")
         return line

@@ -1,5 +1,6 @@
 import Dispatch
 import HTTPServer
+import HelmBundle
 import Synchronization
 
 /// Who made a request, once authenticated.
@@ -26,14 +27,25 @@ public enum AuthMethod: String, Sendable, CaseIterable {
 /// |---|---|---|
 /// | `/v1/bundles/NAME/{ca.pem,cert.pem,key.pem,bundle.tar.gz}` | yes | the file |
 /// | `/v1/bundles/NAME` | yes | JSON metadata |
+/// | `POST /v1/bundles/NAME/personal.tar.gz` | yes | a personal certificate and a fresh key ([PersonalCertificates]) |
+/// | `POST /v1/bundles/NAME/certificates` | yes | a personal certificate for the CSR in the body |
+/// | `GET /v1/bundles/NAME/certificates` | yes | the ledger of still-valid personal certificates |
 /// | `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml` | no | health, readiness, Prometheus metrics, this API's OpenAPI document |
 ///
 /// Every `/v1` request is authenticated before anything else is looked at, so an anonymous caller learns
 /// nothing about which bundles exist; every `/v1` request, allowed or refused, is audited, and one whose audit
-/// line cannot be written is refused. Only `GET` and `HEAD` are served (`HEAD` bodies are dropped by the server).
+/// line cannot be written is refused. Bundle paths take `GET` and `HEAD` (`HEAD` bodies are dropped by the
+/// server); the issuing routes `POST` (and `GET` for the ledger); any other method is 405 with the path's `Allow`.
+///
+/// Issuing runs on the bounded ``IssuingQueue``, never on an event loop; its answer, like every `/v1` answer, is
+/// released only once its audit line (which names the certificate, never the key) is written.
 public struct HelmCertResponder: HTTPResponder {
-    private enum Route: Sendable {
+    enum Route: Sendable {
         case bundle(BundleRepresentation)
+        /// `…/certificates`: POST a CSR, GET the ledger.
+        case certificates
+        /// `…/personal.tar.gz`: POST.
+        case personalArchive
         case health
         case readiness
         case metrics
@@ -44,10 +56,21 @@ public struct HelmCertResponder: HTTPResponder {
             case .bundle(.metadata): "bundle_metadata"
             case .bundle(.archive): "bundle_archive"
             case .bundle: "bundle_file"
+            case .certificates: "bundle_certificates"
+            case .personalArchive: "bundle_personal_archive"
             case .health: "healthz"
             case .readiness: "readyz"
             case .metrics: "metrics"
             case .openAPI: "openapi"
+            }
+        }
+
+        /// The methods the path takes, as its 405's `Allow` says them.
+        var allowed: [HTTPMethod] {
+            switch self {
+            case .certificates: [.get, .head, .post]
+            case .personalArchive: [.post]
+            default: [.get, .head]
             }
         }
     }
@@ -60,7 +83,16 @@ public struct HelmCertResponder: HTTPResponder {
     private let reviewer: (any TokenReviewer)?
     private let fileProblems: @Sendable () -> [String]
     private let acceptsClientCertificates: @Sendable () -> Bool
+    /// Whether `key.pem` and `bundle.tar.gz` are served (`--shared-key`, the default) or refused with 403.
+    private let sharesKey: Bool
+    /// Personal certificates (`--issuer-secret`, `--dev`); nil: the issuing routes answer 503 saying it is off.
+    let personal: PersonalCertificates?
+    /// Reviews for issuing (`create` on `bundles/certificates`) and for listing the ledger (`list` on it).
+    private let issuingReviewer: (any TokenReviewer)?
+    private let listingReviewer: (any TokenReviewer)?
     private let routes: [String: Route]
+    /// The one path that takes a body (a CSR).
+    private let certificatesPath: String
     private let openAPIResponse: HTTPResponse
     private let requestNumbers = RequestNumbers()
 
@@ -82,12 +114,24 @@ public struct HelmCertResponder: HTTPResponder {
     ///     each, told in `/readyz`.
     ///   - acceptsClientCertificates: false while the client CA or CRL files fail to load: a verified client
     ///     certificate then authenticates nobody, on connections made before the failure too (fail closed).
+    ///   - sharesKey: false refuses `key.pem` and `bundle.tar.gz` with 403, pointing at `personal.tar.gz`
+    ///     (`--no-shared-key`); `ca.pem`, `cert.pem` and the metadata stay.
+    ///   - personal: issues personal certificates; nil: issuing is off.
+    ///   - issuingReviewer: decides about Kubernetes tokens on the issuing routes (`create` on
+    ///     `bundles/certificates`); nil refuses them there.
+    ///   - listingReviewer: the same for the ledger (`list` on `bundles/certificates`).
     public init(
         store: BundleStore, authenticator: StaticTokenAuthenticator, metrics: ServiceMetrics, audit: AuditLog,
         openConnections: @escaping @Sendable () -> Int = { 0 }, reviewer: (any TokenReviewer)? = nil,
         fileProblems: @escaping @Sendable () -> [String] = { [] },
-        acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }
+        acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }, sharesKey: Bool = true,
+        personal: PersonalCertificates? = nil, issuingReviewer: (any TokenReviewer)? = nil,
+        listingReviewer: (any TokenReviewer)? = nil
     ) {
+        self.sharesKey = sharesKey
+        self.personal = personal
+        self.issuingReviewer = issuingReviewer
+        self.listingReviewer = listingReviewer
         self.acceptsClientCertificates = acceptsClientCertificates
         self.reviewer = reviewer
         self.fileProblems = fileProblems
@@ -103,6 +147,9 @@ public struct HelmCertResponder: HTTPResponder {
             let suffix = representation == .metadata ? "" : "/" + representation.rawValue
             routes["/v1/bundles/\(store.name)\(suffix)"] = .bundle(representation)
         }
+        routes["/v1/bundles/\(store.name)/certificates"] = .certificates
+        routes["/v1/bundles/\(store.name)/personal.tar.gz"] = .personalArchive
+        certificatesPath = "/v1/bundles/\(store.name)/certificates"
         self.routes = routes
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/yaml")
@@ -126,13 +173,18 @@ public struct HelmCertResponder: HTTPResponder {
         return answered.withLock { $0 }!
     }
 
+    /// A CSR, up to 16 KiB, on `POST …/certificates`; no body anywhere else.
+    public func maxBodyBytes(method: HTTPMethod, path: String) -> Int {
+        method == .post && path == certificatesPath ? CertificateSigningRequest.maximumPEMSize : 0
+    }
+
     /// Answers public paths at once; a `/v1` answer comes through `promise` once its audit line is written.
     public func respond(to request: HTTPRequest, promise: HTTPResponsePromise) -> HTTPResponse? {
         respond(to: request, reviews: true, answer: Answer(clientLeft: { promise.isCancelled }, deliver: promise.succeed))
     }
 
     /// Where a `/v1` answer goes once its audit line is written, and whether its client is still there to get it.
-    private struct Answer: Sendable {
+    struct Answer: Sendable {
         /// True once the server no longer waits for the answer (the client left, or the answer came too late).
         let clientLeft: @Sendable () -> Bool
         let deliver: @Sendable (HTTPResponse) -> Void
@@ -152,7 +204,7 @@ public struct HelmCertResponder: HTTPResponder {
         case .decided(let decision):
             finish(asked, route: route, decision: decision, answer: answer)
         case .needsReview(let token):
-            guard let reviewer, reviews else {
+            guard let reviewer = reviewer(for: route, method: request.method), reviews else {
                 finish(asked, route: route, decision: .unknownToken, answer: answer)
                 return nil
             }
@@ -169,20 +221,39 @@ public struct HelmCertResponder: HTTPResponder {
         return nil
     }
 
+    /// Which reviewer decides about a Kubernetes token for this route and method: each asks RBAC for its own
+    /// permission and caches its own decisions, so a token allowed to `get` the bundle is not taken as allowed
+    /// to issue.
+    private func reviewer(for route: Route?, method: HTTPMethod) -> (any TokenReviewer)? {
+        switch route {
+        case .personalArchive: issuingReviewer
+        case .certificates: method == .post ? issuingReviewer : listingReviewer
+        default: reviewer
+        }
+    }
+
     /// What answering and auditing a `/v1` request need of it, kept while it waits for a review or the audit
     /// writer instead of the whole request.
-    private struct AskedRequest: Sendable {
+    struct AskedRequest: Sendable {
         let method: HTTPMethod
         let path: String
+        let query: String?
         let remoteAddress: String
         /// The `If-None-Match` header, for a 304.
         let ifNoneMatch: String?
+        /// The `Content-Type` header, for a CSR.
+        let contentType: String?
+        /// The body: a CSR on `POST …/certificates` (at most 16 KiB), else empty.
+        let body: [UInt8]
 
         init(_ request: HTTPRequest) {
             method = request.method
             path = request.path
+            query = request.query
             remoteAddress = request.remoteAddress
             ifNoneMatch = request.headers["If-None-Match"]
+            contentType = request.headers["Content-Type"]
+            body = request.body
         }
     }
 
@@ -201,7 +272,16 @@ public struct HelmCertResponder: HTTPResponder {
         switch decision {
         case .allowed(let who):
             caller = who
-            (response, etag) = answerAPI(request, route: route)
+            if let issuing = issuingRequest(request, route: route, caller: who) {
+                switch issuing {
+                case .refused(let refusal):
+                    response = refusal
+                case .queued(let what, let personal, let ttl):
+                    return issue(request, what: what, route: route!, caller: who, personal: personal, ttl: ttl, answer: answer)
+                }
+            } else {
+                (response, etag) = answerAPI(request, route: route)
+            }
         case .missing:
             metrics.countAuthFailure(.missing)
             response = Self.unauthorized(
@@ -230,6 +310,15 @@ public struct HelmCertResponder: HTTPResponder {
             response = ProblemDetails(.authenticationUnavailable, status: 503, title: "Service Unavailable", detail: detail)
                 .response(headers: [("Retry-After", "5")])
         }
+        release(request, route: route, caller: caller, response: response, etag: etag, answer: answer)
+    }
+
+    /// Audits a `/v1` answer and, once the line is written, counts it and hands it to `answer`; an issued
+    /// certificate is then counted and listed in the ledger too.
+    func release(
+        _ request: AskedRequest, route: Route?, caller: Caller?, response: HTTPResponse, etag: String?,
+        issued: PersonalCertificates.Issued? = nil, answer: Answer
+    ) {
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
         let clientLeft = answer.clientLeft()
         var entry = AuditEntry(
@@ -241,8 +330,10 @@ public struct HelmCertResponder: HTTPResponder {
             etag: !clientLeft && (response.status == 200 || response.status == 304) && representation?.holdsKey == false
                 ? etag : nil)
         entry.request = requestNumbers.next()
+        // Only a certificate that is handed out is named: one whose client left was signed for nobody.
+        if !clientLeft { entry.certificate = issued?.audit }
         let routeLabel = route?.metricLabel ?? "unknown"
-        let (metrics, destination, audit) = (self.metrics, audit.destination, self.audit)
+        let (metrics, destination, audit, personal) = (self.metrics, audit.destination, self.audit, self.personal)
         let queued = audit.record(entry) { [entry] written in
             if !written { metrics.countAuditFailure(.writeFailed) }
             let released = written ? response : Self.auditRefusal(
@@ -257,6 +348,10 @@ public struct HelmCertResponder: HTTPResponder {
             }
             metrics.countRequest(
                 route: routeLabel, status: clientLeft || leftMeanwhile ? Self.clientClosedRequest : released.status)
+            if written, !clientLeft, let issued, let personal {
+                metrics.countCertificateIssued(issued.audit.how)
+                personal.ledger.record(issued.entry)
+            }
             answer.deliver(released)
         }
         if !queued {
@@ -281,7 +376,7 @@ public struct HelmCertResponder: HTTPResponder {
                 detail: "no such path; the API lives under /v1/bundles/\(store.name) (see /openapi.yaml)"
             ).response()
         }
-        if let refusal = Self.refuseMethod(request.method) { return refusal }
+        if let refusal = Self.refuseMethod(request.method, route: route) { return refusal }
         switch route {
         case .health:
             return Self.text(200, "ok\n")
@@ -296,6 +391,7 @@ public struct HelmCertResponder: HTTPResponder {
                         ? "tiller: ok, \(tiller.address) answers version \(tiller.version ?? "unknown") with this bundle\n"
                         : "tiller: check failing (the bundle is still served): \(tiller.failure!)\n"
                 }
+                text += (personal?.issuer.readinessLine() ?? "issuing: off (no --issuer-secret)") + "\n"
                 for warning in rendered.warnings { text += "warning: \(warning)\n" }
                 for problem in fileProblems() { text += "file problem: \(problem)\n" }
                 return Self.text(200, text)
@@ -312,7 +408,7 @@ public struct HelmCertResponder: HTTPResponder {
                 status: 200, headers: headers, body: metrics.exposition(store: store, openConnections: openConnections()))
         case .openAPI:
             return openAPIResponse
-        case .bundle:
+        case .bundle, .certificates, .personalArchive:
             // Bundle routes all live under /v1.
             return ProblemDetails(.notFound, status: 404, title: "Not Found", detail: "no such path").response()
         }
@@ -320,15 +416,23 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// Authenticated `/v1` paths: the answer and, for bundle answers, their ETag.
     private func answerAPI(_ request: AskedRequest, route: Route?) -> (HTTPResponse, String?) {
+        if let route, let refusal = Self.refuseMethod(request.method, route: route) { return (refusal, nil) }
+        if case .certificates = route {
+            // GET or HEAD: the ledger.
+            guard let personal else { return (Self.issuingOff(), nil) }
+            return (personal.ledgerResponse(), nil)
+        }
         guard case .bundle(let representation) = route else {
             return (
                 ProblemDetails(
                     .notFound, status: 404, title: "Not Found",
-                    detail: "no such bundle or file: try /v1/bundles/\(store.name)/bundle.tar.gz, /ca.pem, /cert.pem, /key.pem or /v1/bundles/\(store.name)"
+                    detail: "no such bundle or file: try /v1/bundles/\(store.name)/bundle.tar.gz, /ca.pem, /cert.pem, /key.pem, /personal.tar.gz (POST), /certificates or /v1/bundles/\(store.name)"
                 ).response(), nil
             )
         }
-        if let refusal = Self.refuseMethod(request.method) { return (refusal, nil) }
+        if !sharesKey && representation.holdsKey {
+            return (sharedKeyClosed(representation), nil)
+        }
         switch store.availability {
         case .serving(let rendered):
             let response = rendered.response(for: representation, ifNoneMatch: request.ifNoneMatch)
@@ -341,11 +445,21 @@ public struct HelmCertResponder: HTTPResponder {
         }
     }
 
-    private static func refuseMethod(_ method: HTTPMethod) -> HTTPResponse? {
-        guard method != .get && method != .head else { return nil }
+    /// The 403 for `key.pem` and `bundle.tar.gz` while the shared key is closed (`--no-shared-key`).
+    private func sharedKeyClosed(_ representation: BundleRepresentation) -> HTTPResponse {
+        ProblemDetails(
+            .sharedKeyDisabled, status: 403, title: "Forbidden",
+            detail: "this server no longer hands out the shared key (\(representation.rawValue)); get a personal certificate of your own instead: curl -X POST -H \"Authorization: Bearer $TOKEN\" -o personal.tar.gz https://<this server>/v1/bundles/\(store.name)/personal.tar.gz (ca.pem, cert.pem and /v1/bundles/\(store.name) still work)"
+        ).response()
+    }
+
+    private static func refuseMethod(_ method: HTTPMethod, route: Route) -> HTTPResponse? {
+        let allowed = route.allowed
+        guard !allowed.contains(method) else { return nil }
+        let list = allowed.map(\.rawValue).joined(separator: ", ")
         return ProblemDetails(
-            .methodNotAllowed, status: 405, title: "Method Not Allowed", detail: "\(method) is not supported here; use GET or HEAD"
-        ).response(headers: [("Allow", "GET, HEAD")])
+            .methodNotAllowed, status: 405, title: "Method Not Allowed", detail: "\(method) is not supported here; use \(list)"
+        ).response(headers: [("Allow", list)])
     }
 
     private enum Authentication {

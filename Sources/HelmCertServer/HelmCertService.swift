@@ -39,6 +39,11 @@ public struct ServiceConfiguration: Sendable {
     public var kubeAuth: KubeAuthConfiguration?
     /// `--tiller-address`: check the bundle against Tiller; nil: no check.
     public var tiller: TillerCheckConfiguration?
+    /// `--shared-key` (default true): serve `key.pem` and `bundle.tar.gz`; false refuses them with 403 pointing
+    /// at `personal.tar.gz`.
+    public var sharedKey = true
+    /// `--issuer-secret` (or `--dev`): issue personal certificates; nil: the issuing routes answer 503.
+    public var issuing: IssuingConfiguration?
     /// The registry `/metrics` prints; pass the one swift-metrics was bootstrapped with so that metrics
     /// from libraries (the watch's reconnects) appear too.
     public var metricsRegistry: PrometheusCollectorRegistry
@@ -63,10 +68,38 @@ public struct ServiceConfiguration: Sendable {
         self.bundleName = bundleName
     }
 
-    /// Whether the service talks to the Kubernetes API: the secret is its source, or `--kube-auth` is on.
+    /// Whether the service talks to the Kubernetes API: the secret is its source, the issuer Secret is read
+    /// through it, or `--kube-auth` is on.
     var usesKubernetesAPI: Bool {
         if case .kubernetes = source { return true }
+        if case .kubernetes? = issuing?.source { return true }
         return kubeAuth != nil
+    }
+}
+
+/// Personal certificates: where the issuing CA comes from, and the rules of what is issued.
+public struct IssuingConfiguration: Sendable {
+    public enum Source: Sendable {
+        /// The issuer Secret, read and watched through the Kubernetes API (`--issuer-secret NAMESPACE/NAME`).
+        case kubernetes(KubernetesConfiguration, namespace: String, secret: String)
+        /// Secret data already decoded (`--dev`'s generated CA).
+        case fixed([String: [UInt8]])
+    }
+
+    public var source: Source
+    /// `?ttl=`'s rules (`--issue-max-ttl`).
+    public var lifetime: CertificateLifetime
+    /// The key generated for `personal.tar.gz` (`--personal-key-algorithm`).
+    public var keyAlgorithm: PersonalKeyAlgorithm
+    /// How much issuing runs and waits.
+    public var queueLimits = IssuingQueue.Limits()
+    /// The most ledger entries.
+    public var ledgerCapacity = CertificateLedger.defaultCapacity
+
+    public init(source: Source, lifetime: CertificateLifetime = CertificateLifetime(), keyAlgorithm: PersonalKeyAlgorithm = .ecdsaP256) {
+        self.source = source
+        self.lifetime = lifetime
+        self.keyAlgorithm = keyAlgorithm
     }
 }
 
@@ -103,6 +136,8 @@ public final class HelmCertService: Sendable {
     private let configuration: ServiceConfiguration
     private let logger: Logger
     private let kubernetesSource: KubernetesSecretSource?
+    /// The issuer Secret's watch (`--issuer-secret`).
+    private let issuerSource: KubernetesSecretSource?
     /// The token file, the TLS files and the source directory, looked at every 2 s and on `SIGHUP`; the same
     /// timer re-renders stale bundle answers.
     private let fileWatches: FileWatches
@@ -163,7 +198,7 @@ public final class HelmCertService: Sendable {
         case .kubernetes(let kube, let namespace, let secret):
             let client = KubernetesClient(configuration: kube, logger: logger)
             kubernetesSource = KubernetesSecretSource(
-                client: client, namespace: namespace, name: secret, store: store, logger: logger, metrics: metrics)
+                client: client, namespace: namespace, name: secret, consumer: store, logger: logger, metrics: metrics)
         case .directory(let dir):
             kubernetesSource = nil
             watches.append(DirectorySource.watch(directory: dir, store: store, logger: logger, metrics: metrics))
@@ -174,25 +209,54 @@ public final class HelmCertService: Sendable {
             }
         }
 
+        var personal: PersonalCertificates? = nil
+        var issuerSource: KubernetesSecretSource? = nil
+        if let issuing = configuration.issuing {
+            let issuer: IssuerStore
+            switch issuing.source {
+            case .kubernetes(let kube, let namespace, let secret):
+                issuer = IssuerStore(source: "secret \(namespace)/\(secret)", bundle: store, logger: logger)
+                issuerSource = KubernetesSecretSource(
+                    client: KubernetesClient(configuration: kube, logger: logger), namespace: namespace, name: secret,
+                    consumer: issuer, logger: logger, metrics: metrics)
+            case .fixed(let data):
+                issuer = IssuerStore(source: "the generated development CA", bundle: store, logger: logger)
+                issuer.offer(decoded: data, origin: "the generated development CA")
+            }
+            personal = PersonalCertificates(
+                issuer: issuer, bundle: store, lifetime: issuing.lifetime, keyAlgorithm: issuing.keyAlgorithm,
+                ledger: CertificateLedger(capacity: issuing.ledgerCapacity), queue: IssuingQueue(limits: issuing.queueLimits))
+        }
+        self.issuerSource = issuerSource
+
         let audit = if let path = configuration.auditLogPath {
             try AuditLog(path: path, queueCapacity: configuration.auditQueueCapacity)
         } else {
             try AuditLog(queueCapacity: configuration.auditQueueCapacity)
         }
         let serverSlot = WeakSlot<HTTPServer>()
-        let reviewer = configuration.kubeAuth.map { kubeAuth in
-            KubernetesTokenReviewer(
-                client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
-                permission: .init(namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName),
-                audiences: kubeAuth.audiences, logger: logger)
+        // One reviewer per permission, each with its own decision cache (keyed by token) and queue: a token allowed
+        // to get the bundle is not thereby allowed to issue, and a stream of issuing requests cannot evict the
+        // bundle readers' cached decisions.
+        func reviewer(verb: String, subresource: String?) -> KubernetesTokenReviewer? {
+            configuration.kubeAuth.map { kubeAuth in
+                KubernetesTokenReviewer(
+                    client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
+                    permission: .init(
+                        namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName, verb: verb,
+                        subresource: subresource),
+                    audiences: kubeAuth.audiences, logger: logger)
+            }
         }
         let watchSlot = WeakSlot<FileWatches>()
         let clientTrust = ClientTrust()
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
-            openConnections: { serverSlot.object?.openConnectionCount ?? 0 }, reviewer: reviewer,
+            openConnections: { serverSlot.object?.openConnectionCount ?? 0 }, reviewer: reviewer(verb: "get", subresource: nil),
             fileProblems: { watchSlot.object?.problems ?? [] },
-            acceptsClientCertificates: { clientTrust.acceptsClientCertificates })
+            acceptsClientCertificates: { clientTrust.acceptsClientCertificates }, sharesKey: configuration.sharedKey,
+            personal: personal, issuingReviewer: reviewer(verb: "create", subresource: "certificates"),
+            listingReviewer: reviewer(verb: "list", subresource: "certificates"))
         let serverConfiguration = HTTPServerConfiguration(
             host: configuration.listen.host, port: configuration.listen.port,
             eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
@@ -221,6 +285,7 @@ public final class HelmCertService: Sendable {
             logger.warning("serving plain HTTP (--insecure-http): only run this behind a proxy that terminates TLS; tokens and keys cross the wire in clear text otherwise")
         }
         kubernetesSource?.start()
+        issuerSource?.start()
         // The directory is read before serving, so readiness does not wait a whole interval.
         fileWatches.checkNow()
         try server.start()
@@ -246,6 +311,7 @@ public final class HelmCertService: Sendable {
         logger.info("shutting down", metadata: ["gracePeriod": "\(gracePeriod)"])
         server.shutdown(gracePeriod: gracePeriod)
         kubernetesSource?.stop()
+        issuerSource?.stop()
         fileWatches.stop()
         tillerMonitor?.stop()
     }

@@ -2,9 +2,23 @@ import HelmBundle
 import KubernetesClient
 import Logging
 
-/// Feeds a `BundleStore` from one Kubernetes Secret: LIST, then WATCH (through `SecretWatcher`), so a rotated
-/// secret is served within seconds and bundle requests never call the API.
+/// What a watched Secret feeds: the bundle (``BundleStore``) or the issuing CA (``IssuerStore``).
+public protocol SecretConsumer: Sendable {
+    /// The Secret holds `data` now (its values base64, as on the wire). `origin` names it and its
+    /// resourceVersion, for logs.
+    func secretChanged(_ data: [String: String], origin: String)
+    /// The source looked again and nothing changed (a bookmark, an unchanged re-list).
+    func secretConfirmed()
+    /// The Secret does not exist (deleted, or not yet created); `what` names it (`secret NS/NAME`).
+    func secretDeleted(_ what: String)
+    /// The Secret cannot be read (API errors); what was read before stays.
+    func secretUnreadable(_ problem: String)
+}
+
+/// Feeds a ``SecretConsumer`` from one Kubernetes Secret: LIST, then WATCH (through `SecretWatcher`), so a
+/// rotated secret takes effect within seconds and requests never call the API.
 ///
+/// For the bundle (``BundleStore``):
 /// - A secret that decodes and validates replaces the bundle.
 /// - A secret that does not (bad base64, not PEM, key not matching) is refused, naming the key; the last good
 ///   bundle stays.
@@ -17,31 +31,25 @@ public final class KubernetesSecretSource: Sendable {
     ///   - client: the API client (in-cluster service account, or flags).
     ///   - namespace: the secret's namespace (`kyma-installer`).
     ///   - name: the secret's name (`helm-secret`).
-    ///   - store: where bundles go.
+    ///   - consumer: where what is read goes.
     ///   - logger: for source events.
     ///   - metrics: where watch restarts are counted.
     public init(
-        client: KubernetesClient, namespace: String, name: String, store: BundleStore, logger: Logger,
+        client: KubernetesClient, namespace: String, name: String, consumer: any SecretConsumer, logger: Logger,
         metrics: ServiceMetrics? = nil
     ) {
         let what = "secret \(namespace)/\(name)"
         watcher = SecretWatcher(client: client, namespace: namespace, name: name, logger: logger) { event in
             switch event {
             case .updated(let secret):
-                let origin = "\(what) (resourceVersion \(secret.metadata.resourceVersion ?? "?"))"
-                do throws(BundleError) {
-                    let files = try BundleFiles(secretData: secret.data ?? [:])
-                    store.offer(files, origin: origin)
-                } catch {
-                    store.refuse(error, origin: origin)
-                }
+                consumer.secretChanged(
+                    secret.data ?? [:], origin: "\(what) (resourceVersion \(secret.metadata.resourceVersion ?? "?"))")
             case .confirmed:
-                store.confirm()
+                consumer.secretConfirmed()
             case .deleted:
-                store.withdraw(
-                    reason: "\(what) does not exist (deleted or not yet created); create it, e.g. by re-running the Kyma installer")
+                consumer.secretDeleted(what)
             case .failed(let error):
-                store.reportSourceProblem("cannot read \(what) from the Kubernetes API: \(error)")
+                consumer.secretUnreadable("cannot read \(what) from the Kubernetes API: \(error)")
             case .watchRestarted(let reason):
                 metrics?.countWatchRestart()
                 logger.debug("watch of \(what) restarting: \(reason)")
@@ -54,4 +62,22 @@ public final class KubernetesSecretSource: Sendable {
 
     /// Stops watching; returns promptly.
     public func stop() { watcher.stop() }
+}
+
+extension BundleStore: SecretConsumer {
+    public func secretChanged(_ data: [String: String], origin: String) {
+        do throws(BundleError) {
+            offer(try BundleFiles(secretData: data), origin: origin)
+        } catch {
+            refuse(error, origin: origin)
+        }
+    }
+
+    public func secretConfirmed() { confirm() }
+
+    public func secretDeleted(_ what: String) {
+        withdraw(reason: "\(what) does not exist (deleted or not yet created); create it, e.g. by re-running the Kyma installer")
+    }
+
+    public func secretUnreadable(_ problem: String) { reportSourceProblem(problem) }
 }

@@ -7,8 +7,10 @@ import Logging
 import Synchronization
 
 /// `--kube-auth`: decides about bearer tokens the token file does not know by asking the Kubernetes API —
-/// a TokenReview (who is this?) and then a SubjectAccessReview (may they `get` the virtual resource
-/// `bundles.<group>` named after the bundle, in the server's namespace?).
+/// a TokenReview (who is this?) and then a SubjectAccessReview (may they do ``Permission``: `get` the virtual
+/// resource `bundles.<group>` named after the bundle, in the server's namespace; for personal certificates,
+/// `create` or `list` on its subresource `bundles/certificates`?). One reviewer per permission: its cache holds
+/// decisions about that permission only.
 ///
 /// - Decisions are cached by the token's SHA-256 (never the token itself), allowed and refused ones apart, each
 ///   bounded (``Limits``): allowed ones for `allowedTTL`, refusals for the shorter `refusedTTL`. A stream of
@@ -23,17 +25,24 @@ import Synchronization
 /// - API failures are not cached.
 public final class KubernetesTokenReviewer: TokenReviewer {
     /// What a caller must be allowed, as RBAC sees it.
-    public struct Permission: Sendable {
+    public struct Permission: Sendable, Equatable {
         public var namespace: String
         public var group: String
         public var resource: String = "bundles"
+        /// A subresource of ``resource`` (`certificates`: RBAC grants `bundles/certificates`), or nil.
+        public var subresource: String? = nil
         public var name: String
         public var verb: String = "get"
-        public init(namespace: String, group: String, name: String) {
+        public init(namespace: String, group: String, name: String, verb: String = "get", subresource: String? = nil) {
             self.namespace = namespace
             self.group = group
             self.name = name
+            self.verb = verb
+            self.subresource = subresource
         }
+
+        /// The resource as an RBAC rule names it: `bundles`, or `bundles/certificates`.
+        public var rbacResource: String { subresource.map { "\(resource)/\($0)" } ?? resource }
     }
 
     /// How much the reviewer keeps and lets wait.
@@ -76,16 +85,11 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         var refused: DecisionCache
         var waiting: [[UInt8]: Review] = [:]
         var nextID: UInt64 = 0
-        /// Requests waiting (for a review of their own or one they joined), at most `maxPending`.
-        var pending = 0
-        /// The same by client address, each at most `maxPendingPerClient`.
-        var pendingByClient: [ClientAddress: Int] = [:]
+        /// Requests waiting (for a review of their own or one they joined): at most `maxPending`, and
+        /// `maxPendingPerClient` by client address.
+        var pending: ClientShares
 
-        mutating func release(_ waiter: Waiter) {
-            pending -= 1
-            pendingByClient[waiter.client]! -= 1
-            if pendingByClient[waiter.client] == 0 { pendingByClient[waiter.client] = nil }
-        }
+        mutating func release(_ waiter: Waiter) { pending.release(waiter.client) }
 
         /// Removes the waiters whose client has left, giving their places back; a review left with no waiter is
         /// dropped (not asked, if it has not started). Returns the removed waiters, to be told outside the lock.
@@ -139,7 +143,8 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         self.limits = limits
         state = Mutex(State(
             allowed: DecisionCache(capacity: limits.allowedCapacity, timeToLive: limits.allowedTTL),
-            refused: DecisionCache(capacity: limits.refusedCapacity, timeToLive: limits.refusedTTL)))
+            refused: DecisionCache(capacity: limits.refusedCapacity, timeToLive: limits.refusedTTL),
+            pending: ClientShares(maxTotal: limits.maxPending, maxPerClient: limits.maxPendingPerClient)))
         slots = DispatchSemaphore(value: limits.concurrency)
     }
 
@@ -160,18 +165,18 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         enum Plan { case start(UInt64), joined, refuse(String) }
         let (plan, left) = state.withLock { state -> (Plan, [Waiter]) in
             var left: [Waiter] = []
-            if state.pending >= limits.maxPending || state.pendingByClient[waiter.client, default: 0] >= limits.maxPendingPerClient {
+            if state.pending.refusal(for: waiter.client) != nil {
                 // Full: first give back the places of requests whose clients have gone.
                 left = state.dropLeft()
             }
-            guard state.pending < limits.maxPending else {
+            switch state.pending.take(waiter.client) {
+            case .full:
                 return (.refuse("too many Kubernetes token reviews are waiting; retry shortly"), left)
+            case .clientFull(let client):
+                return (.refuse("too many Kubernetes token reviews from \(client) are waiting; retry shortly"), left)
+            case nil:
+                break
             }
-            guard state.pendingByClient[waiter.client, default: 0] < limits.maxPendingPerClient else {
-                return (.refuse("too many Kubernetes token reviews from \(waiter.client) are waiting; retry shortly"), left)
-            }
-            state.pending += 1
-            state.pendingByClient[waiter.client, default: 0] += 1
             if state.waiting[key] != nil {
                 state.waiting[key]!.waiters.append(waiter)
                 return (.joined, left)
@@ -256,7 +261,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         let caller = Caller(user: username, method: .kubernetes, groups: user.groups ?? [])
         let attributes = ResourceAttributes(
             namespace: permission.namespace, verb: permission.verb, group: permission.group,
-            resource: permission.resource, name: permission.name)
+            resource: permission.resource, subresource: permission.subresource, name: permission.name)
         let access: SubjectAccessReviewResult
         do {
             access = try client.reviewAccess(user: user, resource: attributes)
@@ -266,7 +271,7 @@ public final class KubernetesTokenReviewer: TokenReviewer {
         }
         succeeded(.accessReview)
         guard access.allowed else {
-            var detail = "\(username) may not get \(permission.resource).\(permission.group) \"\(permission.name)\" in namespace \(permission.namespace): grant verb \"get\" on resource \"\(permission.resource)\" in API group \"\(permission.group)\" with resourceNames [\"\(permission.name)\"] through a Role in \(permission.namespace) and a RoleBinding to this user or one of its groups"
+            var detail = "\(username) may not \(permission.verb) \(permission.rbacResource).\(permission.group) \"\(permission.name)\" in namespace \(permission.namespace): grant verb \"\(permission.verb)\" on resource \"\(permission.rbacResource)\" in API group \"\(permission.group)\" with resourceNames [\"\(permission.name)\"] through a Role in \(permission.namespace) and a RoleBinding to this user or one of its groups"
             if let reason = access.reason, !reason.isEmpty { detail += " (RBAC: \(reason))" }
             return .forbidden(caller, detail: detail)
         }

@@ -10,7 +10,8 @@ info:
   description: |
     Serves the Helm client TLS files of the Secret `helm-secret` in namespace `kyma-installer` (Kyma's
     `global.helm.*` keys, else `ca.crt`/`tls.crt`/`tls.key`) as PEM files, as a reproducible `bundle.tar.gz`, and
-    as JSON metadata. The only bundle is `helm`.
+    as JSON metadata. The only bundle is `helm`. With `--issuer-secret`, it also issues personal, short-lived
+    client certificates signed by the same CA (`POST …/personal.tar.gz`, `POST …/certificates`).
 
     Every `/v1` path needs `Authorization: Bearer <token>` (or, when the server runs with `--client-ca`, a TLS
     client certificate signed by that CA, which authenticates as its subject CN); `/healthz`, `/readyz`,
@@ -18,8 +19,8 @@ info:
     Until a valid bundle has been read the bundle paths answer `503` with `Retry-After`.
 
     Errors are `application/problem+json` (RFC 9457) whose `type` is one of a fixed list of URIs
-    (`components.schemas.Problem`), e.g. `https://helm-cert-server.kyma-project.io/problems/invalid-token`. A method other than GET or HEAD on a known path is
-    answered `405 Method Not Allowed` with `Allow: GET, HEAD` (see `components.responses.MethodNotAllowed`).
+    (`components.schemas.Problem`), e.g. `https://helm-cert-server.kyma-project.io/problems/invalid-token`. A method a known path does not take is
+    answered `405 Method Not Allowed` with `Allow` naming those it does (see `components.responses.MethodNotAllowed`).
     Malformed requests are answered `400`, requests whose head is too large `431`, and the connection is closed.
   license:
     name: Apache-2.0
@@ -30,6 +31,8 @@ servers:
 tags:
   - name: bundles
     description: The Helm client TLS bundle (authenticated)
+  - name: certificates
+    description: Personal, short-lived client certificates (authenticated; with `--issuer-secret`)
   - name: operations
     description: Health, readiness, metrics and this document (no authentication)
 security:
@@ -287,6 +290,105 @@ paths:
           $ref: '#/components/responses/HeadError'
         '503':
           $ref: '#/components/responses/HeadUnavailable'
+  /v1/bundles/{bundle}/personal.tar.gz:
+    parameters:
+      - $ref: '#/components/parameters/Bundle'
+    post:
+      operationId: issuePersonalArchive
+      tags: [certificates]
+      summary: A personal certificate and a fresh key, as a tarball like bundle.tar.gz
+      description: >-
+        A fresh key (ECDSA P-256, or RSA-2048) and a certificate for it naming the caller (CN, EKU clientAuth,
+        random serial, valid from a minute ago for `ttl`), signed by the issuer Secret's CA, as `ca.pem`,
+        `cert.pem` and `key.pem` (0600) in a gzip'd tar. The key is never stored, logged or cached. No body.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
+      parameters:
+        - $ref: '#/components/parameters/TTL'
+      responses:
+        '200':
+          $ref: '#/components/responses/PersonalArchive'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+        '431':
+          $ref: '#/components/responses/HeadersTooLarge'
+        '503':
+          $ref: '#/components/responses/IssuingUnavailable'
+  /v1/bundles/{bundle}/certificates:
+    parameters:
+      - $ref: '#/components/parameters/Bundle'
+    post:
+      operationId: issueCertificate
+      tags: [certificates]
+      summary: Sign a certificate signing request (PEM) as a personal certificate
+      description: >-
+        A PEM PKCS#10 request (ECDSA P-256/P-384 or RSA 2048–8192; at most 16 KiB; subject and extensions
+        ignored; one asking for a CA is refused), answered with the certificate (PEM), as `personal.tar.gz`'s.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
+      parameters:
+        - $ref: '#/components/parameters/TTL'
+      requestBody:
+        required: true
+        content:
+          application/pkcs10:
+            schema:
+              type: string
+              format: binary
+              maxLength: 16384
+      responses:
+        '200':
+          $ref: '#/components/responses/IssuedCertificate'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+        '411':
+          $ref: '#/components/responses/LengthRequired'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
+        '431':
+          $ref: '#/components/responses/HeadersTooLarge'
+        '503':
+          $ref: '#/components/responses/IssuingUnavailable'
+    get:
+      operationId: listCertificates
+      tags: [certificates]
+      summary: The still-valid personal certificates this replica issued since it started
+      description: >-
+        This replica's list since it started (the audit log keeps them all); at most 10,000, the first to
+        expire dropped and counted when full. `--kube-auth`: verb `list` on `bundles/certificates`.
+      responses:
+        '200':
+          $ref: '#/components/responses/CertificateList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+        '431':
+          $ref: '#/components/responses/HeadersTooLarge'
+        '503':
+          $ref: '#/components/responses/IssuingUnavailable'
   /healthz:
     get:
       operationId: getHealth
@@ -316,7 +418,8 @@ paths:
           description: >-
             Ready to serve the bundle. One line per thing worth knowing follows the first: a source problem
             (the last good bundle is served), the Tiller check's outcome (with `--tiller-address`; a failing check
-            never makes this 503: serving does not depend on Tiller), a certificate expiry warning, or a `file
+            never makes this 503: serving does not depend on Tiller), whether issuing personal certificates is
+            ready, off or not ready and why (never a 503 either), a certificate expiry warning, or a `file
             problem:` with a watched file (a token file that cannot be read means no static tokens are accepted; a
             skipped malformed token line; TLS files that do not load).
           content:
@@ -326,6 +429,7 @@ paths:
               example: |
                 ready: serving bundle helm (generation 1)
                 tiller: ok, tiller-deploy.kube-system:44134 answers version v2.16.12 with this bundle
+                issuing: ready, signing with CN=tiller-ca,O=kyma (notAfter 2027-11-27T06:45:00Z) from secret kyma-installer/helm-issuer-ca
                 file problem: token file: cannot read /etc/helm-cert-server/tokens/tokens.csv: No such file or directory; no static tokens are accepted until it can be read
         '400':
           $ref: '#/components/responses/BadRequest'
@@ -394,7 +498,8 @@ components:
       scheme: bearer
       description: A token from the service's token file (`--token-file`, kube-apiserver static token CSV), or,
         with `--kube-auth`, a Kubernetes token allowed to `get` the resource `bundles` (name `helm`) in API group
-        `helm-cert-server.kyma-project.io`.
+        `helm-cert-server.kyma-project.io` (`create` on `bundles/certificates` to issue a personal certificate,
+        `list` on it to list them).
   parameters:
     Bundle:
       name: bundle
@@ -404,6 +509,16 @@ components:
       schema:
         type: string
       example: helm
+    TTL:
+      name: ttl
+      in: query
+      required: false
+      description: Validity, a Go duration (`8h`, `30m`); `1m` to `--issue-max-ttl` (default `24h`); never past the CA's notAfter.
+      schema:
+        type: string
+        pattern: '^([0-9]*\.?[0-9]+[hms])+$'
+        default: 8h
+      example: 8h
     IfNoneMatch:
       name: If-None-Match
       in: header
@@ -455,7 +570,7 @@ components:
       required: true
       schema:
         type: string
-        const: GET, HEAD
+        enum: ['GET, HEAD', 'GET, HEAD, POST', POST]
   schemas:
     Problem:
       type: object
@@ -471,7 +586,12 @@ components:
             refused a Kubernetes token); `authentication-unavailable` (503, the Kubernetes review could not be
             made); `audit-unavailable` (503, the audit line cannot be written, nothing is handed out);
             `bundle-not-ready` (503, no valid bundle; also `/readyz`); `not-found` (404);
-            `method-not-allowed` (405).
+            `method-not-allowed` (405); `shared-key-disabled` (403, `key.pem` and `bundle.tar.gz` with
+            `--no-shared-key`: get `personal.tar.gz`); `personal-certificate-forbidden` (403, an mTLS caller asked
+            for a personal certificate); `issuing-unavailable` (503, issuing is off or its CA not usable now);
+            `issuing-busy` (503, too many certificates being issued); `invalid-certificate-request` (400, a CSR
+            that is malformed or asks for a CA); `invalid-ttl` (400); `unsupported-media-type` (415, a CSR
+            without `Content-Type: application/pkcs10`).
           enum:
             - https://helm-cert-server.kyma-project.io/problems/no-token
             - https://helm-cert-server.kyma-project.io/problems/malformed-authorization
@@ -482,6 +602,13 @@ components:
             - https://helm-cert-server.kyma-project.io/problems/bundle-not-ready
             - https://helm-cert-server.kyma-project.io/problems/not-found
             - https://helm-cert-server.kyma-project.io/problems/method-not-allowed
+            - https://helm-cert-server.kyma-project.io/problems/shared-key-disabled
+            - https://helm-cert-server.kyma-project.io/problems/personal-certificate-forbidden
+            - https://helm-cert-server.kyma-project.io/problems/issuing-unavailable
+            - https://helm-cert-server.kyma-project.io/problems/issuing-busy
+            - https://helm-cert-server.kyma-project.io/problems/invalid-certificate-request
+            - https://helm-cert-server.kyma-project.io/problems/invalid-ttl
+            - https://helm-cert-server.kyma-project.io/problems/unsupported-media-type
         title:
           type: string
           description: Short summary of the kind of problem.
@@ -522,6 +649,45 @@ components:
           type: string
           description: SHA-256 fingerprint, uppercase hex with colons, as `openssl x509 -fingerprint -sha256`.
           pattern: '^[0-9A-F]{2}(:[0-9A-F]{2}){31}$'
+    IssuedCertificateEntry:
+      type: object
+      description: One personal certificate issued by this replica (never key material).
+      required: [user, serial, subject, notBefore, notAfter, sha256]
+      properties:
+        user:
+          type: string
+          description: The caller as audited (also the certificate's CN).
+        serial:
+          type: string
+          pattern: '^[0-9A-F]+$'
+        subject:
+          type: string
+          examples: ['CN=alice']
+        notBefore:
+          type: string
+          format: date-time
+        notAfter:
+          type: string
+          format: date-time
+        sha256:
+          type: string
+          pattern: '^[0-9A-F]{2}(:[0-9A-F]{2}){31}$'
+    CertificateList:
+      type: object
+      required: [certificates, dropped, capacity]
+      properties:
+        certificates:
+          type: array
+          description: Still valid, the one expiring first first.
+          items:
+            $ref: '#/components/schemas/IssuedCertificateEntry'
+        dropped:
+          type: integer
+          minimum: 0
+          description: Still-valid entries dropped since start because the list was full (it may be incomplete).
+        capacity:
+          type: integer
+          description: The most entries kept (10,000).
     KeyInfo:
       type: object
       required: [algorithm, bits, matchesCertificate]
@@ -741,6 +907,59 @@ components:
           examples:
             kyma:
               $ref: '#/components/examples/Metadata'
+    PersonalArchive:
+      description: "`ca.pem`, `cert.pem` (the personal certificate, 0644) and `key.pem` (its fresh key, 0600) as a gzip'd tar."
+      headers:
+        Cache-Control:
+          $ref: '#/components/headers/KeyCacheControl'
+      content:
+        application/gzip:
+          schema:
+            type: string
+            contentMediaType: application/gzip
+    IssuedCertificate:
+      description: The personal certificate, PEM.
+      headers:
+        Cache-Control:
+          $ref: '#/components/headers/KeyCacheControl'
+      content:
+        application/x-pem-file:
+          schema:
+            type: string
+    CertificateList:
+      description: The ledger of still-valid personal certificates.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/CertificateList'
+    IssuingUnavailable:
+      description: Issuing is off or its CA not usable (`/readyz` says why), too busy (`issuing-busy`), or the
+        token or audit line cannot be checked or written.
+      headers:
+        Retry-After:
+          $ref: '#/components/headers/RetryAfter'
+      content:
+        application/problem+json:
+          schema:
+            $ref: '#/components/schemas/Problem'
+    UnsupportedMediaType:
+      description: "The certificate signing request was not sent as `Content-Type: application/pkcs10`."
+      content:
+        application/problem+json:
+          schema:
+            $ref: '#/components/schemas/Problem'
+    LengthRequired:
+      description: The body came without `Content-Length` (chunked is not taken); the connection is closed.
+      content:
+        text/plain:
+          schema:
+            type: string
+    ContentTooLarge:
+      description: The body is larger than 16 KiB; none of it is read and the connection is closed.
+      content:
+        text/plain:
+          schema:
+            type: string
     HeadOk:
       description: What GET would answer, without the body.
       headers:
@@ -777,8 +996,9 @@ components:
             missingToken:
               $ref: '#/components/examples/Unauthorized'
     Forbidden:
-      description: The token is known but may not read this bundle (with `--kube-auth`, the SubjectAccessReview
-        said no).
+      description: The token is known but may not do this (with `--kube-auth`, the SubjectAccessReview said no);
+        `key.pem` and `bundle.tar.gz` while the server runs with `--no-shared-key` (`shared-key-disabled`, the
+        detail points at `personal.tar.gz`); a personal certificate asked for by an mTLS caller.
       content:
         application/problem+json:
           schema:
@@ -793,7 +1013,8 @@ components:
             unknownBundle:
               $ref: '#/components/examples/NotFound'
     MethodNotAllowed:
-      description: Only GET and HEAD are answered.
+      description: The path does not take this method; `Allow` lists those it does (`GET, HEAD` for the bundle
+        files and metadata, `POST` for personal.tar.gz, `GET, HEAD, POST` for certificates).
       headers:
         Allow:
           $ref: '#/components/headers/Allow'

@@ -22,8 +22,24 @@ public enum ProblemType: String, Sendable, CaseIterable {
     case bundleNotReady = "bundle-not-ready"
     /// 404: no such path, bundle or file.
     case notFound = "not-found"
-    /// 405: a method other than GET or HEAD.
+    /// 405: a method the path does not take (its `Allow` header lists those it does).
     case methodNotAllowed = "method-not-allowed"
+    /// 403: `key.pem` or `bundle.tar.gz` while the shared key is closed (`--no-shared-key`): get a personal
+    /// certificate from `personal.tar.gz` instead.
+    case sharedKeyDisabled = "shared-key-disabled"
+    /// 403: a personal certificate asked for by a caller authenticated with a client certificate (mTLS): it could
+    /// renew itself forever.
+    case personalCertificateForbidden = "personal-certificate-forbidden"
+    /// 503: issuing personal certificates is off, or its CA is not usable now (`/readyz` says why).
+    case issuingUnavailable = "issuing-unavailable"
+    /// 503: too many certificates are being issued; retry after `Retry-After`.
+    case issuingBusy = "issuing-busy"
+    /// 400: a certificate signing request that is malformed, too big, or asks for what is not issued (a CA).
+    case invalidCertificateRequest = "invalid-certificate-request"
+    /// 400: a `?ttl=` that is not a duration, or longer than the server issues.
+    case invalidTTL = "invalid-ttl"
+    /// 415: a certificate signing request sent with another `Content-Type` than `application/pkcs10`.
+    case unsupportedMediaType = "unsupported-media-type"
 
     /// Where every type URI starts.
     public static let base = "https://helm-cert-server.kyma-project.io/problems/"

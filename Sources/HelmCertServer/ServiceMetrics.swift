@@ -26,6 +26,7 @@ public final class ServiceMetrics: Sendable {
         case staticTokens = "helm_cert_server_static_tokens"
         case tillerCheckSuccess = "helm_cert_server_tiller_check_success"
         case tillerCheckTimestamp = "helm_cert_server_tiller_check_timestamp_seconds"
+        case certificatesIssued = "helm_cert_server_certificates_issued_total"
 
         /// The `# HELP` text.
         public var help: String {
@@ -45,6 +46,7 @@ public final class ServiceMetrics: Sendable {
             case .staticTokens: "Tokens from --token-file in use (0 while the file cannot be read)."
             case .tillerCheckSuccess: "1 if the last live check of the bundle against Tiller succeeded, else 0 (only with --tiller-address)."
             case .tillerCheckTimestamp: "Unix time the last live check against Tiller ran (only with --tiller-address)."
+            case .certificatesIssued: "Personal certificates issued, by how they were asked for: csr (the caller's key) or generated (personal.tar.gz)."
             }
         }
 
@@ -74,6 +76,7 @@ public final class ServiceMetrics: Sendable {
     /// Made at the first Tiller check, so a server without `--tiller-address` does not print them.
     private let tillerGauges = Mutex<(success: Prometheus.Gauge, timestamp: Prometheus.Gauge)?>(nil)
     private let staticTokens: Prometheus.Gauge
+    private let certificatesIssued: [IssuingMethod: Prometheus.Counter]
 
     struct RequestKey: Hashable, Sendable {
         var route: String
@@ -81,8 +84,11 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// Route labels, one per kind of path.
-    static let routes = ["bundle_file", "bundle_archive", "bundle_metadata", "healthz", "readyz", "openapi", "metrics", "unknown"]
-    static let statuses = [200, 304, 400, 401, 403, 404, 405, 500, 503]
+    static let routes = [
+        "bundle_file", "bundle_archive", "bundle_metadata", "bundle_certificates", "bundle_personal_archive", "healthz",
+        "readyz", "openapi", "metrics", "unknown",
+    ]
+    static let statuses = [200, 304, 400, 401, 403, 404, 405, 415, 500, 503]
 
     /// The `bundle` and `file` labels of the serving certificate's expiry.
     static let servingCertificateLabels = [("bundle", "server"), ("file", "tls.crt")]
@@ -124,6 +130,11 @@ public final class ServiceMetrics: Sendable {
         notAfter = Mutex([:])
         watchedFiles = Mutex([:])
         staticTokens = registry.gauge(.staticTokens)
+        var issued: [IssuingMethod: Prometheus.Counter] = [:]
+        for how in IssuingMethod.allCases {
+            issued[how] = registry.counter(.certificatesIssued, [("how", how.rawValue)])
+        }
+        certificatesIssued = issued
         servingNotAfter = registry.gauge(.certificateNotAfter, Self.servingCertificateLabels)
         registry.gauge(.buildInfo, [("version", version)]).set(to: 1)
     }
@@ -187,6 +198,9 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts one request refused because its audit line was not written.
     public func countAuditFailure(_ reason: AuditFailure) { auditFailures[reason]?.increment() }
+
+    /// Counts one issued personal certificate.
+    public func countCertificateIssued(_ how: IssuingMethod) { certificatesIssued[how]?.increment() }
 
     /// Counts one watch restart.
     public func countWatchRestart() { watchRestarts.increment() }

@@ -8,16 +8,20 @@ public struct ResourceAttributes: Codable, Sendable, Equatable {
     public var group: String?
     /// The resource (plural), e.g. `bundles`.
     public var resource: String?
+    /// The subresource, e.g. `certificates` (RBAC grants it as `bundles/certificates`); absent for the resource
+    /// itself.
+    public var subresource: String?
     /// The resource's name; absent means "any name".
     public var name: String?
 
     /// Creates resource attributes; absent fields are left out of the request.
     public init(namespace: String? = nil, verb: String? = nil, group: String? = nil, resource: String? = nil,
-                name: String? = nil) {
+                subresource: String? = nil, name: String? = nil) {
         self.namespace = namespace
         self.verb = verb
         self.group = group
         self.resource = resource
+        self.subresource = subresource
         self.name = name
     }
 }

@@ -56,6 +56,8 @@ struct DevelopmentSetup {
             Fetch the bundle into the Helm 2 client's home:
               mkdir -p "${HELM_HOME:-$HOME/.helm}"
               curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm/bundle.tar.gz | tar -xz -C "${HELM_HOME:-$HOME/.helm}"
+            Or get a personal certificate of your own (valid 8h; ?ttl=30m for less), signed by the same CA:
+              curl -fsS -X POST \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm/personal.tar.gz | tar -xz -C "${HELM_HOME:-$HOME/.helm}"
             One file, or the metadata:
               curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm/ca.pem
               curl -fsS \(cacert)-H "Authorization: Bearer \(token)" \(base)/v1/bundles/helm

@@ -23,7 +23,7 @@ struct HelmCertServerCommand: ParsableCommand {
         discussion: """
             Reads the Secret helm-secret in namespace kyma-installer (keys global.helm.ca.crt, global.helm.tls.crt, global.helm.tls.key; else ca.crt, tls.crt, tls.key) with the pod's service account, watches it, and serves the decoded files to callers with a bearer token.
 
-            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
+            Endpoints: /v1/bundles/helm/{ca.pem,cert.pem,key.pem,bundle.tar.gz}, /v1/bundles/helm (JSON metadata), POST /v1/bundles/helm/personal.tar.gz and /v1/bundles/helm/certificates (personal certificates, with --issuer-secret or --dev; GET lists them), /healthz, /readyz, /metrics, /openapi.yaml. Logs are JSON lines on standard error; audit lines go to standard output or --audit-log. SIGTERM stops gracefully; SIGHUP re-reads the watched files (--token-file, --tls-cert/--tls-key, --client-ca, --source-dir) at once, as is done every 2 seconds anyway.
 
             EXAMPLES:
               # Try it with no cluster (prints a token and a curl line):
@@ -96,7 +96,7 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Append audit lines (one JSON object per /v1 request) to this file instead of standard output.", valueName: "file"))
     var auditLog: String?
 
-    @Flag(help: "Also accept Kubernetes bearer tokens (e.g. a pod's service-account token): checked with a TokenReview, then a SubjectAccessReview for verb get on resource bundles (name: the bundle) in --kube-auth-group and --kube-auth-namespace. Needs the system:auth-delegator ClusterRole.")
+    @Flag(help: "Also accept Kubernetes bearer tokens (e.g. a pod's service-account token): checked with a TokenReview, then a SubjectAccessReview for verb get on resource bundles (name: the bundle) in --kube-auth-group and --kube-auth-namespace (issuing a personal certificate: verb create on bundles/certificates; listing them: verb list on it). Needs the system:auth-delegator ClusterRole.")
     var kubeAuth = false
 
     @Option(help: ArgumentHelp("API group of the virtual resource 'bundles' that --kube-auth asks RBAC about.", valueName: "group"))
@@ -108,13 +108,13 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Namespace --kube-auth asks RBAC about (default: the pod's own namespace, else --namespace).", valueName: "namespace"))
     var kubeAuthNamespace: String?
 
-    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate, and a random token; listen on 127.0.0.1:8443 and print a ready-to-paste curl line. The server certificate, its key and the CA are written to a private temporary directory (under $TMPDIR, else /tmp; the welcome names it), removed at every exit.")
+    @Flag(help: "Run with no cluster: generate a CA, a Helm client certificate and a localhost server certificate, and a random token; listen on 127.0.0.1:8443 and print ready-to-paste curl lines. Issues personal certificates with the generated CA (unless --issuer-secret names another). The server certificate, its key and the CA are written to a private temporary directory (under $TMPDIR, else /tmp; the welcome names it), removed at every exit.")
     var dev = false
 
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var eventLoops: Int?
 
-    @Option(help: ArgumentHelp("Most open connections; more are closed at once. Each can hold about 170 KiB at worst (README, \"Bounded resources\"): size it to the memory limit.", valueName: "n"))
+    @Option(help: ArgumentHelp("Most open connections; more are closed at once. Each can hold about 200 KiB at worst (README, \"Bounded resources\"): size it to the memory limit.", valueName: "n"))
     var maxConnections = HTTPServerLimits().maxConnections
 
     @Option(help: ArgumentHelp("Most open connections from one client IP address; more from it are closed at once.", valueName: "n"))
@@ -128,6 +128,18 @@ struct HelmCertServerCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Longest one Tiller check may take, connecting included (e.g. 10s).", valueName: "duration"))
     var tillerCheckTimeout = "10s"
+
+    @Option(help: ArgumentHelp("Issue personal, short-lived client certificates (POST /v1/bundles/helm/personal.tar.gz, or /certificates with a CSR) signed by the CA in this Secret (ca.crt + ca.key, or tls.crt + tls.key as cert-manager writes a CA), read and watched through the Kubernetes API like --secret. Its certificate must be ca.pem's CA. --dev issues with its generated CA.", valueName: "namespace/name"))
+    var issuerSecret: String?
+
+    @Option(help: ArgumentHelp("Longest validity a caller may ask for with ?ttl= (Go durations: 24h, 8h, 90m; default 24h; the default ttl is 8h). Never past the CA's own notAfter.", valueName: "duration"))
+    var issueMaxTtl: String?
+
+    @Option(help: ArgumentHelp("The key generated for personal.tar.gz: ecdsa-p256 (default) or rsa-2048.", valueName: "algorithm"))
+    var personalKeyAlgorithm: PersonalKeyAlgorithm?
+
+    @Flag(inversion: .prefixedNo, help: "Hand out the shared client key: key.pem and bundle.tar.gz. --no-shared-key answers them 403, pointing at personal.tar.gz; ca.pem, cert.pem and the metadata stay.")
+    var sharedKey = true
 
     @Option(help: "Lowest log level written (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String = "info"
@@ -166,6 +178,18 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let issuerSecret, Self.namespacedName(issuerSecret) == nil {
+            throw ValidationError("--issuer-secret \(issuerSecret) must be NAMESPACE/NAME, e.g. kyma-installer/helm-issuer-ca")
+        }
+        if issuerSecret == nil && !dev && (issueMaxTtl != nil || personalKeyAlgorithm != nil) {
+            throw ValidationError("--issue-max-ttl and --personal-key-algorithm only apply with --issuer-secret (or --dev)")
+        }
+        if let issueMaxTtl {
+            guard let ttl = CertificateLifetime.parse(issueMaxTtl), ttl >= CertificateLifetime.minimumTTL,
+                  ttl <= CertificateLifetime.longestMaxTTL else {
+                throw ValidationError("--issue-max-ttl \(issueMaxTtl) must be a Go duration between 1m and 8784h (366 days), e.g. 24h or 8h")
+            }
         }
         if let eventLoops, eventLoops < 1 || eventLoops > 256 {
             throw ValidationError("--event-loops must be between 1 and 256")
@@ -239,6 +263,17 @@ struct HelmCertServerCommand: ParsableCommand {
             limits: HTTPServerLimits(maxConnections: maxConnections, maxConnectionsPerClient: maxConnectionsPerClient),
             auditLogPath: auditLog, metricsRegistry: registry,
             kubeAuth: kubeAuthConfiguration)
+        configuration.sharedKey = sharedKey
+        let lifetime = CertificateLifetime(maxTTL: issueMaxTtl.flatMap(CertificateLifetime.parse) ?? CertificateLifetime.defaultMaxTTL)
+        if let issuerSecret, let (issuerNamespace, issuerName) = Self.namespacedName(issuerSecret) {
+            configuration.issuing = IssuingConfiguration(
+                source: .kubernetes(try kubernetesConfiguration(), namespace: issuerNamespace, secret: issuerName),
+                lifetime: lifetime, keyAlgorithm: personalKeyAlgorithm ?? .ecdsaP256)
+        } else if let development {
+            configuration.issuing = IssuingConfiguration(
+                source: .fixed(development.pki.issuerSecretData), lifetime: lifetime,
+                keyAlgorithm: personalKeyAlgorithm ?? .ecdsaP256)
+        }
         configuration.tiller = tillerAddress.map {
             TillerCheckConfiguration(
                 address: $0, interval: TillerCheckConfiguration.parseDuration(tillerCheckInterval)!,
@@ -271,6 +306,13 @@ struct HelmCertServerCommand: ParsableCommand {
         }
         service.waitUntilStopped()
         logger.info("stopped")
+    }
+
+    /// `NAMESPACE/NAME` split, or nil when it is not one.
+    static func namespacedName(_ text: String) -> (String, String)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return (String(parts[0]), String(parts[1]))
     }
 
     private func parseListen(_ text: String) throws -> ListenAddress {
@@ -348,3 +390,5 @@ func processEnvironment() -> [String: String] {
     }
     return result
 }
+
+extension PersonalKeyAlgorithm: ExpressibleByArgument {}

@@ -48,7 +48,7 @@ import Testing
     }
 
     /// README, "Bounded resources": the most one connection can hold, and what the process needs besides.
-    static let worstCaseConnectionKiB = 192
+    static let worstCaseConnectionKiB = 200
     static let processBaseMiB = 24
 
     @Test("the chart's defaults keep maxConnections x the most a connection holds under the memory limit")

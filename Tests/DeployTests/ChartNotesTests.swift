@@ -47,6 +47,19 @@ import TestSupport
         #expect(notes.contains("https://\(host):8443/v1/bundles/helm/bundle.tar.gz"))
     }
 
+    /// With the shared key closed, bundle.tar.gz answers 403: the notes fetch personal.tar.gz (POST) instead.
+    @Test func withTheSharedKeyClosedNotesFetchAPersonalCertificate() throws {
+        let notes = try Self.renderNotes(set: ["issuer.secret=kyma-installer/helm-issuer-ca", "sharedKey.enabled=false"])
+        let host = "\(RenderedChart.fullname).\(RenderedChart.namespace).svc"
+        #expect(notes.contains("-H \"Authorization: Bearer $TOKEN\" -X POST \\\n     -o helm-bundle.tar.gz https://\(host):8443/v1/bundles/helm/personal.tar.gz"), "\(notes)")
+        #expect(!notes.contains("/v1/bundles/helm/bundle.tar.gz"))
+        let open = try Self.renderNotes(set: ["issuer.secret=kyma-installer/helm-issuer-ca"])
+        #expect(open.contains("https://\(host):8443/v1/bundles/helm/bundle.tar.gz"))
+        #expect(open.contains("personal.tar.gz"), "the notes point at personal certificates once issuing is on")
+        let closedWithoutIssuer = try Self.renderNotes(set: ["sharedKey.enabled=false"])
+        #expect(closedWithoutIssuer.contains("WARNING: sharedKey.enabled is false and issuer.secret is empty"))
+    }
+
     /// The steps of README "Deploy on Kyma": the Secret exists, the rollout finished, the port-forward answers before
     /// the fetch, and the bundle lands in the Helm 2 client's home without `helm home` (which Helm 3 lacks).
     @Test func notesWaitForTheRolloutAndThePortForwardAndUnpackIntoHelm2sHome() throws {

@@ -47,7 +47,8 @@ import Testing
         #expect(accountName == (values == .allOptions ? "helm-cert-server-reader" : RenderedChart.fullname))
     }
 
-    /// No ClusterRole at all; no rule anywhere grants secrets except that one Role; no wildcard anywhere.
+    /// No ClusterRole at all; no rule anywhere grants secrets except that one Role (and, with an issuer Secret in
+    /// another namespace, the Role for that one Secret there); no wildcard anywhere.
     @Test(arguments: ChartValues.allCases, kubeVersions)
     func nothingElseCanReadSecrets(values: ChartValues, kubeVersion: String) throws {
         let rendered = try values.render(kubeVersion: kubeVersion)
@@ -57,7 +58,8 @@ import Testing
                 let everything = rule["resources"].strings + rule["verbs"].strings + rule["apiGroups"].strings
                 #expect(!everything.contains("*"), "wildcard in \(object["metadata"]["name"])")
                 if rule["resources"].strings.contains("secrets") {
-                    #expect(object["metadata"]["name"].string == RenderedChart.fullname)
+                    #expect([RenderedChart.fullname, "\(RenderedChart.fullname)-issuer"].contains(object["metadata"]["name"].string ?? ""))
+                    #expect(rule["resourceNames"].strings.allSatisfy { ["helm-secret", "helm-client-certs", "helm-issuer-ca"].contains($0) })
                 }
             }
         }
@@ -101,5 +103,57 @@ import Testing
         #expect(example["rules"][0]["resources"].strings == ["bundles"])
         #expect(example["rules"][0]["resourceNames"].strings == ["helm"])
         #expect(example["rules"][0]["verbs"].strings == ["get"])
+    }
+
+    @Test(arguments: kubeVersions)
+    func issuingIsOffByDefaultAndTheSharedKeyServed(kubeVersion: String) throws {
+        let rendered = try ChartValues.defaults.render(kubeVersion: kubeVersion)
+        let arguments = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
+        #expect(!arguments.contains { $0.hasPrefix("--issuer-secret") || $0.hasPrefix("--issue-max-ttl") })
+        #expect(!arguments.contains("--no-shared-key"))
+        #expect(rendered.object("Role", named: "\(RenderedChart.fullname)-issuer") == nil)
+        #expect(rendered.object("Role", named: "\(RenderedChart.fullname)-certificate-requester") == nil)
+    }
+
+    @Test(arguments: kubeVersions)
+    func anIssuerSecretInTheSourceNamespaceJoinsTheOneRole(kubeVersion: String) throws {
+        let rendered = try RenderedChart(kubeVersion: kubeVersion, set: [
+            "issuer.secret=kyma-installer/helm-issuer-ca", "issuer.maxTTL=8h", "issuer.keyAlgorithm=rsa-2048",
+            "sharedKey.enabled=false",
+        ])
+        let role = try #require(rendered.object("Role", named: RenderedChart.fullname))
+        #expect(role["rules"].array.count == 1)
+        #expect(role["rules"][0]["resourceNames"].strings == ["helm-secret", "helm-issuer-ca"])
+        #expect(rendered.object("Role", named: "\(RenderedChart.fullname)-issuer") == nil)
+        let arguments = try #require(rendered.only("Deployment"))["spec"]["template"]["spec"]["containers"][0]["args"].strings
+        #expect(arguments.contains("--issuer-secret=kyma-installer/helm-issuer-ca"))
+        #expect(arguments.contains("--issue-max-ttl=8h"))
+        #expect(arguments.contains("--personal-key-algorithm=rsa-2048"))
+        #expect(arguments.contains("--no-shared-key"))
+    }
+
+    @Test(arguments: kubeVersions)
+    func anIssuerSecretElsewhereGetsARoleInItsNamespaceAndRequestersAnExampleRole(kubeVersion: String) throws {
+        let rendered = try ChartValues.allOptions.render(kubeVersion: kubeVersion)
+        let main = try #require(rendered.object("Role", named: RenderedChart.fullname))
+        #expect(main["rules"][0]["resourceNames"].strings == ["helm-client-certs"])
+        let issuer = try #require(rendered.object("Role", named: "\(RenderedChart.fullname)-issuer"))
+        #expect(issuer["metadata"]["namespace"].string == "kyma-installer")
+        #expect(issuer["rules"].array.count == 1)
+        #expect(issuer["rules"][0]["resourceNames"].strings == ["helm-issuer-ca"])
+        #expect(issuer["rules"][0]["verbs"].strings.sorted() == ["get", "list", "watch"])
+        let binding = try #require(rendered.object("RoleBinding", named: "\(RenderedChart.fullname)-issuer"))
+        #expect(binding["metadata"]["namespace"].string == "kyma-installer")
+        #expect(binding["roleRef"]["name"].string == "\(RenderedChart.fullname)-issuer")
+        #expect(binding["subjects"][0]["name"].string == "helm-cert-server-reader")
+        let requester = try #require(rendered.object("Role", named: "\(RenderedChart.fullname)-certificate-requester"))
+        #expect(requester["rules"][0]["resources"].strings == ["bundles/certificates"])
+        #expect(requester["rules"][0]["verbs"].strings == ["create"])
+    }
+
+    @Test func aMalformedIssuerSecretIsRefusedBySchema() throws {
+        #expect(throws: (any Error).self) {
+            try RenderedChart(kubeVersion: "1.30.0", set: ["issuer.secret=no-namespace"])
+        }
     }
 }

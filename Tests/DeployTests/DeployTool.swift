@@ -26,8 +26,10 @@ struct DeployTool: Sendable {
 
     /// Runs the tool to completion, from the package root unless `directory` says otherwise.
     @discardableResult
-    func run(_ arguments: [String], stdin: [UInt8] = [], directory: String = packageRoot) throws -> CommandResult {
-        try runCommand([try path()] + arguments, stdin: stdin, directory: directory)
+    func run(
+        _ arguments: [String], stdin: [UInt8] = [], directory: String = packageRoot, environment: [String: String] = [:]
+    ) throws -> CommandResult {
+        try runCommand([try path()] + arguments, stdin: stdin, environment: environment, directory: directory)
     }
 }
 

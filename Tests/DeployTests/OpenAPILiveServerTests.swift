@@ -23,7 +23,10 @@ import TestSupport
             "--workers", "1",
             "--generation-deterministic",  // same requests every run, and no example database on disk
         ]
-        let result = try DeployTool.schemathesis.run(arguments, directory: scratch.path)
+        // Tests/Schemathesis/pkcs10_hooks.py teaches it to send application/pkcs10 bodies (the CSR route).
+        let result = try DeployTool.schemathesis.run(
+            arguments, directory: scratch.path,
+            environment: ["SCHEMATHESIS_HOOKS": "pkcs10_hooks", "PYTHONPATH": "\(packageRoot)/Tests/Schemathesis"])
         #expect(result.status == 0, "schemathesis:\n\(result.stdoutText.suffix(8000))\(result.stderrText.suffix(2000))\n--- server log\n\(server.service.outputText.suffix(4000))")
     }
 

@@ -12,11 +12,16 @@ struct ResponderFixture {
     let metrics: ServiceMetrics
     let files: BundleFiles
     let auditDirectory: TemporaryDirectory
+    /// Personal certificates, when the fixture issues them.
+    let personal: PersonalCertificates?
     static let token = "fixture-token"
 
     init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil,
          auditQueueCapacity: Int = AuditLog.defaultQueueCapacity, reviewer: (any TokenReviewer)? = nil,
-         acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }) throws {
+         acceptsClientCertificates: @escaping @Sendable () -> Bool = { true }, sharesKey: Bool = true,
+         issuer: [String: [UInt8]]? = nil, lifetime: CertificateLifetime = CertificateLifetime(),
+         queueLimits: IssuingQueue.Limits = IssuingQueue.Limits(), ledgerCapacity: Int = CertificateLedger.defaultCapacity,
+         issuingReviewer: (any TokenReviewer)? = nil) throws {
         let files = try files ?? PKIFixtures.goodBundle()
         self.files = files
         metrics = ServiceMetrics()
@@ -25,19 +30,31 @@ struct ResponderFixture {
         auditDirectory = try TemporaryDirectory("audit")
         let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"), queueCapacity: auditQueueCapacity)
         let tokens = TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
+        let bundleStore = store
+        personal = issuer.map { data in
+            let issuerStore = IssuerStore(source: "the test issuer", bundle: bundleStore, logger: Logger(label: "test"))
+            issuerStore.offer(decoded: data, origin: "the test issuer")
+            return PersonalCertificates(
+                issuer: issuerStore, bundle: bundleStore, lifetime: lifetime, ledger: CertificateLedger(capacity: ledgerCapacity),
+                queue: IssuingQueue(limits: queueLimits))
+        }
         responder = HelmCertResponder(
             store: store, authenticator: StaticTokenAuthenticator(tokenFile: tokens), metrics: metrics, audit: audit,
-            reviewer: reviewer, acceptsClientCertificates: acceptsClientCertificates)
+            reviewer: reviewer, acceptsClientCertificates: acceptsClientCertificates, sharesKey: sharesKey,
+            personal: personal, issuingReviewer: issuingReviewer)
     }
 
     /// Sends a request through the responder as the server would hand it over.
-    func send(_ path: String, method: HTTPMethod = .get, headers: [(String, String)] = [], authorized: Bool = true, clientCN: String? = nil) -> HTTPResponse {
+    func send(
+        _ path: String, method: HTTPMethod = .get, query: String? = nil, headers: [(String, String)] = [],
+        body: [UInt8] = [], authorized: Bool = true, clientCN: String? = nil, remoteAddress: String = "127.0.0.1:40000"
+    ) -> HTTPResponse {
         var h = HTTPHeaders()
         if authorized { h.add("Authorization", "Bearer \(Self.token)") }
         for (n, v) in headers { h.add(n, v) }
         let request = HTTPRequest(
-            method: method, path: path, query: nil, version: .http1_1, headers: h, remoteAddress: "127.0.0.1:40000",
-            clientCertificateSubjectCN: clientCN)
+            method: method, path: path, query: query, version: .http1_1, headers: h, body: body,
+            remoteAddress: remoteAddress, clientCertificateSubjectCN: clientCN)
         return responder.respond(to: request)
     }
 

@@ -240,9 +240,16 @@ class Store:
                 return False
             if grant.get("group") is not None and grant["group"] not in groups:
                 return False
-            for field, attribute in (("verb", "verb"), ("apiGroup", "group"), ("resource", "resource")):
+            for field, attribute in (("verb", "verb"), ("apiGroup", "group")):
                 if grant.get(field) not in ("*", attributes.get(attribute) or ""):
                     return False
+            # RBAC names a subresource as "resource/subresource": a grant of "bundles" does not cover
+            # "bundles/certificates", and "*" covers resources but not their subresources ("*/*" does).
+            resource = attributes.get("resource") or ""
+            if attributes.get("subresource"):
+                resource += "/" + attributes["subresource"]
+            if grant.get("resource") not in ("*/*", resource) and not (grant.get("resource") == "*" and "/" not in resource):
+                return False
             if grant.get("name") and grant["name"] != attributes.get("name"):
                 return False
             if grant.get("namespace") and grant["namespace"] != attributes.get("namespace"):

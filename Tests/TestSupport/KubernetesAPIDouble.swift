@@ -228,7 +228,8 @@ public final class KubernetesAPIDouble: @unchecked Sendable {
 
     /// From now on a SubjectAccessReview for `user` (or for anyone in `group`; give exactly one) allows `verb` on
     /// `resource` of `apiGroup`, named `name` (nil: any name) in `namespace` (nil: every namespace). `"*"` matches
-    /// any verb, API group or resource. Everything not granted answers `allowed: false`.
+    /// any verb, API group or resource; a subresource is granted as RBAC names it, `bundles/certificates` (`"*"`
+    /// does not cover it, `"*/*"` does). Everything not granted answers `allowed: false`.
     public func grant(user: String? = nil, group: String? = nil, verb: String, apiGroup: String, resource: String,
                       name: String? = nil, namespace: String? = nil) throws {
         var body: [String: Any] = ["verb": verb, "apiGroup": apiGroup, "resource": resource]

@@ -34,6 +34,11 @@ public enum PKIFixtures {
         public var certificatePEM: [UInt8]
         /// The private key PEM. Test material only.
         public var keyPEM: [UInt8]
+
+        public init(certificatePEM: [UInt8], keyPEM: [UInt8]) {
+            self.certificatePEM = certificatePEM
+            self.keyPEM = keyPEM
+        }
     }
 
     /// A failed `openssl` run, with what it printed.

@@ -135,3 +135,17 @@ tls.key: {{ $cert.Key | b64enc }}
 {{- .token }},{{ .user }},{{ default .user .uid }}
 {{- if .groups }},"{{ join "," .groups }}"{{ end }}
 {{- end -}}
+
+{{/*
+issuer.secret (NAMESPACE/NAME) as YAML {namespace: ..., name: ...}; both empty when issuing is off.
+*/}}
+{{- define "helm-cert-server.issuerSecret" -}}
+{{- $parts := splitList "/" .Values.issuer.secret -}}
+{{- if eq (len $parts) 2 -}}
+namespace: {{ index $parts 0 | quote }}
+name: {{ index $parts 1 | quote }}
+{{- else -}}
+namespace: ""
+name: ""
+{{- end -}}
+{{- end }}
