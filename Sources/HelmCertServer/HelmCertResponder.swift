@@ -468,9 +468,14 @@ public struct HelmCertResponder: HTTPResponder {
         case needsReview(Substring)
     }
 
-    /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
+    /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review. A personal
+    /// certificate (one carrying ``CertificateAuthority/personalCertificatePolicy``) is no identity here, on any
+    /// route: with `--client-ca` set to the Helm CA, whoever may only issue would otherwise read `key.pem` and the
+    /// ledger with it. Its request is anonymous: it needs a token.
     private func authenticate(_ request: HTTPRequest) -> Authentication {
-        if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates() {
+        if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates(),
+            !request.clientCertificatePolicies.contains(CertificateAuthority.personalCertificatePolicy)
+        {
             return .decided(.allowed(Caller(user: cn, method: .mtls, groups: [])))
         }
         let headers = request.headers.values("Authorization")

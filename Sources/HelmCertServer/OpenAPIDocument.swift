@@ -14,7 +14,9 @@ info:
     client certificates signed by the same CA (`POST …/personal.tar.gz`, `POST …/certificates`).
 
     Every `/v1` path needs `Authorization: Bearer <token>` (or, when the server runs with `--client-ca`, a TLS
-    client certificate signed by that CA, which authenticates as its subject CN); `/healthz`, `/readyz`,
+    client certificate signed by that CA, which authenticates as its subject CN, unless it is a personal
+    certificate from this server: those carry certificate policy 2.25.244890670913518628770558701436816302616 and
+    authenticate nobody here); `/healthz`, `/readyz`,
     `/metrics` and `/openapi.yaml` need none. Bundle answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
     Until a valid bundle has been read the bundle paths answer `503` with `Retry-After`.
 

@@ -47,6 +47,9 @@ struct CertificateAuthorityClientCertificateTests {
         #expect(fields.contains("X509v3 Key Usage: critical\n                Digital Signature\(rsa ? ", Key Encipherment" : "")\n"))
         #expect(fields.contains("X509v3 Subject Key Identifier"))
         #expect(fields.contains("X509v3 Authority Key Identifier"))
+        #expect(
+            fields.contains("X509v3 Certificate Policies: \n                Policy: \(CertificateAuthority.personalCertificatePolicy)\n"),
+            "the marker that keeps it from authenticating to helm-cert-server, not critical")
         #expect(!fields.contains("Subject Alternative Name") && !fields.contains("evil.example"))
         #expect(fields.contains("Signature Algorithm: \(caAlgorithm == .rsa ? "sha256WithRSAEncryption" : "ecdsa-with-SHA256")"))
         #expect(fields.contains("Version: 3 (0x2)"))

@@ -47,14 +47,16 @@ struct ResponderFixture {
     /// Sends a request through the responder as the server would hand it over.
     func send(
         _ path: String, method: HTTPMethod = .get, query: String? = nil, headers: [(String, String)] = [],
-        body: [UInt8] = [], authorized: Bool = true, clientCN: String? = nil, remoteAddress: String = "127.0.0.1:40000"
+        body: [UInt8] = [], authorized: Bool = true, clientCN: String? = nil, clientPolicies: [String] = [],
+        remoteAddress: String = "127.0.0.1:40000"
     ) -> HTTPResponse {
         var h = HTTPHeaders()
         if authorized { h.add("Authorization", "Bearer \(Self.token)") }
         for (n, v) in headers { h.add(n, v) }
         let request = HTTPRequest(
             method: method, path: path, query: query, version: .http1_1, headers: h, body: body,
-            remoteAddress: remoteAddress, clientCertificateSubjectCN: clientCN)
+            remoteAddress: remoteAddress, clientCertificateSubjectCN: clientCN,
+            clientCertificatePolicies: clientPolicies)
         return responder.respond(to: request)
     }
 
