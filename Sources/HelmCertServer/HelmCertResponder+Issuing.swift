@@ -51,7 +51,7 @@ extension HelmCertResponder {
         personal: PersonalCertificates, ttl: Duration, answer: Answer
     ) {
         do throws(IssuingQueue.Refusal) {
-            try personal.queue.submit(from: request.remoteAddress, hasLeft: answer.clientLeft) { clientLeft in
+            try personal.queue.submit(from: request.remoteAddress, user: caller.user, hasLeft: answer.clientLeft) { clientLeft in
                 guard !clientLeft else {
                     // Nothing is signed for nobody; the line says 499 (release sees the client gone).
                     return release(

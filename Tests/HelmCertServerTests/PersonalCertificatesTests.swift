@@ -245,7 +245,7 @@ struct PersonalCertificatesTests {
         let fixture = try PKI().fixture(queueLimits: .init(concurrency: 1, maxPending: 1, maxPendingPerClient: 1))
         let queue = try #require(fixture.personal?.queue)
         let release = DispatchSemaphore(value: 0), started = DispatchSemaphore(value: 0)
-        try queue.submit(from: "10.9.9.9:1", hasLeft: { false }) { _ in
+        try queue.submit(from: "10.9.9.9:1", user: "filler", hasLeft: { false }) { _ in
             started.signal()
             release.wait()
         }
