@@ -10,6 +10,10 @@ import Synchronization
 /// use to whoever looks for working certificates) and counted: the list answer says how many were dropped, so
 /// a reader knows it may be incomplete. The audit log keeps every issued certificate regardless.
 ///
+/// One user holds at most ``maxPerUser`` entries (default ``defaultMaxPerUser``, 100): beyond, that user's own entry
+/// expiring first is dropped (counted as well), so one user issuing 10,000 certificates cannot flush everyone
+/// else's entries out.
+///
 /// Each replica keeps its own ledger, emptied by a restart: the audit log is the record that lasts.
 public final class CertificateLedger: Sendable {
     /// One issued certificate, as listed (never key material).
@@ -45,35 +49,71 @@ public final class CertificateLedger: Sendable {
         public var capacity: Int
     }
 
+    /// Why ``record(_:now:)`` dropped a still-valid entry.
+    public enum Drop: String, Sendable, CaseIterable {
+        /// The ledger held ``capacity`` entries: the one expiring first went.
+        case full
+        /// The user held ``maxPerUser`` entries: their own one expiring first went.
+        case userFull = "user_full"
+    }
+
     /// The most entries kept unless told otherwise.
     public static let defaultCapacity = 10_000
+    /// The most entries kept for one user unless told otherwise.
+    public static let defaultMaxPerUser = 100
 
     private struct State: Sendable {
         /// Sorted by `notAfter`, earliest first: pruning and dropping both take from the front.
         var entries: [Entry] = []
         var dropped = 0
+        /// Entries held, by user; a user with none has no entry (at most ``capacity`` keys).
+        var byUser: [String: Int] = [:]
+
+        mutating func remove(at index: Int) {
+            let user = entries.remove(at: index).user
+            let held = byUser[user, default: 1]
+            byUser[user] = held <= 1 ? nil : held - 1
+        }
     }
 
     /// The most entries kept.
     public let capacity: Int
+    /// The most entries kept for one user.
+    public let maxPerUser: Int
     private let state = Mutex(State())
 
-    /// - Parameter capacity: the most entries kept (at least 1).
-    public init(capacity: Int = CertificateLedger.defaultCapacity) {
+    /// - Parameters:
+    ///   - capacity: the most entries kept (at least 1).
+    ///   - maxPerUser: the most entries kept for one user (at least 1).
+    public init(capacity: Int = CertificateLedger.defaultCapacity, maxPerUser: Int = CertificateLedger.defaultMaxPerUser) {
         self.capacity = max(1, capacity)
+        self.maxPerUser = max(1, maxPerUser)
     }
 
-    /// Adds an issued certificate. Prunes expired entries first; when the ledger is still full, drops the entry
-    /// that expires first (which may be this one) and counts it.
-    public func record(_ entry: Entry, now: Date = Date()) {
+    /// Adds an issued certificate. Prunes expired entries first; when its user then holds more than
+    /// ``maxPerUser``, drops that user's entry expiring first (which may be this one); when the ledger is still
+    /// over ``capacity``, drops the entry that expires first. Returns why an entry was dropped (each counted in
+    /// the listing's `dropped`), nil when none was.
+    @discardableResult
+    public func record(_ entry: Entry, now: Date = Date()) -> Drop? {
         state.withLock { state in
             Self.prune(&state, now: now)
             let position = state.entries.partitioningIndex { $0.notAfter > entry.notAfter }
             state.entries.insert(entry, at: position)
-            if state.entries.count > capacity {
-                state.entries.removeFirst()
+            state.byUser[entry.user, default: 0] += 1
+            if state.byUser[entry.user, default: 0] > maxPerUser,
+                let own = state.entries.firstIndex(where: { $0.user == entry.user })
+            {
+                state.remove(at: own)
                 state.dropped += 1
+                return .userFull
             }
+            if state.entries.count > capacity {
+                state.remove(at: 0)
+                state.dropped += 1
+                return .full
+            }
+            return nil
         }
     }
 
@@ -90,6 +130,10 @@ public final class CertificateLedger: Sendable {
 
     private static func prune(_ state: inout State, now: Date) {
         let expired = state.entries.partitioningIndex { $0.notAfter > now }
+        for gone in state.entries[..<expired] {
+            let held = state.byUser[gone.user, default: 1]
+            state.byUser[gone.user] = held <= 1 ? nil : held - 1
+        }
         state.entries.removeFirst(expired)
     }
 }

@@ -350,7 +350,7 @@ public struct HelmCertResponder: HTTPResponder {
                 route: routeLabel, status: clientLeft || leftMeanwhile ? Self.clientClosedRequest : released.status)
             if written, !clientLeft, let issued, let personal {
                 metrics.countCertificateIssued(issued.audit.how)
-                personal.ledger.record(issued.entry)
+                if let drop = personal.ledger.record(issued.entry) { metrics.countLedgerDrop(drop) }
             }
             answer.deliver(released)
         }

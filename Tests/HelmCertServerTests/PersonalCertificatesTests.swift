@@ -123,6 +123,16 @@ struct PersonalCertificatesTests {
         #expect(metrics.contains(#"helm_cert_server_certificates_issued_total{how="generated"} 1"#))
     }
 
+    @Test("an entry the full ledger drops is counted in helm_cert_server_ledger_dropped_total by reason")
+    func ledgerDropsCounted() throws {
+        let fixture = try PKI().fixture(ledgerCapacity: 1)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        let metrics = String(decoding: fixture.metrics.exposition(store: fixture.store, openConnections: 0), as: UTF8.self)
+        #expect(metrics.contains(#"helm_cert_server_ledger_dropped_total{reason="full"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"helm_cert_server_ledger_dropped_total{reason="user_full"} 0"#))
+    }
+
     @Test("each issued certificate is one audit line naming it; the key is never in an audit line")
     func audit() throws {
         let pki = try PKI()
