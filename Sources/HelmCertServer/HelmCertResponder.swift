@@ -279,6 +279,9 @@ public struct HelmCertResponder: HTTPResponder {
                 case .queued(let what, let personal, let ttl):
                     return issue(request, what: what, route: route!, caller: who, personal: personal, ttl: ttl, answer: answer)
                 }
+            } else if let refusal = ledgerRefusal(request, route: route, caller: who) {
+                metrics.countAuthFailure(.forbidden)
+                response = refusal
             } else {
                 (response, etag) = answerAPI(request, route: route)
             }

@@ -373,7 +373,10 @@ paths:
       summary: The still-valid personal certificates this replica issued since it started
       description: >-
         This replica's list since it started (the audit log keeps them all); at most 10,000, the first to
-        expire dropped and counted when full. `--kube-auth`: verb `list` on `bundles/certificates`.
+        expire dropped and counted when full, and at most 100 per user (beyond, that user's own entry expiring
+        first is dropped). For operators: a static-token user needs the group `helm-cert-server:ledger-readers`
+        in the token file, a client certificate (mTLS) caller is refused (403), `--kube-auth`: verb `list` on
+        `bundles/certificates`.
       responses:
         '200':
           $ref: '#/components/responses/CertificateList'
@@ -684,7 +687,7 @@ components:
         dropped:
           type: integer
           minimum: 0
-          description: Still-valid entries dropped since start because the list was full (it may be incomplete).
+          description: Still-valid entries dropped since start because the list, or that user's share of it, was full (it may be incomplete).
         capacity:
           type: integer
           description: The most entries kept (10,000).

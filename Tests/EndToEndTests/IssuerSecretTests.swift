@@ -134,6 +134,9 @@ struct IssuerSecretTests {
         let listing = try cluster.get("/v1/bundles/helm/certificates", headers: ["Authorization: Bearer runner-token"])
         #expect(listing.status == 403, "listing asks for list, which the runner lacks")
         #expect(listing.bodyText.contains("list"))
+        let staticUser = try cluster.get("/v1/bundles/helm/certificates", headers: [cluster.auth])
+        #expect(staticUser.status == 403, "a static-token user without the ledger-readers group")
+        #expect(staticUser.bodyText.contains("helm-cert-server:ledger-readers"))
     }
 
     @Test("with --client-ca set to the Helm CA, a personal certificate is no client identity: 401 on key.pem, audited without one")

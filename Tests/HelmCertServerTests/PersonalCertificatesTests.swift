@@ -104,7 +104,7 @@ struct PersonalCertificatesTests {
         let second = fixture.send(Self.archivePath, method: .post)
         #expect(first.status == 200 && second.status == 200)
         let serial = try Self.x509(first.body, ["-serial"]).dropFirst("serial=".count).trimmingCharacters(in: .whitespacesAndNewlines)
-        let ledger = fixture.send(Self.certificatesPath)
+        let ledger = fixture.send(Self.certificatesPath, headers: [ResponderFixture.ledgerReader], authorized: false)
         #expect(ledger.status == 200)
         #expect(ledger.headers["Content-Type"] == "application/json")
         struct Listing: Decodable {
@@ -207,13 +207,26 @@ struct PersonalCertificatesTests {
         #expect(wrongType.status == 415)
     }
 
-    @Test("a caller authenticated by a client certificate is refused a personal certificate (403), but may list")
+    @Test("a caller authenticated by a client certificate is refused a personal certificate (403)")
     func mutualTLSCallersAreRefused() throws {
         let fixture = try PKI().fixture()
         let response = fixture.send(Self.archivePath, method: .post, authorized: false, clientCN: "alice")
         #expect(response.status == 403)
         #expect(response.bodyText.contains(ProblemType.personalCertificateForbidden.uri))
-        #expect(fixture.send(Self.certificatesPath, authorized: false, clientCN: "alice").status == 200)
+    }
+
+    @Test("the ledger is for operators: a static-token user needs the ledger-readers group; an mTLS caller never reads it")
+    func ledgerReaders() throws {
+        let fixture = try PKI().fixture()
+        let plain = fixture.send(Self.certificatesPath)
+        #expect(plain.status == 403)
+        #expect(plain.bodyText.contains(HelmCertResponder.ledgerReadersGroup) && plain.bodyText.contains("alice"))
+        #expect(try fixture.auditLines().last?.contains(#""user":"alice","authMethod":"token""#) == true)
+        #expect(fixture.send(Self.certificatesPath, method: .head).status == 403)
+        let mtls = fixture.send(Self.certificatesPath, authorized: false, clientCN: "olga")
+        #expect(mtls.status == 403 && mtls.bodyText.contains("client certificate"))
+        #expect(fixture.send(Self.certificatesPath, headers: [ResponderFixture.ledgerReader], authorized: false).status == 200)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200, "issuing needs no group")
     }
 
     @Test("each path answers other methods 405 with its own Allow", arguments: [
@@ -230,7 +243,8 @@ struct PersonalCertificatesTests {
     @Test("without an issuer the issuing routes are 503 saying issuing is off")
     func off() throws {
         let fixture = try ResponderFixture()
-        for response in [fixture.send(Self.archivePath, method: .post), fixture.send(Self.certificatesPath)] {
+        let listing = fixture.send(Self.certificatesPath, headers: [ResponderFixture.ledgerReader], authorized: false)
+        for response in [fixture.send(Self.archivePath, method: .post), listing] {
             #expect(response.status == 503)
             #expect(response.bodyText.contains(ProblemType.issuingUnavailable.uri) && response.bodyText.contains("--issuer-secret"))
         }
