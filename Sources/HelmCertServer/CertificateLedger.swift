@@ -47,6 +47,8 @@ public final class CertificateLedger: Sendable {
         public var dropped: Int
         /// The ledger's bound.
         public var capacity: Int
+        /// Changes whenever the entries or `dropped` do: a listing with the same generation lists the same.
+        public var generation: UInt64 = 0
     }
 
     /// Why ``record(_:now:)`` dropped a still-valid entry.
@@ -66,6 +68,8 @@ public final class CertificateLedger: Sendable {
         /// Sorted by `notAfter`, earliest first: pruning and dropping both take from the front.
         var entries: [Entry] = []
         var dropped = 0
+        /// Counts changes, so that an answer encoded from one listing can be reused until the next.
+        var generation: UInt64 = 0
         /// Entries held, by user; a user with none has no entry (at most ``capacity`` keys).
         var byUser: [String: Int] = [:]
 
@@ -98,6 +102,7 @@ public final class CertificateLedger: Sendable {
     public func record(_ entry: Entry, now: Date = Date()) -> Drop? {
         state.withLock { state in
             Self.prune(&state, now: now)
+            state.generation &+= 1
             let position = state.entries.partitioningIndex { $0.notAfter > entry.notAfter }
             state.entries.insert(entry, at: position)
             state.byUser[entry.user, default: 0] += 1
@@ -121,7 +126,8 @@ public final class CertificateLedger: Sendable {
     public func listing(now: Date = Date()) -> Listing {
         state.withLock { state in
             Self.prune(&state, now: now)
-            return Listing(certificates: state.entries, dropped: state.dropped, capacity: capacity)
+            return Listing(
+                certificates: state.entries, dropped: state.dropped, capacity: capacity, generation: state.generation)
         }
     }
 
@@ -130,6 +136,7 @@ public final class CertificateLedger: Sendable {
 
     private static func prune(_ state: inout State, now: Date) {
         let expired = state.entries.partitioningIndex { $0.notAfter > now }
+        if expired > 0 { state.generation &+= 1 }
         for gone in state.entries[..<expired] {
             let held = state.byUser[gone.user, default: 1]
             state.byUser[gone.user] = held <= 1 ? nil : held - 1

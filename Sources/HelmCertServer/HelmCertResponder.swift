@@ -423,7 +423,11 @@ public struct HelmCertResponder: HTTPResponder {
         if case .certificates = route {
             // GET or HEAD: the ledger.
             guard let personal else { return (Self.issuingOff(), nil) }
-            return (personal.ledgerResponse(), nil)
+            do throws(ProblemDetails) {
+                return (try personal.ledgerResponse(query: request.query), nil)
+            } catch {
+                return (error.response(), nil)
+            }
         }
         guard case .bundle(let representation) = route else {
             return (

@@ -376,7 +376,10 @@ paths:
         expire dropped and counted when full, and at most 100 per user (beyond, that user's own entry expiring
         first is dropped). For operators: a static-token user needs the group `helm-cert-server:ledger-readers`
         in the token file, a client certificate (mTLS) caller is refused (403), `--kube-auth`: verb `list` on
-        `bundles/certificates`.
+        `bundles/certificates`. One answer holds at most `limit` entries (the ones expiring first); `total` and
+        `truncated` say whether there are more.
+      parameters:
+        - $ref: '#/components/parameters/Limit'
       responses:
         '200':
           $ref: '#/components/responses/CertificateList'
@@ -522,6 +525,17 @@ components:
         pattern: '^([0-9]*\.?[0-9]+[hms])+$'
         default: 8h
       example: 8h
+    Limit:
+      name: limit
+      in: query
+      required: false
+      description: The most ledger entries in one answer; 1 to 1000, else 400 `invalid-limit`.
+      schema:
+        type: integer
+        minimum: 1
+        maximum: 1000
+        default: 100
+      example: 100
     IfNoneMatch:
       name: If-None-Match
       in: header
@@ -594,7 +608,7 @@ components:
             for a personal certificate); `issuing-unavailable` (503, issuing is off or its CA not usable now);
             `issuing-busy` (503, too many certificates being issued); `invalid-certificate-request` (400, a CSR
             that is malformed or asks for a CA); `invalid-ttl` (400); `unsupported-media-type` (415, a CSR
-            without `Content-Type: application/pkcs10`).
+            without `Content-Type: application/pkcs10`); `invalid-limit` (400, a ledger `?limit=` out of range).
           enum:
             - https://helm-cert-server.kyma-project.io/problems/no-token
             - https://helm-cert-server.kyma-project.io/problems/malformed-authorization
@@ -612,6 +626,7 @@ components:
             - https://helm-cert-server.kyma-project.io/problems/invalid-certificate-request
             - https://helm-cert-server.kyma-project.io/problems/invalid-ttl
             - https://helm-cert-server.kyma-project.io/problems/unsupported-media-type
+            - https://helm-cert-server.kyma-project.io/problems/invalid-limit
         title:
           type: string
           description: Short summary of the kind of problem.
@@ -677,7 +692,7 @@ components:
           pattern: '^[0-9A-F]{2}(:[0-9A-F]{2}){31}$'
     CertificateList:
       type: object
-      required: [certificates, dropped, capacity]
+      required: [certificates, dropped, capacity, total, truncated]
       properties:
         certificates:
           type: array
@@ -691,6 +706,13 @@ components:
         capacity:
           type: integer
           description: The most entries kept (10,000).
+        total:
+          type: integer
+          minimum: 0
+          description: Still-valid entries in the ledger, listed or not.
+        truncated:
+          type: boolean
+          description: True when `total` is more than this answer lists (ask with a larger `limit`, up to 1000).
     KeyInfo:
       type: object
       required: [algorithm, bits, matchesCertificate]

@@ -116,7 +116,7 @@ final class PersonalCertificateTests {
         #expect(ready.bodyText.contains("issuing: ready, signing with"))
         let ledger = try curl("\(base)/v1/bundles/helm/certificates", headers: [auth], caFile: ca)
         #expect(ledger.status == 200)
-        #expect(ledger.bodyText.contains(#""user" : "developer""#))
+        #expect(ledger.bodyText.contains(#""user":"developer""#))
     }
 }
 

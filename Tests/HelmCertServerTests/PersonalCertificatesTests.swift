@@ -123,6 +123,48 @@ struct PersonalCertificatesTests {
         #expect(metrics.contains(#"helm_cert_server_certificates_issued_total{how="generated"} 1"#))
     }
 
+    @Test("the ledger answer is compact JSON of at most ?limit= entries (default 100, at most 1,000), saying total and truncated; a bad limit is 400")
+    func ledgerLimit() throws {
+        let fixture = try PKI().fixture()
+        for _ in 0..<3 { #expect(fixture.send(Self.archivePath, method: .post).status == 200) }
+        struct Listing: Decodable {
+            var certificates: [[String: String]]
+            var total: Int
+            var truncated: Bool
+        }
+        func list(_ query: String?) throws -> (HTTPResponse, Listing?) {
+            let response = fixture.send(Self.certificatesPath, query: query, headers: [ResponderFixture.ledgerReader], authorized: false)
+            return (response, try? JSONDecoder().decode(Listing.self, from: Data(response.body)))
+        }
+        let (all, listing) = try list(nil)
+        #expect(all.status == 200 && listing?.certificates.count == 3 && listing?.total == 3 && listing?.truncated == false)
+        #expect(!all.bodyText.contains("\n  ") && !all.bodyText.contains("\" : "), "compact: \(all.bodyText)")
+        let (two, cut) = try list("limit=2")
+        #expect(two.status == 200 && cut?.certificates.count == 2 && cut?.total == 3 && cut?.truncated == true)
+        for bad in ["limit=0", "limit=1001", "limit=x", "limit=", "limit=1&limit=2", "limit=-1"] {
+            let (refused, _) = try list(bad)
+            #expect(refused.status == 400, "\(bad)")
+            #expect(refused.bodyText.contains(ProblemType.invalidLimit.uri), "\(bad)")
+        }
+        #expect(try list("limit=1000").0.status == 200)
+        #expect(PersonalCertificates.defaultLedgerLimit == 100)
+    }
+
+    @Test("the encoded ledger answer is reused until the ledger changes, then made again")
+    func ledgerAnswerCached() throws {
+        let pki = try PKI()
+        let fixture = try pki.fixture()
+        let personal = try #require(fixture.personal)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        let first = try personal.ledgerResponse()
+        let again = try personal.ledgerResponse()
+        let firstAddress = first.body.withUnsafeBufferPointer { $0.baseAddress }
+        #expect(again.body.withUnsafeBufferPointer { $0.baseAddress } == firstAddress, "the same bytes, not encoded again")
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        let changed = try personal.ledgerResponse()
+        #expect(changed.body != first.body && changed.bodyText.contains(#""total":2"#))
+    }
+
     @Test("an entry the full ledger drops is counted in helm_cert_server_ledger_dropped_total by reason")
     func ledgerDropsCounted() throws {
         let fixture = try PKI().fixture(ledgerCapacity: 1)
