@@ -30,7 +30,8 @@ extension CertificateAuthority {
     ///
     /// - Parameters:
     ///   - commonName: the caller's identity as audited: any UTF-8 text of 1 to ``maximumCommonNameLength``
-    ///     characters (Unicode scalars) without control characters, written as it is (nothing escaped) as a
+    ///     characters (Unicode scalars) without control characters, format characters or line and paragraph
+    ///     separators (invisible ones), written as it is (nothing escaped) as a
     ///     UTF8String.
     ///   - publicKey: from a ``CertificateSigningRequest`` or a ``PersonalKey``.
     ///   - ttl: the lifetime asked for, at least one second (the caller applies its own maximum first).
@@ -44,6 +45,9 @@ extension CertificateAuthority {
         guard characters <= Self.maximumCommonNameLength else { throw .commonNameTooLong(characters: characters) }
         guard !commonName.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
             throw .commonNameHasControlCharacters
+        }
+        if let invisible = commonName.unicodeScalars.first(where: { Self.isInvisible($0) }) {
+            throw .commonNameHasInvisibleCharacters("U+" + String(invisible.value, radix: 16, uppercase: true).leftPadded(to: 4))
         }
         guard ttl >= .seconds(1) else { throw .nonPositiveTTL }
         guard now < notAfter else { throw .authorityExpired(notAfter: notAfter) }
@@ -68,7 +72,23 @@ extension CertificateAuthority {
         }
     }
 
+    /// Unicode categories Cf (format), Zl and Zp (line and paragraph separators): characters that show as
+    /// nothing, or reorder what follows.
+    private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
+    }
+
     private static func seconds(_ duration: Duration) -> TimeInterval {
         TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension String {
+    /// The string with zeros in front up to `width` characters.
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

@@ -104,7 +104,7 @@ public final class PersonalCertificates: Sendable {
             certificate = try authority.issueClientCertificate(commonName: user, publicKey: publicKey, ttl: ttl, now: now)
         } catch {
             switch error {
-            case .emptyCommonName, .commonNameTooLong, .commonNameHasControlCharacters:
+            case .emptyCommonName, .commonNameTooLong, .commonNameHasControlCharacters, .commonNameHasInvisibleCharacters:
                 throw ProblemDetails(.personalCertificateForbidden, status: 403, title: "Forbidden", detail: error.description)
             case .nonPositiveTTL, .authorityExpired, .openSSL:
                 throw Self.unavailable(error.description)

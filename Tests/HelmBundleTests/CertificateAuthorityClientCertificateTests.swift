@@ -155,6 +155,31 @@ struct CertificateAuthorityClientCertificateTests {
         }
     }
 
+    @Test("an identity with an invisible character (Cf, Zl, Zp) is refused, naming it; visible non-ASCII is fine")
+    func invisibleCharacters() throws {
+        let (ca, _) = try authority()
+        let key = try PersonalKey.generate().publicKey
+        func refusal(_ name: String) -> ClientCertificateError? {
+            do {
+                _ = try ca.issueClientCertificate(commonName: name, publicKey: key, ttl: .seconds(60))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let cases: [(String, String)] = [
+            ("al\u{200B}ice", "U+200B"), ("\u{202E}ecila", "U+202E"), ("a\u{2028}b", "U+2028"), ("a\u{2029}b", "U+2029"),
+            ("bob\u{FEFF}", "U+FEFF"), ("a\u{200D}b", "U+200D"), ("tag\u{E0041}", "U+E0041"),
+        ]
+        for (name, scalar) in cases {
+            let error = refusal(name)
+            #expect(error == .commonNameHasInvisibleCharacters(scalar), "\(name.debugDescription)")
+            #expect(error?.description.contains(scalar) == true)
+        }
+        #expect(refusal("Zoë Ørsted 🚀") == nil)
+        #expect(refusal("jane doe") == nil, "a space is visible enough")
+    }
+
     @Test("a TTL under one second is refused")
     func badTTL() throws {
         let (ca, _) = try authority()
