@@ -77,7 +77,8 @@ public final class PersonalCertificates: Sendable {
             throw Self.unavailable("no bundle is served, so nothing can be issued")
         }
         let authority: CertificateAuthority
-        switch issuer.availability(now: now) {
+        // The same read of the bundle for the CA check and for personal.tar.gz's ca.pem.
+        switch issuer.availability(against: rendered, now: now) {
         case .ready(let ready): authority = ready
         case .unavailable(let reason): throw Self.unavailable(reason)
         }
