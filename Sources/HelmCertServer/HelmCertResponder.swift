@@ -200,7 +200,7 @@ public struct HelmCertResponder: HTTPResponder {
             return response
         }
         let asked = AskedRequest(request)
-        switch authenticate(request) {
+        switch authenticate(request, route: route) {
         case .decided(let decision):
             finish(asked, route: route, decision: decision, answer: answer)
         case .needsReview(let token):
@@ -478,9 +478,17 @@ public struct HelmCertResponder: HTTPResponder {
     /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review. A personal
     /// certificate (one carrying ``CertificateAuthority/personalCertificatePolicy``) is no identity here, on any
     /// route: with `--client-ca` set to the Helm CA, whoever may only issue would otherwise read `key.pem` and the
-    /// ledger with it. Its request is anonymous: it needs a token.
-    private func authenticate(_ request: HTTPRequest) -> Authentication {
-        if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates(),
+    /// ledger with it. Its request is anonymous: it needs a token. On the issuing routes a bearer token, when sent,
+    /// wins over a client certificate: an mTLS caller is refused a personal certificate there, and a client that
+    /// presents the shared certificate by habit (a Helm home in its curl config) and a token means the token.
+    private func authenticate(_ request: HTTPRequest, route: Route?) -> Authentication {
+        let issuing =
+            switch route {
+            case .personalArchive, .certificates: request.method == .post
+            default: false
+            }
+        let tokenFirst = issuing && !request.headers.values("Authorization").isEmpty
+        if !tokenFirst, let cn = request.clientCertificateSubjectCN, acceptsClientCertificates(),
             !request.clientCertificatePolicies.contains(CertificateAuthority.personalCertificatePolicy)
         {
             return .decided(.allowed(Caller(user: cn, method: .mtls, groups: [])))

@@ -257,6 +257,16 @@ struct PersonalCertificatesTests {
         #expect(response.bodyText.contains(ProblemType.personalCertificateForbidden.uri))
     }
 
+    @Test("on the issuing routes a bearer token wins over a client certificate sent with it; elsewhere the certificate does")
+    func tokenWinsOnIssuingRoutes() throws {
+        let fixture = try PKI().fixture()
+        let both = fixture.send(Self.archivePath, method: .post, authorized: true, clientCN: "shared-helm-client")
+        #expect(both.status == 200)
+        #expect(try fixture.auditLines().last?.contains(#""user":"alice","authMethod":"token""#) == true)
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: true, clientCN: "shared-helm-client").status == 200)
+        #expect(try fixture.auditLines().last?.contains(#""user":"shared-helm-client","authMethod":"mtls""#) == true)
+    }
+
     @Test("the ledger is for operators: a static-token user needs the ledger-readers group; an mTLS caller never reads it")
     func ledgerReaders() throws {
         let fixture = try PKI().fixture()
