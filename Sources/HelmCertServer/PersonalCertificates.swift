@@ -115,8 +115,10 @@ public final class PersonalCertificates: Sendable {
         let body: [UInt8]
         if let generated {
             do {
+                var keyPEM = try generated.pkcs8PEM()
+                defer { PersonalKey.clear(&keyPEM) }
                 body = try ValidatedBundle.archive(
-                    ca: rendered.bundle.files.ca, certificate: certificate.pem, key: try generated.pkcs8PEM(),
+                    ca: rendered.bundle.files.ca, certificate: certificate.pem, key: keyPEM,
                     modificationTime: certificate.notBefore)
             } catch {
                 throw Self.unavailable("packing the personal bundle failed: \(error)")
