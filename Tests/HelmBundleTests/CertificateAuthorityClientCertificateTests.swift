@@ -133,18 +133,23 @@ struct CertificateAuthorityClientCertificateTests {
         #expect(try verify(issued, caPEM: caPEM).status == 0)
     }
 
-    @Test("an empty identity, one over 64 characters, or one with control characters is refused")
-    func badCommonNames() throws {
+    /// Why a certificate naming a given identity is refused by a fresh CA, or nil when it is issued.
+    private func commonNameRefusal() throws -> (String) -> ClientCertificateError? {
         let (ca, _) = try authority()
         let key = try PersonalKey.generate().publicKey
-        func refusal(_ name: String) -> ClientCertificateError? {
-            do {
+        return { name in
+            do throws(ClientCertificateError) {
                 _ = try ca.issueClientCertificate(commonName: name, publicKey: key, ttl: .seconds(60))
                 return nil
             } catch {
                 return error
             }
         }
+    }
+
+    @Test("an empty identity, one over 64 characters, or one with control characters is refused")
+    func badCommonNames() throws {
+        let refusal = try commonNameRefusal()
         #expect(CertificateAuthority.maximumCommonNameLength == 64)
         #expect(refusal("") == .emptyCommonName)
         #expect(refusal(String(repeating: "a", count: 65)) == .commonNameTooLong(characters: 65))
@@ -157,16 +162,7 @@ struct CertificateAuthorityClientCertificateTests {
 
     @Test("an identity with an invisible character (Cf, Zl, Zp) is refused, naming it; visible non-ASCII is fine")
     func invisibleCharacters() throws {
-        let (ca, _) = try authority()
-        let key = try PersonalKey.generate().publicKey
-        func refusal(_ name: String) -> ClientCertificateError? {
-            do {
-                _ = try ca.issueClientCertificate(commonName: name, publicKey: key, ttl: .seconds(60))
-                return nil
-            } catch {
-                return error
-            }
-        }
+        let refusal = try commonNameRefusal()
         let cases: [(String, String)] = [
             ("al\u{200B}ice", "U+200B"), ("\u{202E}ecila", "U+202E"), ("a\u{2028}b", "U+2028"), ("a\u{2029}b", "U+2029"),
             ("bob\u{FEFF}", "U+FEFF"), ("a\u{200D}b", "U+200D"), ("tag\u{E0041}", "U+E0041"),
