@@ -74,7 +74,11 @@ public final class CertificateLedger: Sendable {
         var byUser: [String: Int] = [:]
 
         mutating func remove(at index: Int) {
-            let user = entries.remove(at: index).user
+            forget(entries.remove(at: index).user)
+        }
+
+        /// One entry of `user` less.
+        mutating func forget(_ user: String) {
             let held = byUser[user, default: 1]
             byUser[user] = held <= 1 ? nil : held - 1
         }
@@ -137,10 +141,7 @@ public final class CertificateLedger: Sendable {
     private static func prune(_ state: inout State, now: Date) {
         let expired = state.entries.partitioningIndex { $0.notAfter > now }
         if expired > 0 { state.generation &+= 1 }
-        for gone in state.entries[..<expired] {
-            let held = state.byUser[gone.user, default: 1]
-            state.byUser[gone.user] = held <= 1 ? nil : held - 1
-        }
+        for gone in state.entries[..<expired] { state.forget(gone.user) }
         state.entries.removeFirst(expired)
     }
 }
