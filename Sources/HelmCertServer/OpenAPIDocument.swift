@@ -303,7 +303,8 @@ paths:
         A fresh key (ECDSA P-256, or RSA-2048) and a certificate for it naming the caller (CN, EKU clientAuth,
         random serial, valid from a minute ago for `ttl`), signed by the issuer Secret's CA, as `ca.pem`,
         `cert.pem` and `key.pem` (0600) in a gzip'd tar. The key is never stored, logged or cached. No body.
-        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403 (a bearer token sent with the
+        client certificate wins).
       parameters:
         - $ref: '#/components/parameters/TTL'
       responses:
@@ -333,7 +334,8 @@ paths:
       description: >-
         A PEM PKCS#10 request (ECDSA P-256/P-384 or RSA 2048–8192; at most 16 KiB; subject and extensions
         ignored; one asking for a CA is refused), answered with the certificate (PEM), as `personal.tar.gz`'s.
-        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403 (a bearer token sent with the
+        client certificate wins).
       parameters:
         - $ref: '#/components/parameters/TTL'
       requestBody:
