@@ -1,4 +1,5 @@
 #include "x509_shims.h"
+#include <string.h>
 
 long cshim_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 EVP_PKEY *cshim_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
@@ -41,4 +42,51 @@ int cshim_X509_REQ_requests_ca(X509_REQ *req) {
     BASIC_CONSTRAINTS_free(constraints);
     sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
     return result;
+}
+
+int cshim_X509_policy_identifiers(X509 *cert, char *buffer, int length) {
+    if (length <= 0) return -1;
+    buffer[0] = 0;
+    int critical = 0;
+    CERTIFICATEPOLICIES *policies = X509_get_ext_d2i(cert, NID_certificate_policies, &critical, NULL);
+    if (policies == NULL) return critical == -1 ? 0 : -1;
+    int count = sk_POLICYINFO_num(policies);
+    int used = 0;
+    for (int i = 0; i < count; i++) {
+        POLICYINFO *info = sk_POLICYINFO_value(policies, i);
+        char oid[256];
+        int written = OBJ_obj2txt(oid, sizeof oid, info->policyid, 1);
+        if (written <= 0 || written >= (int)sizeof oid || used + written + 1 >= length) continue;
+        memcpy(buffer + used, oid, (size_t)written);
+        used += written;
+        buffer[used++] = '\n';
+        buffer[used] = 0;
+    }
+    CERTIFICATEPOLICIES_free(policies);
+    return count;
+}
+
+int cshim_X509_add_certificate_policies(X509 *cert, const char *oids) {
+    CERTIFICATEPOLICIES *policies = sk_POLICYINFO_new_null();
+    char *copy = OPENSSL_strdup(oids);
+    int ok = policies != NULL && copy != NULL;
+    char *rest = copy;
+    for (char *oid = ok ? strtok_r(copy, ",", &rest) : NULL; ok && oid != NULL; oid = strtok_r(NULL, ",", &rest)) {
+        POLICYINFO *info = POLICYINFO_new();
+        ASN1_OBJECT *identifier = OBJ_txt2obj(oid, 1);
+        if (info == NULL || identifier == NULL) {
+            POLICYINFO_free(info);
+            ASN1_OBJECT_free(identifier);
+            ok = 0;
+            break;
+        }
+        ASN1_OBJECT_free(info->policyid);
+        info->policyid = identifier;
+        if (!sk_POLICYINFO_push(policies, info)) { POLICYINFO_free(info); ok = 0; }
+    }
+    ok = ok && sk_POLICYINFO_num(policies) > 0
+        && X509_add1_ext_i2d(cert, NID_certificate_policies, policies, 0, X509V3_ADD_DEFAULT) == 1;
+    OPENSSL_free(copy);
+    CERTIFICATEPOLICIES_free(policies);
+    return ok;
 }

@@ -29,9 +29,9 @@ final class HTTPConnection {
     let remoteAddress: String
     /// Shared with the promises of this connection's requests.
     let slot: PromiseSlot
-    /// The subject CN of the client certificate verified at the handshake; checked again before each request
+    /// The client certificate verified at the handshake; checked again before each request
     /// (``Transport/verifiedPeerStillTrusted(current:)``) and dropped for good once it no longer holds.
-    private var clientCommonName: String?
+    private var clientPeer: VerifiedPeer?
 
     /// Received bytes; `inputIndex` is where the next request (or the body being read) starts.
     private var input: [UInt8] = []
@@ -75,7 +75,7 @@ final class HTTPConnection {
             switch transport.handshake() {
             case .progress:
                 machine.handshakeCompleted(now: now)
-                clientCommonName = transport.verifiedPeerCommonName
+                clientPeer = transport.verifiedPeer
             case .wantRead, .wantWrite:
                 return .wait
             case .closed:
@@ -163,11 +163,11 @@ final class HTTPConnection {
             case .complete(let head, let length):
                 inputIndex += length
                 let trustEnded =
-                    clientCommonName != nil && !transport.verifiedPeerStillTrusted(current: context.currentTLSContext())
+                    clientPeer != nil && !transport.verifiedPeerStillTrusted(current: context.currentTLSContext())
                 if trustEnded {
                     // The client CA or CRL changed since the handshake, or the certificate expired: this request
                     // is anonymous (it needs a token), and the client gets a new handshake on its next connection.
-                    clientCommonName = nil
+                    clientPeer = nil
                     context.logger.debug(
                         "client certificate no longer trusted on this connection", metadata: ["remote": "\(remoteAddress)"])
                 }
@@ -211,7 +211,8 @@ final class HTTPConnection {
         let request = HTTPRequest(
             method: head.method, path: head.path, query: head.query, version: head.version,
             headers: head.headers, body: body, remoteAddress: remoteAddress,
-            clientCertificateSubjectCN: clientCommonName)
+            clientCertificateSubjectCN: clientPeer?.commonName,
+            clientCertificatePolicies: clientPeer?.policyIdentifiers ?? [])
         let (promise, id) = context.makePromise(for: slot)
         slot.expect(id)
         guard let response = context.responder.respond(to: request, promise: promise) else {

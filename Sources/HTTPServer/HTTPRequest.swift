@@ -22,12 +22,17 @@ public struct HTTPRequest: Sendable {
     /// client CA (mutual TLS), else nil. Nil too once that certificate expired, or the client CA or CRL in force
     /// changed since the connection's handshake (that request's answer then closes the connection).
     public var clientCertificateSubjectCN: String?
+    /// The policy identifiers (dotted OIDs, e.g. `"2.5.29.32.0"`) in the certificatePolicies extension of that same
+    /// client certificate; empty without one. The server gives them no meaning: they let a responder tell kinds of
+    /// certificates from one CA apart (helm-cert-server refuses its own personal certificates as identities).
+    /// A certificate whose certificatePolicies do not decode gives no identity at all.
+    public var clientCertificatePolicies: [String]
 
     /// A request; mainly for responders' tests.
     public init(
         method: HTTPMethod, path: String, query: String? = nil, version: HTTPVersion = .http1_1,
         headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], remoteAddress: String = "127.0.0.1:0",
-        clientCertificateSubjectCN: String? = nil
+        clientCertificateSubjectCN: String? = nil, clientCertificatePolicies: [String] = []
     ) {
         self.method = method
         self.path = path
@@ -37,5 +42,6 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.remoteAddress = remoteAddress
         self.clientCertificateSubjectCN = clientCertificateSubjectCN
+        self.clientCertificatePolicies = clientCertificatePolicies
     }
 }

@@ -220,10 +220,12 @@ final class TLSContext: @unchecked Sendable {
         return count == 0 ? "no OpenSSL error recorded" : Socket.cText(buffer)
     }
 
-    /// The subject CN of the peer's certificate on `ssl`, if it sent one, it verified, and it is still within its
-    /// validity now (a resumed session carries the result of a verification made earlier; the session binding
-    /// already refuses to resume one past notAfter, and this makes sure of it).
-    static func verifiedPeerCommonName(_ ssl: OpaquePointer) -> String? {
+    /// The peer's certificate on `ssl`, if it sent one, it verified, and it is still within its validity now (a
+    /// resumed session carries the result of a verification made earlier; the session binding already refuses to
+    /// resume one past notAfter, and this makes sure of it): its subject CN and its certificatePolicies. A
+    /// certificate whose certificatePolicies extension does not decode verifies nobody (fail closed: a responder
+    /// may refuse identities by policy).
+    static func verifiedPeer(_ ssl: OpaquePointer) -> VerifiedPeer? {
         guard let cert = SSL_get0_peer_certificate(ssl) else { return nil }
         guard SSL_get_verify_result(ssl) == X509_V_OK, cshim_X509_is_current(cert) == 1 else { return nil }
         guard let name = X509_get_subject_name(cert) else { return nil }
@@ -232,6 +234,10 @@ final class TLSContext: @unchecked Sendable {
             let data = X509_NAME_ENTRY_get_data(entry), let bytes = ASN1_STRING_get0_data(data)
         else { return nil }
         let length = Int(ASN1_STRING_length(data))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
+        let commonName = String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
+        var policies = [CChar](repeating: 0, count: VerifiedPeer.policyBufferBytes)
+        guard cshim_X509_policy_identifiers(cert, &policies, Int32(policies.count)) >= 0 else { return nil }
+        let identifiers = Socket.cText(policies).split(separator: "\n").map(String.init)
+        return VerifiedPeer(commonName: commonName, policyIdentifiers: identifiers)
     }
 }

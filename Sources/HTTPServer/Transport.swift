@@ -33,8 +33,8 @@ protocol Transport: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult
     /// Says the server has finished sending: TLS close_notify (best effort), then `shutdown(SHUT_WR)`.
     func finishSending()
-    /// The subject CN of a client certificate that verified (TLS with a client CA), else nil.
-    var verifiedPeerCommonName: String? { get }
+    /// The client certificate that verified (TLS with a client CA), else nil.
+    var verifiedPeer: VerifiedPeer? { get }
     /// Whether the client certificate that verified at the handshake still stands now, with `current` the
     /// server's TLS context now: it is within its validity, the client CA and CRL it was verified under are still
     /// the ones in force (``TLSContext/clientTrust(carriesOverTo:)``) and that CRL is not past its nextUpdate.
@@ -53,6 +53,18 @@ extension Transport {
     func discard(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
         PlainTransport.interpret(recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT)), wouldBlock: .wantRead)
     }
+}
+
+/// What a connection knows of a client certificate that verified at its handshake: what ``HTTPRequest`` hands
+/// the responder (``HTTPRequest/clientCertificateSubjectCN``, ``HTTPRequest/clientCertificatePolicies``).
+struct VerifiedPeer: Equatable {
+    /// The subject common name.
+    var commonName: String
+    /// The certificatePolicies policy identifiers, dotted; empty without the extension.
+    var policyIdentifiers: [String]
+    /// Room for the dotted identifiers: 1 KiB, a few dozen policies (one is usual); identifiers beyond it are not
+    /// handed on.
+    static let policyBufferBytes = 1024
 }
 
 /// Plain TCP.
@@ -85,7 +97,7 @@ final class PlainTransport: Transport {
 
     func finishSending() { _ = shutdown(fd, Int32(SHUT_WR)) }
 
-    var verifiedPeerCommonName: String? { nil }
+    var verifiedPeer: VerifiedPeer? { nil }
 
     func verifiedPeerStillTrusted(current: TLSContext?) -> Bool { false }
 
@@ -180,7 +192,7 @@ final class TLSTransport: Transport {
         _ = shutdown(fd, Int32(SHUT_WR))
     }
 
-    var verifiedPeerCommonName: String? { ssl.flatMap { handshakeDone ? TLSContext.verifiedPeerCommonName($0) : nil } }
+    var verifiedPeer: VerifiedPeer? { ssl.flatMap { handshakeDone ? TLSContext.verifiedPeer($0) : nil } }
 
     func verifiedPeerStillTrusted(current: TLSContext?) -> Bool {
         guard let ssl, handshakeDone, let certificate = SSL_get0_peer_certificate(ssl) else { return false }

@@ -62,11 +62,24 @@ public final class CertificateAuthority: @unchecked Sendable {
             throw .notBundleCA(key: keys.certificate, subject: certificate.subject, bundleSubjects: bundleCertificates.map(\.subject))
         }
         guard certificate.notAfter > now else { throw .expired(key: keys.certificate, notAfter: certificate.notAfter) }
+        guard X509_get0_subject_key_id(certificate.pointer) != nil else {
+            throw .noSubjectKeyIdentifier(key: keys.certificate)
+        }
 
         self.secretKeys = keys
         self.certificate = certificate
         self.key = key
         self.info = certificate.info
+
+        // One trial signature, so that a CA that loads is one that issues (and /readyz saying "ready" is true):
+        // about a millisecond, once per load.
+        do {
+            _ = try issueClientCertificate(
+                commonName: "helm-cert-server trial", publicKey: try PersonalKey.generate().publicKey, ttl: .seconds(1),
+                now: now)
+        } catch {
+            throw .cannotIssue(key: keys.certificate, detail: "\(error)")
+        }
     }
 
     /// The end of the CA's validity: no certificate it issues lasts longer.

@@ -27,6 +27,11 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
     case notBundleCA(key: String, subject: String, bundleSubjects: [String])
     /// The certificate in `key` expired at `notAfter`.
     case expired(key: String, notAfter: Date)
+    /// The certificate in `key` has no subjectKeyIdentifier, which every certificate it signs names (as its
+    /// authorityKeyIdentifier).
+    case noSubjectKeyIdentifier(key: String)
+    /// A trial signature at load failed (`detail`): issuing would fail for everyone.
+    case cannotIssue(key: String, detail: String)
 
     /// The Secret key the error is about (the certificate's, for a mismatch); `nil` for ``noKeyPair``.
     public var secretKey: String? {
@@ -34,7 +39,7 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
         case .noKeyPair: nil
         case .missing(let key, _), .notPEM(let key, _), .encryptedKey(let key), .unreadable(let key, _),
             .notCertificateAuthority(let key), .cannotSignCertificates(let key), .unsupportedKeyType(let key, _),
-            .notBundleCA(let key, _, _), .expired(let key, _):
+            .notBundleCA(let key, _, _), .expired(let key, _), .noSubjectKeyIdentifier(let key), .cannotIssue(let key, _):
             key
         case .keyMismatch(let certificate, _): certificate
         }
@@ -64,6 +69,10 @@ public enum CertificateAuthorityError: Error, Sendable, Equatable, CustomStringC
         case .notBundleCA(let key, let subject, let bundleSubjects):
             let trusted = bundleSubjects.isEmpty ? "no certificate" : bundleSubjects.map { "\"\($0)\"" }.joined(separator: ", ")
             return "The issuer secret's \(key) (\"\(subject)\") is not the CA in the bundle's ca.pem (\(trusted)): Tiller would refuse what it signs. Use the secret of the CA whose certificate ca.pem holds (same subject and key)."
+        case .noSubjectKeyIdentifier(let key):
+            return "The issuer secret's \(key) is a CA certificate without a subjectKeyIdentifier extension, which the certificates it signs must name (authorityKeyIdentifier); re-issue the CA certificate with subjectKeyIdentifier=hash (same subject and key), or let cert-manager make it."
+        case .cannotIssue(let key, let detail):
+            return "The issuer secret's \(key) passes every check but a trial certificate could not be signed with it (\(detail)); use another CA certificate and key."
         case .expired(let key, let notAfter):
             return "The issuer secret's \(key) expired at \(RFC3339.string(from: notAfter)); nothing it signs verifies any more. Renew the CA certificate (keeping its subject and key) and update this secret, ca.pem and Tiller's CA together."
         }

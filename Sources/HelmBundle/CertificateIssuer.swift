@@ -19,7 +19,9 @@ struct CertificateIssuer {
     ///   - subjectKey: the `EVP_PKEY` whose public half the certificate carries (a private key's too).
     ///   - notBefore: the start of the validity, to the second.
     ///   - notAfter: its end, to the second.
-    ///   - extensions: `(NID, openssl.cnf-style value)` pairs, e.g. `(NID_basic_constraints, "critical,CA:TRUE")`.
+    ///   - extensions: `(NID, openssl.cnf-style value)` pairs, e.g. `(NID_basic_constraints, "critical,CA:TRUE")`;
+    ///     for `NID_certificate_policies`, comma-separated dotted policy identifiers only (non-critical, no
+    ///     qualifiers: OpenSSL's own parser wants a config file for it).
     func issue(
         subject: [(String, String)], subjectKey: OpaquePointer, notBefore: Date, notAfter: Date,
         extensions: [(Int32, String)]
@@ -49,7 +51,10 @@ struct CertificateIssuer {
 
         let issuerX509 = certificate?.pointer ?? x509
         for (nid, value) in extensions {
-            guard cshim_X509_add_conf_extension(x509, issuerX509, nid, value) == 1 else {
+            let added =
+                nid == NID_certificate_policies
+                ? cshim_X509_add_certificate_policies(x509, value) : cshim_X509_add_conf_extension(x509, issuerX509, nid, value)
+            guard added == 1 else {
                 throw OpenSSLError.failed("X509V3_EXT_conf_nid(\(String(cString: OBJ_nid2sn(nid))), \"\(value)\")")
             }
         }

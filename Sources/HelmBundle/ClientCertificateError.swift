@@ -9,6 +9,10 @@ public enum ClientCertificateError: Error, Sendable, Equatable, CustomStringConv
     case commonNameTooLong(characters: Int)
     /// The caller's identity has a control character (U+0000–U+001F, U+007F–U+009F).
     case commonNameHasControlCharacters
+    /// The caller's identity has an invisible character (carries the first, as `U+202E`): a format character
+    /// (Unicode category Cf: bidirectional overrides, zero-width spaces and joiners) or a line or paragraph
+    /// separator (Zl, Zp). `al\u{200B}ice` would read as "alice" in every log, list and certificate viewer.
+    case commonNameHasInvisibleCharacters(String)
     /// The requested lifetime is under one second.
     case nonPositiveTTL
     /// The CA expired at `notAfter`: nothing it signs would verify.
@@ -24,6 +28,8 @@ public enum ClientCertificateError: Error, Sendable, Equatable, CustomStringConv
             "The caller's identity has \(characters) characters; a certificate's common name has at most \(CertificateAuthority.maximumCommonNameLength) (X.520 ub-common-name), so no personal certificate can name it. Use a shorter user name."
         case .commonNameHasControlCharacters:
             "The caller's identity contains control characters, which no certificate's common name should carry; use a user name without them."
+        case .commonNameHasInvisibleCharacters(let scalar):
+            "The caller's identity contains the invisible character \(scalar) (a format character or a line or paragraph separator), which would make the certificate's common name read as another name; use a user name without it."
         case .nonPositiveTTL:
             "A certificate's lifetime must be at least one second; ask for e.g. ttl=8h."
         case .authorityExpired(let notAfter):

@@ -20,9 +20,10 @@ public enum PersonalKeyAlgorithm: String, Sendable, CaseIterable, CustomStringCo
 /// A private key generated for one caller, to be handed out once (as `key.pem`) and then forgotten.
 ///
 /// The key lives in OpenSSL's memory, which `EVP_PKEY_free` clears when this goes away; the PEM text passes
-/// only through an OpenSSL secure-heap buffer that is cleared when freed. The one copy that leaves is the array
-/// ``pkcs8PEM()`` returns: the caller sends it and drops it (never stores, logs or caches it). Immutable, hence
-/// `@unchecked Sendable`; no description shows the key.
+/// only through an OpenSSL secure-heap buffer that is cleared when freed. The array ``pkcs8PEM()`` returns is the
+/// caller's to clear once used (``clear(_:)``): `personal.tar.gz` clears it, the tar it is packed into (sized once,
+/// never grown) and zlib's working memory, so what is left is the gzip'd answer, sent and dropped (never stored,
+/// logged or cached). Immutable, hence `@unchecked Sendable`; no description shows the key.
 public final class PersonalKey: @unchecked Sendable {
     /// How it was generated.
     public let algorithm: PersonalKeyAlgorithm
@@ -55,6 +56,12 @@ public final class PersonalKey: @unchecked Sendable {
     /// the development bundle serves and `openssl genpkey` writes.
     public func pkcs8PEM() throws(OpenSSLError) -> [UInt8] {
         try key.pkcs8PEM()
+    }
+
+    /// Overwrites `bytes` with zeros where they are (`OPENSSL_cleanse`, which the compiler cannot leave out), for
+    /// key material about to be dropped. Call it on the array's only reference, or it clears a copy.
+    public static func clear(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
     }
 }
 

@@ -21,7 +21,9 @@ enum TarArchive {
     ///   - entries: the files; names must be at most 100 bytes of UTF-8.
     ///   - modificationTime: seconds since 1970 for every entry (clamped to what the 12-byte field holds).
     static func archive(_ entries: [Entry], modificationTime: Int64) -> [UInt8] {
+        // Sized once, exactly: growing would leave copies of the contents (a private key) in freed memory.
         var archive: [UInt8] = []
+        archive.reserveCapacity(size(of: entries))
         for entry in entries {
             archive += header(for: entry, modificationTime: modificationTime)
             archive += entry.contents
@@ -30,6 +32,14 @@ enum TarArchive {
         }
         archive += [UInt8](repeating: 0, count: 2 * blockSize)
         return archive
+    }
+
+    /// The bytes ``archive(_:modificationTime:)`` makes of `entries`: a header and the padded contents each, and
+    /// two zero blocks.
+    static func size(of entries: [Entry]) -> Int {
+        entries.reduce(2 * blockSize) { total, entry in
+            total + blockSize + (entry.contents.count + blockSize - 1) / blockSize * blockSize
+        }
     }
 
     /// The 512-byte ustar header for `entry`.

@@ -65,13 +65,16 @@ public struct ValidatedBundle: Sendable {
     public static func archive(
         ca: [UInt8], certificate: [UInt8], key: [UInt8], modificationTime: Date
     ) throws(BundleError) -> [UInt8] {
-        try Gzip.compress(TarArchive.archive(
+        var tar = TarArchive.archive(
             [
                 .init(name: BundleKeys.helmHome.ca, mode: certificateFileMode, contents: ca),
                 .init(name: BundleKeys.helmHome.certificate, mode: certificateFileMode, contents: certificate),
                 .init(name: BundleKeys.helmHome.key, mode: keyFileMode, contents: key),
             ],
-            modificationTime: Int64(modificationTime.timeIntervalSince1970)))
+            modificationTime: Int64(modificationTime.timeIntervalSince1970))
+        // The tar holds the key in the clear: cleared before it is freed (the gzip'd answer is what leaves).
+        defer { PersonalKey.clear(&tar) }
+        return try Gzip.compress(tar)
     }
 
     /// The `bundle.tar.gz` bytes: a gzip'd ustar archive of `ca.pem` (0644), `cert.pem` (0644) and `key.pem`

@@ -172,7 +172,7 @@ public final class AuditLog: Sendable {
             line.appendLiteral(#","certificate":{"serial":"#)
             appendJSONString(certificate.serial, to: &line, cutAt: Limits.name)
             line.appendLiteral(#","subject":"#)
-            appendJSONString(certificate.subject, to: &line, cutAt: Limits.user)
+            appendJSONString(certificate.subject, to: &line, cutAt: Limits.subject)
             line.appendLiteral(#","notAfter":"#)
             appendJSONString(certificate.notAfter.formatted(.iso8601), to: &line, cutAt: Limits.short)
             line.appendLiteral(#","sha256":"#)
@@ -301,6 +301,9 @@ extension AuditEntry {
         static let path = 1024
         /// The user name (a certificate CN, a token-file name, a Kubernetes user).
         static let user = 256
+        /// An issued certificate's subject (`CN=…`, RFC 2253): 600, so a 64-character CN always fits whole, at
+        /// its worst 64 four-byte characters, or quotes RFC 2253 and JSON escape to four bytes each (259 bytes).
+        static let subject = 600
         /// Each group.
         static let group = 256
         /// All groups together, with their quotes and commas.

@@ -10,6 +10,10 @@ import Synchronization
 /// use to whoever looks for working certificates) and counted: the list answer says how many were dropped, so
 /// a reader knows it may be incomplete. The audit log keeps every issued certificate regardless.
 ///
+/// One user holds at most ``maxPerUser`` entries (default ``defaultMaxPerUser``, 100): beyond, that user's own entry
+/// expiring first is dropped (counted as well), so one user issuing 10,000 certificates cannot flush everyone
+/// else's entries out.
+///
 /// Each replica keeps its own ledger, emptied by a restart: the audit log is the record that lasts.
 public final class CertificateLedger: Sendable {
     /// One issued certificate, as listed (never key material).
@@ -43,37 +47,82 @@ public final class CertificateLedger: Sendable {
         public var dropped: Int
         /// The ledger's bound.
         public var capacity: Int
+        /// Changes whenever the entries or `dropped` do: a listing with the same generation lists the same.
+        public var generation: UInt64 = 0
+    }
+
+    /// Why ``record(_:now:)`` dropped a still-valid entry.
+    public enum Drop: String, Sendable, CaseIterable {
+        /// The ledger held ``capacity`` entries: the one expiring first went.
+        case full
+        /// The user held ``maxPerUser`` entries: their own one expiring first went.
+        case userFull = "user_full"
     }
 
     /// The most entries kept unless told otherwise.
     public static let defaultCapacity = 10_000
+    /// The most entries kept for one user unless told otherwise.
+    public static let defaultMaxPerUser = 100
 
     private struct State: Sendable {
         /// Sorted by `notAfter`, earliest first: pruning and dropping both take from the front.
         var entries: [Entry] = []
         var dropped = 0
+        /// Counts changes, so that an answer encoded from one listing can be reused until the next.
+        var generation: UInt64 = 0
+        /// Entries held, by user; a user with none has no entry (at most ``capacity`` keys).
+        var byUser: [String: Int] = [:]
+
+        mutating func remove(at index: Int) {
+            forget(entries.remove(at: index).user)
+        }
+
+        /// One entry of `user` less.
+        mutating func forget(_ user: String) {
+            let held = byUser[user, default: 1]
+            byUser[user] = held <= 1 ? nil : held - 1
+        }
     }
 
     /// The most entries kept.
     public let capacity: Int
+    /// The most entries kept for one user.
+    public let maxPerUser: Int
     private let state = Mutex(State())
 
-    /// - Parameter capacity: the most entries kept (at least 1).
-    public init(capacity: Int = CertificateLedger.defaultCapacity) {
+    /// - Parameters:
+    ///   - capacity: the most entries kept (at least 1).
+    ///   - maxPerUser: the most entries kept for one user (at least 1).
+    public init(capacity: Int = CertificateLedger.defaultCapacity, maxPerUser: Int = CertificateLedger.defaultMaxPerUser) {
         self.capacity = max(1, capacity)
+        self.maxPerUser = max(1, maxPerUser)
     }
 
-    /// Adds an issued certificate. Prunes expired entries first; when the ledger is still full, drops the entry
-    /// that expires first (which may be this one) and counts it.
-    public func record(_ entry: Entry, now: Date = Date()) {
+    /// Adds an issued certificate. Prunes expired entries first; when its user then holds more than
+    /// ``maxPerUser``, drops that user's entry expiring first (which may be this one); when the ledger is still
+    /// over ``capacity``, drops the entry that expires first. Returns why an entry was dropped (each counted in
+    /// the listing's `dropped`), nil when none was.
+    @discardableResult
+    public func record(_ entry: Entry, now: Date = Date()) -> Drop? {
         state.withLock { state in
             Self.prune(&state, now: now)
+            state.generation &+= 1
             let position = state.entries.partitioningIndex { $0.notAfter > entry.notAfter }
             state.entries.insert(entry, at: position)
-            if state.entries.count > capacity {
-                state.entries.removeFirst()
+            state.byUser[entry.user, default: 0] += 1
+            if state.byUser[entry.user, default: 0] > maxPerUser,
+                let own = state.entries.firstIndex(where: { $0.user == entry.user })
+            {
+                state.remove(at: own)
                 state.dropped += 1
+                return .userFull
             }
+            if state.entries.count > capacity {
+                state.remove(at: 0)
+                state.dropped += 1
+                return .full
+            }
+            return nil
         }
     }
 
@@ -81,7 +130,8 @@ public final class CertificateLedger: Sendable {
     public func listing(now: Date = Date()) -> Listing {
         state.withLock { state in
             Self.prune(&state, now: now)
-            return Listing(certificates: state.entries, dropped: state.dropped, capacity: capacity)
+            return Listing(
+                certificates: state.entries, dropped: state.dropped, capacity: capacity, generation: state.generation)
         }
     }
 
@@ -90,6 +140,8 @@ public final class CertificateLedger: Sendable {
 
     private static func prune(_ state: inout State, now: Date) {
         let expired = state.entries.partitioningIndex { $0.notAfter > now }
+        if expired > 0 { state.generation &+= 1 }
+        for gone in state.entries[..<expired] { state.forget(gone.user) }
         state.entries.removeFirst(expired)
     }
 }

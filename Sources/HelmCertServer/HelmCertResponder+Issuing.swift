@@ -51,7 +51,7 @@ extension HelmCertResponder {
         personal: PersonalCertificates, ttl: Duration, answer: Answer
     ) {
         do throws(IssuingQueue.Refusal) {
-            try personal.queue.submit(from: request.remoteAddress, hasLeft: answer.clientLeft) { clientLeft in
+            try personal.queue.submit(from: request.remoteAddress, user: caller.user, hasLeft: answer.clientLeft) { clientLeft in
                 guard !clientLeft else {
                     // Nothing is signed for nobody; the line says 499 (release sees the client gone).
                     return release(
@@ -72,6 +72,27 @@ extension HelmCertResponder {
                     .response(headers: [("Retry-After", "1")]),
                 etag: nil, answer: answer)
         }
+    }
+
+    /// The group a static-token user (`--token-file`) needs to read the ledger (`GET …/certificates`): the list
+    /// names every holder and is for operators, not for everyone who may fetch the bundle.
+    public static let ledgerReadersGroup = "helm-cert-server:ledger-readers"
+
+    /// The 403 for a ledger read by a caller not allowed it, else nil (not the ledger, or allowed). Kubernetes
+    /// tokens were already reviewed for `list` on `bundles/certificates`; static-token users need
+    /// ``ledgerReadersGroup``; a client certificate (mTLS) never reads it (a certificate carries no groups).
+    func ledgerRefusal(_ request: AskedRequest, route: Route?, caller: Caller) -> HTTPResponse? {
+        guard case .certificates = route, request.method == .get || request.method == .head else { return nil }
+        let detail: String
+        switch caller.method {
+        case .kubernetes: return nil
+        case .token:
+            guard !caller.groups.contains(Self.ledgerReadersGroup) else { return nil }
+            detail = "the list of personal certificates is for operators: the token file must give \(caller.user) the group \(Self.ledgerReadersGroup)"
+        case .mtls:
+            detail = "the list of personal certificates is for operators: a client certificate cannot read it; use a bearer token whose user has the group \(Self.ledgerReadersGroup) (or, with --kube-auth, RBAC list on bundles/certificates)"
+        }
+        return ProblemDetails(.forbidden, status: 403, title: "Forbidden", detail: detail).response()
     }
 
     /// Whether a `Content-Type` is `application/pkcs10` (parameters allowed, case-insensitive).

@@ -200,7 +200,7 @@ public struct HelmCertResponder: HTTPResponder {
             return response
         }
         let asked = AskedRequest(request)
-        switch authenticate(request) {
+        switch authenticate(request, route: route) {
         case .decided(let decision):
             finish(asked, route: route, decision: decision, answer: answer)
         case .needsReview(let token):
@@ -279,6 +279,9 @@ public struct HelmCertResponder: HTTPResponder {
                 case .queued(let what, let personal, let ttl):
                     return issue(request, what: what, route: route!, caller: who, personal: personal, ttl: ttl, answer: answer)
                 }
+            } else if let refusal = ledgerRefusal(request, route: route, caller: who) {
+                metrics.countAuthFailure(.forbidden)
+                response = refusal
             } else {
                 (response, etag) = answerAPI(request, route: route)
             }
@@ -350,7 +353,7 @@ public struct HelmCertResponder: HTTPResponder {
                 route: routeLabel, status: clientLeft || leftMeanwhile ? Self.clientClosedRequest : released.status)
             if written, !clientLeft, let issued, let personal {
                 metrics.countCertificateIssued(issued.audit.how)
-                personal.ledger.record(issued.entry)
+                if let drop = personal.ledger.record(issued.entry) { metrics.countLedgerDrop(drop) }
             }
             answer.deliver(released)
         }
@@ -420,7 +423,11 @@ public struct HelmCertResponder: HTTPResponder {
         if case .certificates = route {
             // GET or HEAD: the ledger.
             guard let personal else { return (Self.issuingOff(), nil) }
-            return (personal.ledgerResponse(), nil)
+            do throws(ProblemDetails) {
+                return (try personal.ledgerResponse(query: request.query), nil)
+            } catch {
+                return (error.response(), nil)
+            }
         }
         guard case .bundle(let representation) = route else {
             return (
@@ -468,9 +475,22 @@ public struct HelmCertResponder: HTTPResponder {
         case needsReview(Substring)
     }
 
-    /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review.
-    private func authenticate(_ request: HTTPRequest) -> Authentication {
-        if let cn = request.clientCertificateSubjectCN, acceptsClientCertificates() {
+    /// A verified client certificate, else a known bearer token, else (maybe) a Kubernetes review. A personal
+    /// certificate (one carrying ``CertificateAuthority/personalCertificatePolicy``) is no identity here, on any
+    /// route: with `--client-ca` set to the Helm CA, whoever may only issue would otherwise read `key.pem` and the
+    /// ledger with it. Its request is anonymous: it needs a token. On the issuing routes a bearer token, when sent,
+    /// wins over a client certificate: an mTLS caller is refused a personal certificate there, and a client that
+    /// presents the shared certificate by habit (a Helm home in its curl config) and a token means the token.
+    private func authenticate(_ request: HTTPRequest, route: Route?) -> Authentication {
+        let issuing =
+            switch route {
+            case .personalArchive, .certificates: request.method == .post
+            default: false
+            }
+        let tokenFirst = issuing && !request.headers.values("Authorization").isEmpty
+        if !tokenFirst, let cn = request.clientCertificateSubjectCN, acceptsClientCertificates(),
+            !request.clientCertificatePolicies.contains(CertificateAuthority.personalCertificatePolicy)
+        {
             return .decided(.allowed(Caller(user: cn, method: .mtls, groups: [])))
         }
         let headers = request.headers.values("Authorization")

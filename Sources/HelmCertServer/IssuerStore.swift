@@ -91,6 +91,12 @@ public final class IssuerStore: Sendable {
         guard case .serving(let rendered) = bundle.availability else {
             return .unavailable("no bundle is served, so there is no ca.pem to check the issuing CA against")
         }
+        return availability(against: rendered, now: now)
+    }
+
+    /// Whether issuing can sign for `rendered` (a bundle read once by the caller, whose `ca.pem` then goes out with
+    /// the certificate: read again here, a rotation in between would pair a certificate with another CA's ca.pem).
+    public func availability(against rendered: RenderedBundle, now: Date = Date()) -> Availability {
         let bundleCA = rendered.bundle.files.ca
         enum Outcome { case ready(CertificateAuthority), refused(String) }
         let describe = { [source] (result: Result<CertificateAuthority, CertificateAuthorityError>) -> Outcome in

@@ -7,7 +7,9 @@ import Synchronization
 /// - at most ``Limits/concurrency`` jobs run at once (default 2: the machine's cores stay free for serving);
 /// - at most ``Limits/maxPending`` requests wait or run (default 32), and at most ``Limits/maxPendingPerClient``
 ///   of them from one client address (default 4, ``ClientAddress``: an IPv6 client counts as its /64, everyone
-///   behind a proxy as the proxy), so one client cannot take every place;
+///   behind a proxy as the proxy), and at most ``Limits/maxPendingPerUser`` for one caller (default 8, by the
+///   audited user name), so neither one client nor one user's many pods (each with an address of its own) can take
+///   every place: a user's excess is refused while others still get theirs;
 /// - beyond either, ``submit(from:hasLeft:job:)`` refuses at once (the route answers 503 with `Retry-After`)
 ///   instead of queueing without bound;
 /// - a queued job whose client has left (its `hasLeft` says so) is skipped when its turn comes: nothing is
@@ -23,17 +25,21 @@ public final class IssuingQueue: Sendable {
         public var maxPending = 32
         /// The most of those from one client address.
         public var maxPendingPerClient = 4
+        /// The most of those for one caller (user name), from any number of addresses.
+        public var maxPendingPerUser = 8
 
-        public init(concurrency: Int = 2, maxPending: Int = 32, maxPendingPerClient: Int = 4) {
+        public init(concurrency: Int = 2, maxPending: Int = 32, maxPendingPerClient: Int = 4, maxPendingPerUser: Int = 8) {
             self.concurrency = concurrency
             self.maxPending = maxPending
             self.maxPendingPerClient = maxPendingPerClient
+            self.maxPendingPerUser = max(1, maxPendingPerUser)
         }
     }
 
     /// A job and whose place it holds.
     private struct Job: Sendable {
         let client: ClientAddress
+        let user: String
         let hasLeft: @Sendable () -> Bool
         /// Runs the work; told whether the client has left meanwhile (then it only cleans up and answers nobody).
         let run: @Sendable (_ clientLeft: Bool) -> Void
@@ -41,6 +47,8 @@ public final class IssuingQueue: Sendable {
 
     private struct State: Sendable {
         var places: ClientShares
+        /// Places taken, by user; a user with none has no entry, so this holds at most `maxPending` entries.
+        var byUser: [String: Int] = [:]
         var queued: [Job] = []
         var head = 0
         var running = 0
@@ -70,6 +78,7 @@ public final class IssuingQueue: Sendable {
     public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case full(Int)
         case clientFull(ClientAddress, Int)
+        case userFull(String, Int)
 
         public var description: String {
             switch self {
@@ -77,6 +86,8 @@ public final class IssuingQueue: Sendable {
                 "too many certificates are being issued (\(limit) requests waiting); retry shortly"
             case .clientFull(let client, let limit):
                 "too many certificate requests from \(client) are waiting (at most \(limit)); retry when they are answered"
+            case .userFull(let user, let limit):
+                "too many certificate requests for \(user) are waiting (at most \(limit) per user); retry when they are answered"
             }
         }
     }
@@ -84,21 +95,28 @@ public final class IssuingQueue: Sendable {
     /// Queues `job` for a worker thread.
     /// - Parameters:
     ///   - remoteAddress: the peer (`1.2.3.4:5678`), whose share of the places the job takes.
+    ///   - user: the authenticated caller, whose share of the places the job takes too.
     ///   - hasLeft: whether the request's client has gone.
     ///   - job: the work; its argument says the client left before its turn (do nothing slow, answer nobody).
-    /// - Throws: ``Refusal`` when the places, overall or this client's, are all taken; `job` is then never run.
+    /// - Throws: ``Refusal`` when the places, overall, this client's or this user's, are all taken; `job` is then
+    ///   never run.
     public func submit(
-        from remoteAddress: String, hasLeft: @escaping @Sendable () -> Bool,
+        from remoteAddress: String, user: String, hasLeft: @escaping @Sendable () -> Bool,
         job: @escaping @Sendable (_ clientLeft: Bool) -> Void
     ) throws(Refusal) {
         let client = ClientAddress(remoteAddress: remoteAddress)
         let startWorker = try state.withLock { state throws(Refusal) -> Bool in
-            switch state.places.take(client) {
+            switch state.places.refusal(for: client) {
             case .full: throw .full(limits.maxPending)
             case .clientFull(let client): throw .clientFull(client, limits.maxPendingPerClient)
             case nil: break
             }
-            state.queued.append(Job(client: client, hasLeft: hasLeft, run: job))
+            guard state.byUser[user, default: 0] < limits.maxPendingPerUser else {
+                throw .userFull(user, limits.maxPendingPerUser)
+            }
+            _ = state.places.take(client)
+            state.byUser[user, default: 0] += 1
+            state.queued.append(Job(client: client, user: user, hasLeft: hasLeft, run: job))
             guard state.running < limits.concurrency else { return false }
             state.running += 1
             return true
@@ -117,7 +135,11 @@ public final class IssuingQueue: Sendable {
             return nil
         }) {
             job.run(job.hasLeft())
-            state.withLock { $0.places.release(job.client) }
+            state.withLock { state in
+                state.places.release(job.client)
+                let held = state.byUser[job.user, default: 1]
+                state.byUser[job.user] = held <= 1 ? nil : held - 1
+            }
         }
     }
 }

@@ -14,7 +14,9 @@ info:
     client certificates signed by the same CA (`POST …/personal.tar.gz`, `POST …/certificates`).
 
     Every `/v1` path needs `Authorization: Bearer <token>` (or, when the server runs with `--client-ca`, a TLS
-    client certificate signed by that CA, which authenticates as its subject CN); `/healthz`, `/readyz`,
+    client certificate signed by that CA, which authenticates as its subject CN, unless it is a personal
+    certificate from this server: those carry certificate policy 2.25.244890670913518628770558701436816302616 and
+    authenticate nobody here); `/healthz`, `/readyz`,
     `/metrics` and `/openapi.yaml` need none. Bundle answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
     Until a valid bundle has been read the bundle paths answer `503` with `Retry-After`.
 
@@ -301,7 +303,8 @@ paths:
         A fresh key (ECDSA P-256, or RSA-2048) and a certificate for it naming the caller (CN, EKU clientAuth,
         random serial, valid from a minute ago for `ttl`), signed by the issuer Secret's CA, as `ca.pem`,
         `cert.pem` and `key.pem` (0600) in a gzip'd tar. The key is never stored, logged or cached. No body.
-        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403 (a bearer token sent with the
+        client certificate wins).
       parameters:
         - $ref: '#/components/parameters/TTL'
       responses:
@@ -331,7 +334,8 @@ paths:
       description: >-
         A PEM PKCS#10 request (ECDSA P-256/P-384 or RSA 2048–8192; at most 16 KiB; subject and extensions
         ignored; one asking for a CA is refused), answered with the certificate (PEM), as `personal.tar.gz`'s.
-        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403.
+        `--kube-auth`: verb `create` on `bundles/certificates`. mTLS callers get 403 (a bearer token sent with the
+        client certificate wins).
       parameters:
         - $ref: '#/components/parameters/TTL'
       requestBody:
@@ -371,7 +375,13 @@ paths:
       summary: The still-valid personal certificates this replica issued since it started
       description: >-
         This replica's list since it started (the audit log keeps them all); at most 10,000, the first to
-        expire dropped and counted when full. `--kube-auth`: verb `list` on `bundles/certificates`.
+        expire dropped and counted when full, and at most 100 per user (beyond, that user's own entry expiring
+        first is dropped). For operators: a static-token user needs the group `helm-cert-server:ledger-readers`
+        in the token file, a client certificate (mTLS) caller is refused (403), `--kube-auth`: verb `list` on
+        `bundles/certificates`. One answer holds at most `limit` entries (the ones expiring first); `total` and
+        `truncated` say whether there are more.
+      parameters:
+        - $ref: '#/components/parameters/Limit'
       responses:
         '200':
           $ref: '#/components/responses/CertificateList'
@@ -519,6 +529,17 @@ components:
         pattern: '^([0-9]*\.?[0-9]+[hms])+$'
         default: 8h
       example: 8h
+    Limit:
+      name: limit
+      in: query
+      required: false
+      description: The most ledger entries in one answer; 1 to 1000, else 400 `invalid-limit`.
+      schema:
+        type: integer
+        minimum: 1
+        maximum: 1000
+        default: 100
+      example: 100
     IfNoneMatch:
       name: If-None-Match
       in: header
@@ -591,7 +612,7 @@ components:
             for a personal certificate); `issuing-unavailable` (503, issuing is off or its CA not usable now);
             `issuing-busy` (503, too many certificates being issued); `invalid-certificate-request` (400, a CSR
             that is malformed or asks for a CA); `invalid-ttl` (400); `unsupported-media-type` (415, a CSR
-            without `Content-Type: application/pkcs10`).
+            without `Content-Type: application/pkcs10`); `invalid-limit` (400, a ledger `?limit=` out of range).
           enum:
             - https://helm-cert-server.kyma-project.io/problems/no-token
             - https://helm-cert-server.kyma-project.io/problems/malformed-authorization
@@ -609,6 +630,7 @@ components:
             - https://helm-cert-server.kyma-project.io/problems/invalid-certificate-request
             - https://helm-cert-server.kyma-project.io/problems/invalid-ttl
             - https://helm-cert-server.kyma-project.io/problems/unsupported-media-type
+            - https://helm-cert-server.kyma-project.io/problems/invalid-limit
         title:
           type: string
           description: Short summary of the kind of problem.
@@ -674,7 +696,7 @@ components:
           pattern: '^[0-9A-F]{2}(:[0-9A-F]{2}){31}$'
     CertificateList:
       type: object
-      required: [certificates, dropped, capacity]
+      required: [certificates, dropped, capacity, total, truncated]
       properties:
         certificates:
           type: array
@@ -684,10 +706,17 @@ components:
         dropped:
           type: integer
           minimum: 0
-          description: Still-valid entries dropped since start because the list was full (it may be incomplete).
+          description: Still-valid entries dropped since start because the list, or that user's share of it, was full (it may be incomplete).
         capacity:
           type: integer
           description: The most entries kept (10,000).
+        total:
+          type: integer
+          minimum: 0
+          description: Still-valid entries in the ledger, listed or not.
+        truncated:
+          type: boolean
+          description: True when `total` is more than this answer lists (ask with a larger `limit`, up to 1000).
     KeyInfo:
       type: object
       required: [algorithm, bits, matchesCertificate]

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HTTPServer
 import HelmBundle
+import Synchronization
 
 /// Issues personal, short-lived client certificates (`--issuer-secret`, `--dev`): signs a caller's CSR
 /// (`POST …/certificates`) or a key generated for them (`POST …/personal.tar.gz`) with the issuing CA
@@ -38,6 +39,15 @@ public final class PersonalCertificates: Sendable {
     public let ledger: CertificateLedger
     public let queue: IssuingQueue
     private let bundle: BundleStore
+    /// The last ledger answer's body, for its ledger generation and limit: one, so at most one answer's size
+    /// (``maximumLedgerLimit`` entries) is kept; re-encoded only when the ledger or the limit asked for changed.
+    private let ledgerAnswer = Mutex<(generation: UInt64, limit: Int, body: [UInt8])?>(nil)
+
+    /// Entries one ledger answer holds unless `?limit=` says otherwise: 100, about 30 KB of JSON.
+    public static let defaultLedgerLimit = 100
+    /// The most entries one ledger answer holds (`?limit=`): 1,000, about 300 KB of JSON, well under what a
+    /// connection may be sent at once; the rest is counted (`total`) and the answer says `truncated`.
+    public static let maximumLedgerLimit = 1_000
 
     /// - Parameters:
     ///   - issuer: the CA.
@@ -67,7 +77,8 @@ public final class PersonalCertificates: Sendable {
             throw Self.unavailable("no bundle is served, so nothing can be issued")
         }
         let authority: CertificateAuthority
-        switch issuer.availability(now: now) {
+        // The same read of the bundle for the CA check and for personal.tar.gz's ca.pem.
+        switch issuer.availability(against: rendered, now: now) {
         case .ready(let ready): authority = ready
         case .unavailable(let reason): throw Self.unavailable(reason)
         }
@@ -94,7 +105,7 @@ public final class PersonalCertificates: Sendable {
             certificate = try authority.issueClientCertificate(commonName: user, publicKey: publicKey, ttl: ttl, now: now)
         } catch {
             switch error {
-            case .emptyCommonName, .commonNameTooLong, .commonNameHasControlCharacters:
+            case .emptyCommonName, .commonNameTooLong, .commonNameHasControlCharacters, .commonNameHasInvisibleCharacters:
                 throw ProblemDetails(.personalCertificateForbidden, status: 403, title: "Forbidden", detail: error.description)
             case .nonPositiveTTL, .authorityExpired, .openSSL:
                 throw Self.unavailable(error.description)
@@ -104,8 +115,10 @@ public final class PersonalCertificates: Sendable {
         let body: [UInt8]
         if let generated {
             do {
+                var keyPEM = try generated.pkcs8PEM()
+                defer { PersonalKey.clear(&keyPEM) }
                 body = try ValidatedBundle.archive(
-                    ca: rendered.bundle.files.ca, certificate: certificate.pem, key: try generated.pkcs8PEM(),
+                    ca: rendered.bundle.files.ca, certificate: certificate.pem, key: keyPEM,
                     modificationTime: certificate.notBefore)
             } catch {
                 throw Self.unavailable("packing the personal bundle failed: \(error)")
@@ -130,24 +143,62 @@ public final class PersonalCertificates: Sendable {
                 notAfter: certificate.notAfter, sha256: certificate.sha256))
     }
 
-    /// The ledger as `GET …/certificates` answers it (JSON, RFC 3339 dates, sorted keys).
-    public func ledgerResponse(now: Date = Date()) -> HTTPResponse {
-        struct Document: Encodable {
-            var certificates: [CertificateLedger.Entry]
-            var dropped: Int
-            var capacity: Int
-        }
+    /// The ledger as `GET …/certificates` answers it: compact JSON (RFC 3339 dates, sorted keys) of at most
+    /// `?limit=` entries (default ``defaultLedgerLimit``, at most ``maximumLedgerLimit``), the ones expiring first,
+    /// with `total` and `truncated` saying whether there were more. The body is encoded once per ledger change
+    /// and limit, not for every GET.
+    /// - Throws: a 400 for a `limit` that is not a whole number from 1 to ``maximumLedgerLimit``, or repeated.
+    public func ledgerResponse(query: String? = nil, now: Date = Date()) throws(ProblemDetails) -> HTTPResponse {
+        let limit = try Self.ledgerLimit(query: query)
         let listing = ledger.listing(now: now)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        // Strings, numbers and dates always encode.
-        let body = Array(try! encoder.encode(Document(
-            certificates: listing.certificates, dropped: listing.dropped, capacity: listing.capacity))) + [0x0A]
+        let cached = ledgerAnswer.withLock { answer in
+            answer.flatMap { $0.generation == listing.generation && $0.limit == limit ? $0.body : nil }
+        }
+        let body = cached ?? Self.encodeLedger(listing, limit: limit)
+        if cached == nil { ledgerAnswer.withLock { $0 = (listing.generation, limit, body) } }
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
         headers.add("Cache-Control", "no-store")
         return HTTPResponse(status: 200, headers: headers, body: body)
+    }
+
+    private static func encodeLedger(_ listing: CertificateLedger.Listing, limit: Int) -> [UInt8] {
+        struct Document: Encodable {
+            var certificates: [CertificateLedger.Entry]
+            var dropped: Int
+            var capacity: Int
+            var total: Int
+            var truncated: Bool
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        // Strings, numbers and dates always encode.
+        return Array(try! encoder.encode(Document(
+            certificates: Array(listing.certificates.prefix(limit)), dropped: listing.dropped, capacity: listing.capacity,
+            total: listing.certificates.count, truncated: listing.certificates.count > limit))) + [0x0A]
+    }
+
+    /// `?limit=` of a ledger GET, else ``defaultLedgerLimit``.
+    static func ledgerLimit(query: String?) throws(ProblemDetails) -> Int {
+        var asked: Substring? = nil
+        for parameter in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == "limit" else { continue }
+            guard asked == nil else { throw badLimit("limit is given more than once; give it once") }
+            asked = parts.count == 2 ? parts[1] : ""
+        }
+        guard let asked else { return defaultLedgerLimit }
+        guard asked.utf8.count <= 7, asked.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let limit = Int(asked),
+            (1...maximumLedgerLimit).contains(limit)
+        else {
+            throw badLimit("limit must be a whole number from 1 to \(maximumLedgerLimit) (entries in one answer)")
+        }
+        return limit
+    }
+
+    private static func badLimit(_ detail: String) -> ProblemDetails {
+        ProblemDetails(.invalidLimit, status: 400, title: "Bad Request", detail: detail)
     }
 
     /// The 503 for an issuer that cannot sign now.

@@ -40,6 +40,8 @@ public enum ProblemType: String, Sendable, CaseIterable {
     case invalidTTL = "invalid-ttl"
     /// 415: a certificate signing request sent with another `Content-Type` than `application/pkcs10`.
     case unsupportedMediaType = "unsupported-media-type"
+    /// 400: a ledger `?limit=` that is not a whole number from 1 to the maximum, or repeated.
+    case invalidLimit = "invalid-limit"
 
     /// Where every type URI starts.
     public static let base = "https://helm-cert-server.kyma-project.io/problems/"

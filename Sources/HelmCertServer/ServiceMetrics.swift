@@ -27,6 +27,7 @@ public final class ServiceMetrics: Sendable {
         case tillerCheckSuccess = "helm_cert_server_tiller_check_success"
         case tillerCheckTimestamp = "helm_cert_server_tiller_check_timestamp_seconds"
         case certificatesIssued = "helm_cert_server_certificates_issued_total"
+        case ledgerDrops = "helm_cert_server_ledger_dropped_total"
 
         /// The `# HELP` text.
         public var help: String {
@@ -47,6 +48,7 @@ public final class ServiceMetrics: Sendable {
             case .tillerCheckSuccess: "1 if the last live check of the bundle against Tiller succeeded, else 0 (only with --tiller-address)."
             case .tillerCheckTimestamp: "Unix time the last live check against Tiller ran (only with --tiller-address)."
             case .certificatesIssued: "Personal certificates issued, by how they were asked for: csr (the caller's key) or generated (personal.tar.gz)."
+            case .ledgerDrops: "Still-valid entries dropped from the ledger of personal certificates, by reason: full (the ledger's capacity) or user_full (that user's share; their own entry expiring first went)."
             }
         }
 
@@ -77,6 +79,7 @@ public final class ServiceMetrics: Sendable {
     private let tillerGauges = Mutex<(success: Prometheus.Gauge, timestamp: Prometheus.Gauge)?>(nil)
     private let staticTokens: Prometheus.Gauge
     private let certificatesIssued: [IssuingMethod: Prometheus.Counter]
+    private let ledgerDrops: [CertificateLedger.Drop: Prometheus.Counter]
 
     struct RequestKey: Hashable, Sendable {
         var route: String
@@ -135,6 +138,11 @@ public final class ServiceMetrics: Sendable {
             issued[how] = registry.counter(.certificatesIssued, [("how", how.rawValue)])
         }
         certificatesIssued = issued
+        var drops: [CertificateLedger.Drop: Prometheus.Counter] = [:]
+        for reason in CertificateLedger.Drop.allCases {
+            drops[reason] = registry.counter(.ledgerDrops, [("reason", reason.rawValue)])
+        }
+        ledgerDrops = drops
         servingNotAfter = registry.gauge(.certificateNotAfter, Self.servingCertificateLabels)
         registry.gauge(.buildInfo, [("version", version)]).set(to: 1)
     }
@@ -201,6 +209,9 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts one issued personal certificate.
     public func countCertificateIssued(_ how: IssuingMethod) { certificatesIssued[how]?.increment() }
+
+    /// Counts one still-valid ledger entry dropped.
+    public func countLedgerDrop(_ reason: CertificateLedger.Drop) { ledgerDrops[reason]?.increment() }
 
     /// Counts one watch restart.
     public func countWatchRestart() { watchRestarts.increment() }

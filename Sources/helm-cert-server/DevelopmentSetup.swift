@@ -18,8 +18,8 @@ struct DevelopmentSetup {
         TLSConfiguration(certificateChainFile: "\(directory)/server.pem", privateKeyFile: "\(directory)/server-key.pem")
     }
     var tokens: TokenFile {
-        // A generated token is hex, so it needs no CSV quoting.
-        TokenFile(parsing: Array("\(token),developer,developer\n".utf8))
+        // A generated token is hex, so it needs no CSV quoting. The developer runs this server, so reads the ledger.
+        TokenFile(parsing: Array("\(token),developer,developer,\"\(HelmCertResponder.ledgerReadersGroup)\"\n".utf8))
     }
 
     /// - Parameter temporaryDirectory: where to make the directory (`$TMPDIR`); nil or empty: `/tmp`.

@@ -84,10 +84,10 @@ struct HelmCertServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory for --source directory, re-read every 2 seconds.", valueName: "dir"))
     var sourceDir: String?
 
-    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]. Checked every 2 seconds: a removed line is revoked, a malformed line is skipped (logged with its number), a missing file means no static tokens.", valueName: "file"))
+    @Option(help: ArgumentHelp("Static token file in kube-apiserver's format: CSV lines token,user,uid[,\"group1,group2\"]; the group helm-cert-server:ledger-readers may read the list of personal certificates. Checked every 2 seconds: a removed line is revoked, a malformed line is skipped (logged with its number), a missing file means no static tokens.", valueName: "file"))
     var tokenFile: String?
 
-    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN. Bearer tokens keep working. Checked every 2 seconds; a TLS session resumes only under the CA that verified it.", valueName: "file"))
+    @Option(help: ArgumentHelp("Ask callers for a client certificate (not required); one that verifies against this CA authenticates as its subject CN (never a personal certificate this server issued). Bearer tokens keep working. Checked every 2 seconds; a TLS session resumes only under the CA that verified it.", valueName: "file"))
     var clientCa: String?
 
     @Option(help: ArgumentHelp("PEM CRLs of the --client-ca CAs: a listed client certificate is refused, and so is every one whose CA has no CRL here or an expired one (fail closed). Checked every 2 seconds; a new CRL ends every TLS session made under the old one.", valueName: "file"))

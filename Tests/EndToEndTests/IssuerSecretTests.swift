@@ -11,11 +11,13 @@ struct IssuerSecretTests {
     static let runner = "system:serviceaccount:ci:runner"
     static let group = "helm-cert-server.kyma-project.io"
 
-    func makeCluster(withIssuer: Bool = true) throws -> ClusterFixture {
-        let cluster = try ClusterFixture(extraArguments: [
+    /// - Parameter clientCA: also `--client-ca` with the Helm CA (`tiller-ca.pem`), as the README describes.
+    func makeCluster(withIssuer: Bool = true, clientCA: Bool = false) throws -> ClusterFixture {
+        let arguments = [
             "--issuer-secret", "\(ClusterFixture.namespace)/\(Self.issuer)", "--kube-auth", "--kube-auth-namespace",
             ClusterFixture.namespace,
-        ]) { double in
+        ]
+        let cluster = try ClusterFixture(startService: false) { double in
             try double.addReviewToken("runner-token", username: Self.runner, uid: "u-1")
             try double.addReviewToken("reader-token", username: "reader", uid: "u-2")
             try double.grant(
@@ -25,6 +27,8 @@ struct IssuerSecretTests {
                 user: "reader", verb: "get", apiGroup: Self.group, resource: "bundles", name: "helm",
                 namespace: ClusterFixture.namespace)
         }
+        try cluster.files.write("tiller-ca.pem", cluster.tillerCA.certificatePEM)
+        try cluster.start(extraArguments: arguments + (clientCA ? ["--client-ca", cluster.files.file("tiller-ca.pem")] : []))
         if withIssuer { try setIssuer(cluster, cluster.tillerCA) }
         try cluster.waitUntil("ready") { try cluster.get("/readyz").status == 200 }
         return cluster
@@ -130,5 +134,35 @@ struct IssuerSecretTests {
         let listing = try cluster.get("/v1/bundles/helm/certificates", headers: ["Authorization: Bearer runner-token"])
         #expect(listing.status == 403, "listing asks for list, which the runner lacks")
         #expect(listing.bodyText.contains("list"))
+        let staticUser = try cluster.get("/v1/bundles/helm/certificates", headers: [cluster.auth])
+        #expect(staticUser.status == 403, "a static-token user without the ledger-readers group")
+        #expect(staticUser.bodyText.contains("helm-cert-server:ledger-readers"))
+    }
+
+    @Test("with --client-ca set to the Helm CA, a personal certificate is no client identity: 401 on key.pem, audited without one")
+    func personalCertificateIsNoClientIdentity() throws {
+        let cluster = try makeCluster(clientCA: true)
+        let archive = try issue(cluster, token: "runner-token")
+        #expect(archive.status == 200)
+        let home = try TemporaryDirectory("marked-home")
+        defer { home.remove() }
+        try runCommand(["tar", "-xzf", "-", "-C", home.path], stdin: archive.body)
+        let presented = ["--cert", home.file("cert.pem"), "--key", home.file("key.pem")]
+        for file in ["key.pem", "bundle.tar.gz", "certificates"] {
+            let response = try curl(
+                "\(cluster.base)/v1/bundles/helm/\(file)", caFile: cluster.serviceCA, extra: presented)
+            #expect(response.status == 401, "\(file): \(response.bodyText)")
+        }
+        let audit = String(decoding: try cluster.files.read("audit.log"), as: UTF8.self).split(separator: "\n")
+        let line = try #require(audit.last { $0.contains("/v1/bundles/helm/key.pem") })
+        #expect(line.contains(#""authMethod":"none""#) && !line.contains(Self.runner), "\(line)")
+
+        // The shared client certificate, from the same CA, still authenticates by mTLS: the marker makes the difference.
+        try cluster.files.write("shared.pem", cluster.client.certificatePEM)
+        try cluster.files.write("shared.key", cluster.client.keyPEM)
+        let shared = try curl(
+            "\(cluster.base)/v1/bundles/helm/key.pem", caFile: cluster.serviceCA,
+            extra: ["--cert", cluster.files.file("shared.pem"), "--key", cluster.files.file("shared.key")])
+        #expect(shared.status == 200, "\(shared.bodyText)")
     }
 }

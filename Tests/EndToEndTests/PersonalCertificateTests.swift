@@ -108,6 +108,39 @@ final class PersonalCertificateTests {
         #expect(service.isRunning)
     }
 
+    @Test("generated keys do not linger in the server's memory once their answers are sent (PEM, tar and zlib buffers cleared)")
+    func generatedKeysAreCleared() throws {
+        let ca = "\(devDirectory)/ca.pem"
+        var needles: [String] = []
+        for _ in 0..<8 {
+            let answer = try curl("\(base)/v1/bundles/helm/personal.tar.gz", method: "POST", headers: [auth], caFile: ca)
+            #expect(answer.status == 200)
+            let home = try TemporaryDirectory("cleared-home")
+            defer { home.remove() }
+            try runCommand(["tar", "-xzf", "-", "-C", home.path], stdin: answer.body)
+            let lines = String(decoding: try home.read("key.pem"), as: UTF8.self).split(separator: "\n")
+            // The second base64 line: the private scalar's bytes, as the PEM in memory held them.
+            needles.append(String(lines[2].prefix(48)))
+        }
+        let scan = """
+            import sys
+            pid = int(sys.argv[1]); needles = [n.encode() for n in sys.argv[2:]]; found = 0
+            with open(f'/proc/{pid}/maps') as maps, open(f'/proc/{pid}/mem', 'rb', 0) as mem:
+                for line in maps:
+                    addr, perms = line.split()[:2]
+                    start, end = (int(x, 16) for x in addr.split('-'))
+                    if 'r' not in perms or end - start > 1 << 30: continue
+                    try:
+                        mem.seek(start); data = mem.read(end - start)
+                    except Exception: continue
+                    found += sum(data.count(n) for n in needles)
+            print(found)
+            """
+        let result = try runCommand(["python3", "-c", scan, String(service.processIdentifier)] + needles)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutText == "0\n", "pieces of generated keys found in the server's memory: \(result.stdoutText)")
+    }
+
     @Test("/readyz says issuing is ready; the ledger lists what was issued")
     func readinessAndLedger() throws {
         let ca = "\(devDirectory)/ca.pem"
@@ -116,7 +149,7 @@ final class PersonalCertificateTests {
         #expect(ready.bodyText.contains("issuing: ready, signing with"))
         let ledger = try curl("\(base)/v1/bundles/helm/certificates", headers: [auth], caFile: ca)
         #expect(ledger.status == 200)
-        #expect(ledger.bodyText.contains(#""user" : "developer""#))
+        #expect(ledger.bodyText.contains(#""user":"developer""#))
     }
 }
 

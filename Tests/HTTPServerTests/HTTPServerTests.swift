@@ -606,6 +606,20 @@ struct HTTPServerTests {
         let refused = try fixture.curl(["--cert", foreign.certificate, "--key", foreign.key, fixture.httpsURL + "/me"])
         #expect(!refused.stdoutText.contains("cn=intruder"))
     }
+
+    @Test("mTLS: the client certificate's certificatePolicies reach the responder, dotted, in order; none: empty")
+    func clientCertificatePolicies() throws {
+        let fixture = try TestServer(clientCA: true)
+        defer { fixture.stop() }
+        let marked = try fixture.pki.issue(
+            "marked", commonName: "marked", ca: fixture.ca, client: true, policies: ["1.3.6.1.4.1.99999.1", "2.25.42"])
+        let with = try fixture.curl(["--cert", marked.certificate, "--key", marked.key, fixture.httpsURL + "/me"])
+        #expect(with.stdoutText.contains("cn=marked"), "\(with.stdoutText) \(with.stderrText)")
+        #expect(with.stdoutText.hasSuffix("policies=1.3.6.1.4.1.99999.1,2.25.42\n"), "\(with.stdoutText)")
+        let plain = try fixture.pki.issue("plain", commonName: "plain", ca: fixture.ca, client: true)
+        let without = try fixture.curl(["--cert", plain.certificate, "--key", plain.key, fixture.httpsURL + "/me"])
+        #expect(without.stdoutText.contains("cn=plain") && without.stdoutText.hasSuffix("policies=\n"), "\(without.stdoutText)")
+    }
 }
 
 /// One request that asks the server to close afterwards: `sClient(…, untilServerCloses: true)` then reads every

@@ -16,7 +16,8 @@ struct EchoResponder: HTTPResponder {
             return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: Self.big)
         }
         let text = "path=\(request.path) query=\(request.query ?? "-") version=\(request.version) "
-            + "cn=\(request.clientCertificateSubjectCN ?? "-") remote=\(request.remoteAddress)\n"
+            + "cn=\(request.clientCertificateSubjectCN ?? "-") remote=\(request.remoteAddress) "
+            + "policies=\(request.clientCertificatePolicies.joined(separator: ","))\n"
         return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain")]), body: Array(text.utf8))
     }
 }

@@ -47,6 +47,9 @@ struct CertificateAuthorityClientCertificateTests {
         #expect(fields.contains("X509v3 Key Usage: critical\n                Digital Signature\(rsa ? ", Key Encipherment" : "")\n"))
         #expect(fields.contains("X509v3 Subject Key Identifier"))
         #expect(fields.contains("X509v3 Authority Key Identifier"))
+        #expect(
+            fields.contains("X509v3 Certificate Policies: \n                Policy: \(CertificateAuthority.personalCertificatePolicy)\n"),
+            "the marker that keeps it from authenticating to helm-cert-server, not critical")
         #expect(!fields.contains("Subject Alternative Name") && !fields.contains("evil.example"))
         #expect(fields.contains("Signature Algorithm: \(caAlgorithm == .rsa ? "sha256WithRSAEncryption" : "ecdsa-with-SHA256")"))
         #expect(fields.contains("Version: 3 (0x2)"))
@@ -130,18 +133,23 @@ struct CertificateAuthorityClientCertificateTests {
         #expect(try verify(issued, caPEM: caPEM).status == 0)
     }
 
-    @Test("an empty identity, one over 64 characters, or one with control characters is refused")
-    func badCommonNames() throws {
+    /// Why a certificate naming a given identity is refused by a fresh CA, or nil when it is issued.
+    private func commonNameRefusal() throws -> (String) -> ClientCertificateError? {
         let (ca, _) = try authority()
         let key = try PersonalKey.generate().publicKey
-        func refusal(_ name: String) -> ClientCertificateError? {
-            do {
+        return { name in
+            do throws(ClientCertificateError) {
                 _ = try ca.issueClientCertificate(commonName: name, publicKey: key, ttl: .seconds(60))
                 return nil
             } catch {
                 return error
             }
         }
+    }
+
+    @Test("an empty identity, one over 64 characters, or one with control characters is refused")
+    func badCommonNames() throws {
+        let refusal = try commonNameRefusal()
         #expect(CertificateAuthority.maximumCommonNameLength == 64)
         #expect(refusal("") == .emptyCommonName)
         #expect(refusal(String(repeating: "a", count: 65)) == .commonNameTooLong(characters: 65))
@@ -150,6 +158,22 @@ struct CertificateAuthorityClientCertificateTests {
         for name in ["a\nb", "a\0b", "tab\there", "del\u{7F}", "c1\u{85}"] {
             #expect(refusal(name) == .commonNameHasControlCharacters, "\(name.debugDescription)")
         }
+    }
+
+    @Test("an identity with an invisible character (Cf, Zl, Zp) is refused, naming it; visible non-ASCII is fine")
+    func invisibleCharacters() throws {
+        let refusal = try commonNameRefusal()
+        let cases: [(String, String)] = [
+            ("al\u{200B}ice", "U+200B"), ("\u{202E}ecila", "U+202E"), ("a\u{2028}b", "U+2028"), ("a\u{2029}b", "U+2029"),
+            ("bob\u{FEFF}", "U+FEFF"), ("a\u{200D}b", "U+200D"), ("tag\u{E0041}", "U+E0041"),
+        ]
+        for (name, scalar) in cases {
+            let error = refusal(name)
+            #expect(error == .commonNameHasInvisibleCharacters(scalar), "\(name.debugDescription)")
+            #expect(error?.description.contains(scalar) == true)
+        }
+        #expect(refusal("Zoë Ørsted 🚀") == nil)
+        #expect(refusal("jane doe") == nil, "a space is visible enough")
     }
 
     @Test("a TTL under one second is refused")

@@ -140,6 +140,19 @@ struct CertificateAuthorityTests {
         #expect(refusal(PKIFixtures.issuerSecretData(noKeyUsage), bundleCA: noKeyUsage.certificatePEM) == nil)
     }
 
+    @Test("a CA without subjectKeyIdentifier is refused at load, saying how to fix it: every issue would fail")
+    func noSubjectKeyIdentifier() throws {
+        let noSKI = try PKIFixtures.selfSigned(extensions: [
+            "basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=none",
+            "authorityKeyIdentifier=none",
+        ])
+        let text = try PKIFixtures.openssl(["x509", "-noout", "-text"], stdin: noSKI.certificatePEM).stdoutText
+        #expect(!text.contains("Subject Key Identifier"), "the fixture has none")
+        let error = refusal(PKIFixtures.issuerSecretData(noSKI), bundleCA: noSKI.certificatePEM)
+        #expect(error == .noSubjectKeyIdentifier(key: "ca.crt"))
+        #expect(error?.description.contains("subjectKeyIdentifier=hash") == true)
+    }
+
     @Test("an Ed25519 CA is refused: certificates are signed with SHA-256")
     func unsupportedKeyType() throws {
         let authority = try PKIFixtures.certificateAuthority(algorithm: .ed25519)

@@ -130,6 +130,22 @@ struct CertificateSigningRequestTests {
         #expect(refusal(csr.csrPEM) == expected)
     }
 
+    @Test("a P-256 key given by explicit curve parameters is refused, saying to use the named curve (Go and openssl refuse such a certificate)")
+    func explicitCurveParameters() throws {
+        let directory = try TemporaryDirectory("explicit-curve")
+        defer { directory.remove() }
+        try PKIFixtures.openssl(["ecparam", "-name", "prime256v1", "-param_enc", "explicit", "-out", directory.file("params.pem")])
+        let csr = try PKIFixtures.certificateSigningRequest(newKey: ["ec:\(directory.file("params.pem"))"])
+        let text = try PKIFixtures.openssl(["req", "-noout", "-text"], stdin: csr.csrPEM).stdoutText
+        #expect(text.contains("Field Type: prime-field"), "the fixture's key has explicit parameters")
+        let error = try #require(refusal(csr.csrPEM))
+        guard case .unsupportedCurve(let detail) = error else {
+            Issue.record("\(error)")
+            return
+        }
+        #expect(detail.contains("explicit parameters") && error.description.contains("named_curve"))
+    }
+
     @Test("a request for a CA certificate is refused")
     func refusesCARequest() throws {
         let csr = try PKIFixtures.certificateSigningRequest(extensions: ["basicConstraints=critical,CA:TRUE"])

@@ -62,4 +62,14 @@ struct PersonalKeyTests {
     func algorithmNames() {
         #expect(PersonalKeyAlgorithm.allCases.map(\.rawValue) == ["ecdsa-p256", "rsa-2048"])
     }
+
+    @Test("clear overwrites the key's PEM with zeros where it lies")
+    func clearZeroes() throws {
+        var pem = try PersonalKey.generate().pkcs8PEM()
+        let count = pem.count
+        let address = pem.withUnsafeBufferPointer { $0.baseAddress }
+        PersonalKey.clear(&pem)
+        #expect(pem.count == count && pem.allSatisfy { $0 == 0 })
+        #expect(pem.withUnsafeBufferPointer { $0.baseAddress } == address, "in place, not a copy")
+    }
 }

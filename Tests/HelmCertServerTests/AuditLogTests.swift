@@ -88,17 +88,37 @@ struct AuditLogTests {
     @Test("every field at its worst at once (huge, all escapes, many groups) still fits one line of valid JSON")
     func worstCaseFits() throws {
         let awful = String(repeating: "\u{1}\"😀", count: 5_000)
-        let entry = AuditEntry(
+        var entry = AuditEntry(
             user: awful, authMethod: .kubernetes, groups: Array(repeating: awful, count: 50) + ["last"], method: HTTPMethod(rawValue: awful),
             path: awful, bundle: awful, file: awful, status: 503, remoteAddress: awful, bytes: Int.min, etag: awful)
+        entry.request = .max
+        entry.answerDropped = true
+        entry.certificate = IssuedCertificateAudit(
+            serial: awful, subject: awful, notAfter: Date(timeIntervalSince1970: 253_402_300_799), sha256: awful, how: .generated)
         let line = AuditLog.line(for: entry)
         #expect(line.count <= 4096, "\(line.count) bytes")
         let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line))
-        #expect(object.count == 13)
+        #expect(object.count == 16)
         guard case .array(let groups) = object["groups"], case .string(let last) = groups.last else {
             Issue.record("no groups"); return
         }
         #expect(last.hasSuffix("more groups cut]"))
+    }
+
+    @Test("an issued certificate's subject for a 64-character CN at its worst (4-byte characters, or quotes) is never cut")
+    func subjectOfLongestCommonNameFits() throws {
+        for character in ["😀", "\""] {
+            let subject = "CN=" + String(repeating: character == "\"" ? "\\\"" : character, count: 64)
+            var entry = AuditEntry(
+                user: "u", authMethod: .token, groups: [], method: .post, path: "/v1/bundles/helm/personal.tar.gz", bundle: "helm",
+                file: nil, status: 200, remoteAddress: "127.0.0.1:1", bytes: 1, etag: nil)
+            entry.certificate = IssuedCertificateAudit(serial: "AB", subject: subject, notAfter: Date(), sha256: "00", how: .generated)
+            let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(AuditLog.line(for: entry)))
+            guard case .object(let certificate) = object["certificate"], case .string(let written) = certificate["subject"] else {
+                Issue.record("no certificate subject"); continue
+            }
+            #expect(written == subject, "cut: \(written)")
+        }
     }
 
     @Test("a value is cut at a character boundary, within its limit, and short values are left alone",

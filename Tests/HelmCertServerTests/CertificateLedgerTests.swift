@@ -57,4 +57,33 @@ struct CertificateLedgerTests {
         #expect(ledger.listing(now: Self.start + 20).dropped == 0)
         #expect(ledger.count == 2)
     }
+
+    @Test("one user's flood drops only that user's own entries, expiring first first; others keep theirs")
+    func perUserBound() {
+        let ledger = CertificateLedger(capacity: 1000, maxPerUser: 5)
+        ledger.record(Self.entry(1, expiresIn: 100), now: Self.start)
+        ledger.record(Self.entry(2, expiresIn: 200), now: Self.start)
+        var drops: [CertificateLedger.Drop?] = []
+        for n in 0..<1000 {
+            let flood = CertificateLedger.Entry(
+                user: "mallory", serial: "M\(n)", subject: "CN=mallory", notBefore: Self.start - 60,
+                notAfter: Self.start + 300 + TimeInterval(n), sha256: "m\(n)")
+            drops.append(ledger.record(flood, now: Self.start))
+        }
+        let listing = ledger.listing(now: Self.start)
+        #expect(listing.certificates.filter { $0.user == "mallory" }.map(\.serial) == ["M995", "M996", "M997", "M998", "M999"])
+        #expect(listing.certificates.prefix(2).map(\.user) == ["user1", "user2"], "the others are all still there")
+        #expect(listing.dropped == 995)
+        #expect(drops.compactMap { $0 } == Array(repeating: .userFull, count: 995))
+        #expect(ledger.count == 7)
+    }
+
+    @Test("a user's share comes back as their entries expire")
+    func perUserPruned() {
+        let ledger = CertificateLedger(capacity: 10, maxPerUser: 1)
+        #expect(ledger.record(Self.entry(1, expiresIn: 10), now: Self.start) == nil)
+        #expect(ledger.record(Self.entry(1, expiresIn: 100), now: Self.start + 20) == nil, "the expired one no longer counts")
+        #expect(ledger.record(Self.entry(1, expiresIn: 200), now: Self.start + 20) == .userFull)
+        #expect(ledger.listing(now: Self.start + 20).certificates.map(\.notAfter) == [Self.start + 200])
+    }
 }

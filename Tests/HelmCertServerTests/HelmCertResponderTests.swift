@@ -80,6 +80,21 @@ struct HelmCertResponderTests {
         #expect(try fixture.auditLines().last?.contains("\"user\":\"ci-runner\",\"authMethod\":\"mtls\"") == true)
     }
 
+    @Test("a personal certificate (its policy marks it) authenticates nobody, on any route: the request needs a token")
+    func personalCertificateIsNoIdentity() throws {
+        let fixture = try ResponderFixture()
+        let marked = [CertificateAuthority.personalCertificatePolicy]
+        for path in ["/v1/bundles/helm/key.pem", "/v1/bundles/helm/bundle.tar.gz", "/v1/bundles/helm/ca.pem", "/v1/bundles/helm"] {
+            let response = fixture.send(path, authorized: false, clientCN: "bob", clientPolicies: marked)
+            #expect(response.status == 401, "\(path)")
+            #expect(try fixture.auditLines().last?.contains("\"authMethod\":\"none\"") == true)
+        }
+        #expect(fixture.send("/v1/bundles/helm/key.pem", authorized: true, clientCN: "bob", clientPolicies: marked).status == 200)
+        #expect(try fixture.auditLines().last?.contains("\"user\":\"alice\",\"authMethod\":\"token\"") == true)
+        let other = fixture.send("/v1/bundles/helm/key.pem", authorized: false, clientCN: "bob", clientPolicies: ["2.25.1"])
+        #expect(other.status == 200, "another policy is not the marker")
+    }
+
     @Test("while the client CA files fail to load, a verified client certificate authenticates nobody; tokens still do")
     func mutualTLSFailsClosed() throws {
         let accepts = Atomic<Bool>(false)

@@ -89,6 +89,23 @@ struct IssuerStoreTests {
         #expect(isReady)
     }
 
+    @Test("availability(against:) checks the CA against the bundle read by the caller, not one rotated in meanwhile")
+    func checkedAgainstTheCallersBundle() throws {
+        issuer.secretChanged(Self.base64(PKIFixtures.issuerSecretData(authority)), origin: "secret ns/issuer (resourceVersion 1)")
+        guard case .serving(let before) = store.availability else { Issue.record("no bundle"); return }
+        let next = try PKIFixtures.certificateAuthority(commonName: "tiller-ca-2")
+        let client = try PKIFixtures.issue(by: next)
+        store.offer(BundleFiles(ca: next.certificatePEM, certificate: client.certificatePEM, key: client.keyPEM), origin: "rotated")
+        guard case .serving(let after) = store.availability else { Issue.record("no bundle"); return }
+        // The issuer signs for the bundle whose ca.pem goes out with the certificate, and refuses the other.
+        if case .ready = issuer.availability(against: before) {} else { Issue.record("not ready for the bundle read first") }
+        if case .unavailable(let reason) = issuer.availability(against: after) {
+            #expect(reason.contains("is not the CA in the bundle's ca.pem"))
+        } else {
+            Issue.record("ready for a bundle of another CA")
+        }
+    }
+
     @Test("a value that is not base64 is refused naming its key")
     func notBase64() {
         issuer.secretChanged(["ca.crt": "%%%", "ca.key": "AAAA"], origin: "secret ns/issuer (resourceVersion 1)")

@@ -104,7 +104,7 @@ struct PersonalCertificatesTests {
         let second = fixture.send(Self.archivePath, method: .post)
         #expect(first.status == 200 && second.status == 200)
         let serial = try Self.x509(first.body, ["-serial"]).dropFirst("serial=".count).trimmingCharacters(in: .whitespacesAndNewlines)
-        let ledger = fixture.send(Self.certificatesPath)
+        let ledger = fixture.send(Self.certificatesPath, headers: [ResponderFixture.ledgerReader], authorized: false)
         #expect(ledger.status == 200)
         #expect(ledger.headers["Content-Type"] == "application/json")
         struct Listing: Decodable {
@@ -121,6 +121,58 @@ struct PersonalCertificatesTests {
         let metrics = String(decoding: fixture.metrics.exposition(store: fixture.store, openConnections: 0), as: UTF8.self)
         #expect(metrics.contains(#"helm_cert_server_certificates_issued_total{how="csr"} 1"#))
         #expect(metrics.contains(#"helm_cert_server_certificates_issued_total{how="generated"} 1"#))
+    }
+
+    @Test("the ledger answer is compact JSON of at most ?limit= entries (default 100, at most 1,000), saying total and truncated; a bad limit is 400")
+    func ledgerLimit() throws {
+        let fixture = try PKI().fixture()
+        for _ in 0..<3 { #expect(fixture.send(Self.archivePath, method: .post).status == 200) }
+        struct Listing: Decodable {
+            var certificates: [[String: String]]
+            var total: Int
+            var truncated: Bool
+        }
+        func list(_ query: String?) throws -> (HTTPResponse, Listing?) {
+            let response = fixture.send(Self.certificatesPath, query: query, headers: [ResponderFixture.ledgerReader], authorized: false)
+            return (response, try? JSONDecoder().decode(Listing.self, from: Data(response.body)))
+        }
+        let (all, listing) = try list(nil)
+        #expect(all.status == 200 && listing?.certificates.count == 3 && listing?.total == 3 && listing?.truncated == false)
+        #expect(!all.bodyText.contains("\n  ") && !all.bodyText.contains("\" : "), "compact: \(all.bodyText)")
+        let (two, cut) = try list("limit=2")
+        #expect(two.status == 200 && cut?.certificates.count == 2 && cut?.total == 3 && cut?.truncated == true)
+        for bad in ["limit=0", "limit=1001", "limit=x", "limit=", "limit=1&limit=2", "limit=-1"] {
+            let (refused, _) = try list(bad)
+            #expect(refused.status == 400, "\(bad)")
+            #expect(refused.bodyText.contains(ProblemType.invalidLimit.uri), "\(bad)")
+        }
+        #expect(try list("limit=1000").0.status == 200)
+        #expect(PersonalCertificates.defaultLedgerLimit == 100)
+    }
+
+    @Test("the encoded ledger answer is reused until the ledger changes, then made again")
+    func ledgerAnswerCached() throws {
+        let pki = try PKI()
+        let fixture = try pki.fixture()
+        let personal = try #require(fixture.personal)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        let first = try personal.ledgerResponse()
+        let again = try personal.ledgerResponse()
+        let firstAddress = first.body.withUnsafeBufferPointer { $0.baseAddress }
+        #expect(again.body.withUnsafeBufferPointer { $0.baseAddress } == firstAddress, "the same bytes, not encoded again")
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        let changed = try personal.ledgerResponse()
+        #expect(changed.body != first.body && changed.bodyText.contains(#""total":2"#))
+    }
+
+    @Test("an entry the full ledger drops is counted in helm_cert_server_ledger_dropped_total by reason")
+    func ledgerDropsCounted() throws {
+        let fixture = try PKI().fixture(ledgerCapacity: 1)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200)
+        let metrics = String(decoding: fixture.metrics.exposition(store: fixture.store, openConnections: 0), as: UTF8.self)
+        #expect(metrics.contains(#"helm_cert_server_ledger_dropped_total{reason="full"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"helm_cert_server_ledger_dropped_total{reason="user_full"} 0"#))
     }
 
     @Test("each issued certificate is one audit line naming it; the key is never in an audit line")
@@ -197,13 +249,36 @@ struct PersonalCertificatesTests {
         #expect(wrongType.status == 415)
     }
 
-    @Test("a caller authenticated by a client certificate is refused a personal certificate (403), but may list")
+    @Test("a caller authenticated by a client certificate is refused a personal certificate (403)")
     func mutualTLSCallersAreRefused() throws {
         let fixture = try PKI().fixture()
         let response = fixture.send(Self.archivePath, method: .post, authorized: false, clientCN: "alice")
         #expect(response.status == 403)
         #expect(response.bodyText.contains(ProblemType.personalCertificateForbidden.uri))
-        #expect(fixture.send(Self.certificatesPath, authorized: false, clientCN: "alice").status == 200)
+    }
+
+    @Test("on the issuing routes a bearer token wins over a client certificate sent with it; elsewhere the certificate does")
+    func tokenWinsOnIssuingRoutes() throws {
+        let fixture = try PKI().fixture()
+        let both = fixture.send(Self.archivePath, method: .post, authorized: true, clientCN: "shared-helm-client")
+        #expect(both.status == 200)
+        #expect(try fixture.auditLines().last?.contains(#""user":"alice","authMethod":"token""#) == true)
+        #expect(fixture.send("/v1/bundles/helm/ca.pem", authorized: true, clientCN: "shared-helm-client").status == 200)
+        #expect(try fixture.auditLines().last?.contains(#""user":"shared-helm-client","authMethod":"mtls""#) == true)
+    }
+
+    @Test("the ledger is for operators: a static-token user needs the ledger-readers group; an mTLS caller never reads it")
+    func ledgerReaders() throws {
+        let fixture = try PKI().fixture()
+        let plain = fixture.send(Self.certificatesPath)
+        #expect(plain.status == 403)
+        #expect(plain.bodyText.contains(HelmCertResponder.ledgerReadersGroup) && plain.bodyText.contains("alice"))
+        #expect(try fixture.auditLines().last?.contains(#""user":"alice","authMethod":"token""#) == true)
+        #expect(fixture.send(Self.certificatesPath, method: .head).status == 403)
+        let mtls = fixture.send(Self.certificatesPath, authorized: false, clientCN: "olga")
+        #expect(mtls.status == 403 && mtls.bodyText.contains("client certificate"))
+        #expect(fixture.send(Self.certificatesPath, headers: [ResponderFixture.ledgerReader], authorized: false).status == 200)
+        #expect(fixture.send(Self.archivePath, method: .post).status == 200, "issuing needs no group")
     }
 
     @Test("each path answers other methods 405 with its own Allow", arguments: [
@@ -221,7 +296,8 @@ struct PersonalCertificatesTests {
     func off() throws {
         let fixture = try ResponderFixture()
         #expect(fixture.send("/readyz", authorized: false).bodyText.contains("\nissuing: off (no --issuer-secret)\n"))
-        for response in [fixture.send(Self.archivePath, method: .post), fixture.send(Self.certificatesPath)] {
+        let listing = fixture.send(Self.certificatesPath, headers: [ResponderFixture.ledgerReader], authorized: false)
+        for response in [fixture.send(Self.archivePath, method: .post), listing] {
             #expect(response.status == 503)
             #expect(response.bodyText.contains(ProblemType.issuingUnavailable.uri) && response.bodyText.contains("--issuer-secret"))
         }
@@ -246,7 +322,7 @@ struct PersonalCertificatesTests {
         let fixture = try PKI().fixture(queueLimits: .init(concurrency: 1, maxPending: 1, maxPendingPerClient: 1))
         let queue = try #require(fixture.personal?.queue)
         let release = DispatchSemaphore(value: 0), started = DispatchSemaphore(value: 0)
-        try queue.submit(from: "10.9.9.9:1", hasLeft: { false }) { _ in
+        try queue.submit(from: "10.9.9.9:1", user: "filler", hasLeft: { false }) { _ in
             started.signal()
             release.wait()
         }

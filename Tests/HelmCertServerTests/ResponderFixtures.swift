@@ -15,6 +15,9 @@ struct ResponderFixture {
     /// Personal certificates, when the fixture issues them.
     let personal: PersonalCertificates?
     static let token = "fixture-token"
+    /// olga's: the group that reads the ledger of personal certificates.
+    static let ledgerReaderToken = "fixture-ledger-reader-token"
+    static let ledgerReader = ("Authorization", "Bearer \(ledgerReaderToken)")
 
     init(files: BundleFiles? = nil, serve: Bool = true, auditPath: String? = nil,
          auditQueueCapacity: Int = AuditLog.defaultQueueCapacity, reviewer: (any TokenReviewer)? = nil,
@@ -29,7 +32,8 @@ struct ResponderFixture {
         if serve { store.offer(files, origin: "fixture") }
         auditDirectory = try TemporaryDirectory("audit")
         let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"), queueCapacity: auditQueueCapacity)
-        let tokens = TokenFile(parsing: Array("\(Self.token),alice,1001,\"devs\"\n".utf8))
+        let tokens = TokenFile(parsing: Array(
+            "\(Self.token),alice,1001,\"devs\"\n\(Self.ledgerReaderToken),olga,1002,\"\(HelmCertResponder.ledgerReadersGroup)\"\n".utf8))
         let bundleStore = store
         personal = issuer.map { data in
             let issuerStore = IssuerStore(source: "the test issuer", bundle: bundleStore, logger: Logger(label: "test"))
@@ -47,14 +51,16 @@ struct ResponderFixture {
     /// Sends a request through the responder as the server would hand it over.
     func send(
         _ path: String, method: HTTPMethod = .get, query: String? = nil, headers: [(String, String)] = [],
-        body: [UInt8] = [], authorized: Bool = true, clientCN: String? = nil, remoteAddress: String = "127.0.0.1:40000"
+        body: [UInt8] = [], authorized: Bool = true, clientCN: String? = nil, clientPolicies: [String] = [],
+        remoteAddress: String = "127.0.0.1:40000"
     ) -> HTTPResponse {
         var h = HTTPHeaders()
         if authorized { h.add("Authorization", "Bearer \(Self.token)") }
         for (n, v) in headers { h.add(n, v) }
         let request = HTTPRequest(
             method: method, path: path, query: query, version: .http1_1, headers: h, body: body,
-            remoteAddress: remoteAddress, clientCertificateSubjectCN: clientCN)
+            remoteAddress: remoteAddress, clientCertificateSubjectCN: clientCN,
+            clientCertificatePolicies: clientPolicies)
         return responder.respond(to: request)
     }
 

@@ -60,7 +60,10 @@ public struct TestPKI: Sendable {
     ///   - ca: the issuing CA, from ``makeCA(_:commonName:)``.
     ///   - client: a client certificate (EKU clientAuth, no SANs) instead of a server one (EKU serverAuth, SANs
     ///     `IP:127.0.0.1` and `DNS:localhost`).
-    public func issue(_ name: String, commonName: String, ca: Files, client: Bool = false) throws -> Files {
+    ///   - policies: policy identifiers (dotted OIDs) for a certificatePolicies extension; none: no extension.
+    public func issue(
+        _ name: String, commonName: String, ca: Files, client: Bool = false, policies: [String] = []
+    ) throws -> Files {
         let issuer = CertificateIssuer(
             certificate: try Certificate.all(fromPEM: Self.contents(of: ca.certificate), key: ca.certificate)[0],
             key: try PrivateKey.parse(pem: Self.contents(of: ca.key), key: ca.key))
@@ -73,6 +76,7 @@ public struct TestPKI: Sendable {
             (NID_authority_key_identifier, "keyid:always"),
         ]
         if !client { extensions.append((NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost")) }
+        if !policies.isEmpty { extensions.append((NID_certificate_policies, policies.joined(separator: ","))) }
         let certificate = try issuer.issue(
             subject: [("CN", commonName)], subjectKey: key.pointer, notBefore: Self.notBefore, notAfter: Self.notAfter,
             extensions: extensions)

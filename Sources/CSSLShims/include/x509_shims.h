@@ -35,4 +35,12 @@ int cshim_X509_add_conf_extension(X509 *cert, X509 *issuer, int nid, const char 
 /// extension request or a basicConstraints that does not decode, or more than one basicConstraints.
 /// `sk_X509_EXTENSION_pop_free` is a macro, so the whole check lives here.
 int cshim_X509_REQ_requests_ca(X509_REQ *req);
+/// Adds a non-critical certificatePolicies extension naming the policies in `oids` (dotted, comma-separated), with
+/// no qualifiers. `X509V3_EXT_conf_nid` wants a config database for certificatePolicies, and `sk_POLICYINFO_*` are
+/// macros. Returns 1 on success, 0 on failure (an identifier that does not parse).
+int cshim_X509_add_certificate_policies(X509 *cert, const char *oids);
+/// The policy identifiers of `cert`'s certificatePolicies extension, dotted (`OBJ_obj2txt`), each followed by a
+/// newline, in `buffer` (NUL-terminated; identifiers that do not fit are left out). Returns how many the extension
+/// holds (0 without it), or -1 if it does not decode or appears twice. `sk_POLICYINFO_*` are macros.
+int cshim_X509_policy_identifiers(X509 *cert, char *buffer, int length);
 #endif
