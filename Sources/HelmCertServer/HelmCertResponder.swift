@@ -51,17 +51,17 @@ public struct HelmCertResponder: HTTPResponder {
         case metrics
         case openAPI
 
-        var metricLabel: String {
+        var metricLabel: ServiceMetrics.Route {
             switch self {
-            case .bundle(.metadata): "bundle_metadata"
-            case .bundle(.archive): "bundle_archive"
-            case .bundle: "bundle_file"
-            case .certificates: "bundle_certificates"
-            case .personalArchive: "bundle_personal_archive"
-            case .health: "healthz"
-            case .readiness: "readyz"
-            case .metrics: "metrics"
-            case .openAPI: "openapi"
+            case .bundle(.metadata): .bundleMetadata
+            case .bundle(.archive): .bundleArchive
+            case .bundle: .bundleFile
+            case .certificates: .bundleCertificates
+            case .personalArchive: .bundlePersonalArchive
+            case .health: .healthz
+            case .readiness: .readyz
+            case .metrics: .metrics
+            case .openAPI: .openapi
             }
         }
 
@@ -196,7 +196,7 @@ public struct HelmCertResponder: HTTPResponder {
         let route = routes[request.path]
         guard isAPI else {
             let response = answerPublic(request, route: route)
-            metrics.countRequest(route: route?.metricLabel ?? "unknown", status: response.status)
+            metrics.countRequest(route: route?.metricLabel ?? .unknown, status: response.status)
             return response
         }
         let asked = AskedRequest(request)
@@ -335,7 +335,7 @@ public struct HelmCertResponder: HTTPResponder {
         entry.request = requestNumbers.next()
         // Only a certificate that is handed out is named: one whose client left was signed for nobody.
         if !clientLeft { entry.certificate = issued?.audit }
-        let routeLabel = route?.metricLabel ?? "unknown"
+        let routeLabel = route?.metricLabel ?? .unknown
         let (metrics, destination, audit, personal) = (self.metrics, audit.destination, self.audit, self.personal)
         let queued = audit.record(entry) { [entry] written in
             if !written { metrics.countAuditFailure(.writeFailed) }

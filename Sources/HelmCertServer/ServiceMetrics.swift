@@ -82,15 +82,30 @@ public final class ServiceMetrics: Sendable {
     private let ledgerDrops: [CertificateLedger.Drop: Prometheus.Counter]
 
     struct RequestKey: Hashable, Sendable {
-        var route: String
+        var route: Route
         var status: Int
     }
 
-    /// Route labels, one per kind of path.
-    static let routes = [
-        "bundle_file", "bundle_archive", "bundle_metadata", "bundle_certificates", "bundle_personal_archive", "healthz",
-        "readyz", "openapi", "metrics", "unknown",
-    ]
+    /// The `route` label of `helm_cert_server_requests_total`: one per kind of path. The responder's routes name
+    /// theirs with it, and every label is made (at 0) from this list, so the two cannot drift apart.
+    public enum Route: String, Sendable, CaseIterable {
+        /// `ca.pem`, `cert.pem`, `key.pem`.
+        case bundleFile = "bundle_file"
+        /// `bundle.tar.gz`.
+        case bundleArchive = "bundle_archive"
+        /// `/v1/bundles/NAME`, the JSON metadata.
+        case bundleMetadata = "bundle_metadata"
+        /// `/v1/bundles/NAME/certificates`: issuing from a CSR, and the ledger.
+        case bundleCertificates = "bundle_certificates"
+        /// `/v1/bundles/NAME/personal.tar.gz`.
+        case bundlePersonalArchive = "bundle_personal_archive"
+        case healthz
+        case readyz
+        case openapi
+        case metrics
+        /// Any other path.
+        case unknown
+    }
     static let statuses = [200, 304, 400, 401, 403, 404, 405, 415, 500, 503]
 
     /// The `bundle` and `file` labels of the serving certificate's expiry.
@@ -102,10 +117,10 @@ public final class ServiceMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = helmCertServerVersion) {
         self.registry = registry
         var requests: [RequestKey: Prometheus.Counter] = [:]
-        for route in Self.routes {
+        for route in Route.allCases {
             for status in Self.statuses {
                 requests[RequestKey(route: route, status: status)] = registry.counter(
-                    .requests, [("route", route), ("status", "\(status)")])
+                    .requests, [("route", route.rawValue), ("status", "\(status)")])
             }
         }
         self.requests = requests
@@ -162,7 +177,7 @@ public final class ServiceMetrics: Sendable {
     func recordStaticTokens(_ count: Int) { staticTokens.set(to: Double(count)) }
 
     /// Counts one answered request.
-    public func countRequest(route: String, status: Int) {
+    public func countRequest(route: Route, status: Int) {
         let key = RequestKey(route: route, status: status)
         if let counter = requests[key] {
             counter.increment()
@@ -170,7 +185,7 @@ public final class ServiceMetrics: Sendable {
         }
         let counter = otherRequests.withLock { others in
             if let existing = others[key] { return existing }
-            let made = registry.counter(.requests, [("route", route), ("status", "\(status)")])
+            let made = registry.counter(.requests, [("route", route.rawValue), ("status", "\(status)")])
             others[key] = made
             return made
         }
