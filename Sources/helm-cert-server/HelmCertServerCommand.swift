@@ -199,7 +199,8 @@ struct HelmCertServerCommand: ParsableCommand {
         let logger = Logger(label: "helm-cert-server")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        signal(SIGPIPE, SIG_IGN)
+        // Before the first log line: standard error and the audit lines may be pipes whose reader leaves.
+        ignoreBrokenPipeSignal()
 
         var development: DevelopmentSetup? = nil
         // Removes --dev's files on every way out of `run`: a stop signal, a failed start, a thrown error.
