@@ -186,27 +186,24 @@ struct HelmCertServerCommand: ParsableCommand {
     /// before it reports unknown options, so `--bogus-flag` would be answered with "HTTPS needs --tls-cert"
     /// instead of naming the flag it does not know.
     func run() throws {
+        // Resolve: pure; every refusal is a usage error (64).
         let plan: ServicePlan
         do {
             plan = try options.resolved(environment: processEnvironment())
         } catch {
             throw ValidationError(error.description)
         }
+        // The address as the server will bind it, refused (64) before anything starts when it cannot be.
         let listenAddress = try resolveListenAddress(plan.listen)
 
-        blockControlSignals()
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: plan.logLevel) }
-        let logger = Logger(label: "helm-cert-server")
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        // Before the first log line: standard error and the audit lines may be pipes whose reader leaves.
-        ignoreBrokenPipeSignal()
+        let (logger, registry) = bootstrap(logLevel: plan.logLevel)
 
+        // Wire: what the plan left to make or read, then the service.
         var development: DevelopmentSetup? = nil
         // Removes --dev's files on every way out of `run`: a stop signal, a failed start, a thrown error.
         defer { development?.remove() }
-        if let plan = plan.development {
-            development = try DevelopmentSetup.create(temporaryDirectory: plan.temporaryDirectory)
+        if let requested = plan.development {
+            development = try DevelopmentSetup.create(temporaryDirectory: requested.temporaryDirectory)
         }
         var podNamespace: String? = nil
         if case .podsOwn? = plan.kubeAuth?.namespace { podNamespace = readPodNamespace() }
@@ -226,6 +223,24 @@ struct HelmCertServerCommand: ParsableCommand {
                 port: service.localPort, scheme: configuration.tls == nil ? "http" : "https", host: listenAddress.host)
         }
 
+        serve(service, logger: logger)
+    }
+
+    /// The process-wide set-up, once, before any thread starts: control signals blocked (for
+    /// ``waitForControlSignal()``), JSON logs on standard error, metrics into the registry `/metrics` prints,
+    /// SIGPIPE ignored.
+    private func bootstrap(logLevel: Logger.Level) -> (Logger, PrometheusCollectorRegistry) {
+        blockControlSignals()
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: logLevel) }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // Before the first log line: standard error and the audit lines may be pipes whose reader leaves.
+        ignoreBrokenPipeSignal()
+        return (Logger(label: "helm-cert-server"), registry)
+    }
+
+    /// Serves until SIGTERM or SIGINT (SIGHUP looks at the watched files), then stops gracefully.
+    private func serve(_ service: HelmCertService, logger: Logger) {
         // Signals are blocked in every thread (see `blockControlSignals`) and taken here with sigwait, which
         // works whatever mask or dispositions the parent left us.
         while true {
