@@ -32,7 +32,7 @@ import Glibc
 /// more is parsed or read), the connection counts in total, per client address and in the TLS handshake. Out
 /// of file descriptors, a loop stops polling its listener until a connection closes or 100 ms pass.
 ///
-/// `start()` ignores `SIGPIPE` for the whole process (OpenSSL writes with `write(2)`).
+/// `start()` ignores `SIGPIPE` for the whole process (``ignoreBrokenPipeSignal()`` says why).
 public final class HTTPServer: Sendable {
     private let state: ServerState
     private let lifecycle = Mutex(Lifecycle())
@@ -67,7 +67,7 @@ public final class HTTPServer: Sendable {
         let configuration = state.configuration
         try lifecycle.withLock { (life: inout Lifecycle) throws(HTTPServerError) in
             guard !life.started else { throw HTTPServerError(call: "start()", message: "the server was already started") }
-            signal(SIGPIPE, SIG_IGN)
+            ignoreBrokenPipeSignal()
             var port = configuration.port
             var loops: [EventLoop] = []
             for _ in 0..<max(1, configuration.eventLoopCount) {

@@ -154,38 +154,19 @@ public final class HelmCertService: Sendable {
         }
     }
 
-    /// Builds everything and checks what can be checked before serving: the token file parses, the TLS
-    /// files load, the Kubernetes configuration is complete.
+    /// Builds everything, in order (the factories in `HelmCertService+Wiring.swift`), and checks what can be
+    /// checked before serving: the token file reads, the TLS files load, libcurl loads when the Kubernetes API
+    /// is used.
     public init(configuration: ServiceConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let metrics = ServiceMetrics(registry: configuration.metricsRegistry)
         self.metrics = metrics
-        let authenticator = StaticTokenAuthenticator(tokenFile: configuration.fixedTokens ?? .empty)
+        let (authenticator, tokenWatch) = try Self.makeStaticTokens(configuration, logger: logger, metrics: metrics)
         self.authenticator = authenticator
-        var watches: [any AnyFileWatch] = []
-        if let path = configuration.tokenFile {
-            let watch = TokenFileWatch.make(path: path, authenticator: authenticator, logger: logger, metrics: metrics)
-            // Read now: a token file that is missing at start is a mistake to say before serving.
-            watch.check()
-            if case .failing(let reason) = watch.state {
-                throw ServiceError("--token-file \(path): \(reason)")
-            }
-            watches.append(watch)
-        } else if configuration.fixedTokens == nil && configuration.kubeAuth == nil {
-            throw ServiceError("no tokens: pass --token-file FILE (lines token,user,uid), --kube-auth, or use --dev")
-        }
-        if authenticator.count == 0 && configuration.kubeAuth == nil {
-            logger.warning("the token file holds no tokens: every /v1 request will be refused with 401")
-        }
 
-        let waiting: String
-        switch configuration.source {
-        case .kubernetes(_, let namespace, let secret): waiting = "waiting for the first read of secret \(namespace)/\(secret)"
-        case .directory(let dir): waiting = "waiting for the first read of directory \(dir)"
-        case .fixed: waiting = "starting"
-        }
-        let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
+        let store = BundleStore(
+            name: configuration.bundleName, waitingReason: configuration.source.waitingReason, logger: logger, metrics: metrics)
         self.store = store
         let tillerMonitor = configuration.tiller.map {
             TillerMonitor(configuration: $0, store: store, metrics: metrics, logger: logger)
@@ -194,80 +175,30 @@ public final class HelmCertService: Sendable {
         if let tillerMonitor { store.onNewBundle { tillerMonitor.bundleChanged() } }
 
         if configuration.usesKubernetesAPI { try Self.loadKubernetesTransport() }
-        switch configuration.source {
-        case .kubernetes(let kube, let namespace, let secret):
-            let client = KubernetesClient(configuration: kube, logger: logger)
-            kubernetesSource = KubernetesSecretSource(
-                client: client, namespace: namespace, name: secret, consumer: store, logger: logger, metrics: metrics)
-        case .directory(let dir):
-            kubernetesSource = nil
-            watches.append(DirectorySource.watch(directory: dir, store: store, logger: logger, metrics: metrics))
-        case .fixed(let files):
-            kubernetesSource = nil
-            guard store.offer(files, origin: "generated development bundle") else {
-                throw ServiceError("the generated development bundle did not validate")
-            }
-        }
+        let feed = try Self.makeBundleFeed(configuration.source, store: store, logger: logger, metrics: metrics)
+        kubernetesSource = feed.kubernetes
+        let issuing = configuration.issuing.map { Self.makeIssuing($0, store: store, logger: logger, metrics: metrics) }
+        issuerSource = issuing?.issuerSource
+        let reviewers = Self.makeReviewers(configuration, logger: logger)
+        let audit = try Self.makeAuditLog(configuration)
 
-        var personal: PersonalCertificates? = nil
-        var issuerSource: KubernetesSecretSource? = nil
-        if let issuing = configuration.issuing {
-            let issuer: IssuerStore
-            switch issuing.source {
-            case .kubernetes(let kube, let namespace, let secret):
-                issuer = IssuerStore(source: "secret \(namespace)/\(secret)", bundle: store, logger: logger)
-                issuerSource = KubernetesSecretSource(
-                    client: KubernetesClient(configuration: kube, logger: logger), namespace: namespace, name: secret,
-                    consumer: issuer, logger: logger, metrics: metrics)
-            case .fixed(let data):
-                issuer = IssuerStore(source: "the generated development CA", bundle: store, logger: logger)
-                issuer.offer(decoded: data, origin: "the generated development CA")
-            }
-            personal = PersonalCertificates(
-                issuer: issuer, bundle: store, lifetime: issuing.lifetime, keyAlgorithm: issuing.keyAlgorithm,
-                ledger: CertificateLedger(capacity: issuing.ledgerCapacity), queue: IssuingQueue(limits: issuing.queueLimits))
-        }
-        self.issuerSource = issuerSource
-
-        let audit = if let path = configuration.auditLogPath {
-            try AuditLog(path: path, queueCapacity: configuration.auditQueueCapacity)
-        } else {
-            try AuditLog(queueCapacity: configuration.auditQueueCapacity)
-        }
+        // The responder reads the server's connection count and the watches' problems, made after it (the server
+        // needs the responder; the TLS watches need the server): it reaches them through these slots.
         let serverSlot = WeakSlot<HTTPServer>()
-        // One reviewer per permission, each with its own decision cache (keyed by token) and queue: a token allowed
-        // to get the bundle is not thereby allowed to issue, and a stream of issuing requests cannot evict the
-        // bundle readers' cached decisions.
-        func reviewer(verb: String, subresource: String?) -> KubernetesTokenReviewer? {
-            configuration.kubeAuth.map { kubeAuth in
-                KubernetesTokenReviewer(
-                    client: KubernetesClient(configuration: kubeAuth.api, logger: logger),
-                    permission: .init(
-                        namespace: kubeAuth.namespace, group: kubeAuth.group, name: configuration.bundleName, verb: verb,
-                        subresource: subresource),
-                    audiences: kubeAuth.audiences, logger: logger)
-            }
-        }
         let watchSlot = WeakSlot<FileWatches>()
         let clientTrust = ClientTrust()
         let responder = HelmCertResponder(
             store: store, authenticator: authenticator, metrics: metrics, audit: audit,
-            openConnections: { serverSlot.object?.openConnectionCount ?? 0 }, reviewer: reviewer(verb: "get", subresource: nil),
+            openConnections: { serverSlot.object?.openConnectionCount ?? 0 }, reviewer: reviewers?.bundle,
             fileProblems: { watchSlot.object?.problems ?? [] },
             acceptsClientCertificates: { clientTrust.acceptsClientCertificates }, sharesKey: configuration.sharedKey,
-            personal: personal, issuingReviewer: reviewer(verb: "create", subresource: "certificates"),
-            listingReviewer: reviewer(verb: "list", subresource: "certificates"))
-        let serverConfiguration = HTTPServerConfiguration(
-            host: configuration.listen.host, port: configuration.listen.port,
-            eventLoopCount: configuration.eventLoopCount, tls: configuration.tls, limits: configuration.limits)
-        let tlsSeen = configuration.tls.map { TLSFileWatch.seen($0) }
-        let server = try HTTPServer(configuration: serverConfiguration, responder: responder, logger: logger)
+            personal: issuing?.personal, issuingReviewer: reviewers?.issuing, listingReviewer: reviewers?.listing)
+        let (server, tlsWatches) = try Self.makeServer(
+            configuration, responder: responder, trust: clientTrust, logger: logger, metrics: metrics)
         self.server = server
         serverSlot.object = server
-        if let tls = configuration.tls, let tlsSeen {
-            watches += TLSFileWatch.make(
-                tls: tls, seen: tlsSeen, server: server, trust: clientTrust, logger: logger, metrics: metrics)
-        }
+
+        let watches = [tokenWatch, feed.directoryWatch].compactMap { $0 } + tlsWatches
         fileWatches = FileWatches(watches, interval: Self.watchInterval) { store.refreshIfStale() }
         watchSlot.object = fileWatches
     }

@@ -14,19 +14,19 @@ struct DevelopmentSetup {
     let directory: String
     let token: String
 
-    var tls: TLSConfiguration {
-        TLSConfiguration(certificateChainFile: "\(directory)/server.pem", privateKeyFile: "\(directory)/server-key.pem")
-    }
-    var tokens: TokenFile {
-        // A generated token is hex, so it needs no CSV quoting. The developer runs this server, so reads the ledger.
-        TokenFile(parsing: Array("\(token),developer,developer,\"\(HelmCertResponder.ledgerReadersGroup)\"\n".utf8))
+    /// What the service is configured with: the PKI, the TLS files and the token.
+    var material: DevelopmentMaterial {
+        DevelopmentMaterial(
+            pki: pki,
+            tls: TLSConfiguration(certificateChainFile: "\(directory)/server.pem", privateKeyFile: "\(directory)/server-key.pem"),
+            // A generated token is hex, so it needs no CSV quoting. The developer runs this server, so reads the ledger.
+            tokens: TokenFile(parsing: Array("\(token),developer,developer,\"\(HelmCertResponder.ledgerReadersGroup)\"\n".utf8)))
     }
 
-    /// - Parameter temporaryDirectory: where to make the directory (`$TMPDIR`); nil or empty: `/tmp`.
-    static func create(temporaryDirectory: String?) throws -> DevelopmentSetup {
+    /// - Parameter temporaryDirectory: where to make the directory (``ServicePlan/Development/temporaryDirectory``).
+    static func create(temporaryDirectory: String) throws -> DevelopmentSetup {
         let pki = try DevelopmentPKI.generate()
-        let base = temporaryDirectory.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(base)/helm-cert-server-dev-XXXXXX".utf8CString)
+        var template = Array("\(temporaryDirectory)/helm-cert-server-dev-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw ServiceError("--dev: cannot create a temporary directory: \(String(cString: strerror(errno)))")
         }
