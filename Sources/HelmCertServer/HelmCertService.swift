@@ -179,13 +179,13 @@ public final class HelmCertService: Sendable {
             logger.warning("the token file holds no tokens: every /v1 request will be refused with 401")
         }
 
-        let waiting: String
+        let source: String
         switch configuration.source {
-        case .kubernetes(_, let namespace, let secret): waiting = "waiting for the first read of secret \(namespace)/\(secret)"
-        case .directory(let dir): waiting = "waiting for the first read of directory \(dir)"
-        case .fixed: waiting = "starting"
+        case .kubernetes(_, let namespace, let secret): source = "secret \(namespace)/\(secret)"
+        case .directory(let dir): source = "directory \(dir)"
+        case .fixed: source = "the generated development bundle"
         }
-        let store = BundleStore(name: configuration.bundleName, waitingReason: waiting, logger: logger, metrics: metrics)
+        let store = BundleStore(name: configuration.bundleName, source: source, logger: logger, metrics: metrics)
         self.store = store
         let tillerMonitor = configuration.tiller.map {
             TillerMonitor(configuration: $0, store: store, metrics: metrics, logger: logger)
