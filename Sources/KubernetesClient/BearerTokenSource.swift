@@ -29,7 +29,7 @@ final class BearerTokenSource: Sendable {
         while let last = token.last, last.isWhitespace { token.removeLast() }
         while let first = token.first, first.isWhitespace { token.removeFirst() }
         guard !token.isEmpty else {
-            throw .configuration("token file \(path) is empty: mount the service account token or pass --token-file")
+            throw .configuration(.emptyTokenFile(path: path))
         }
         let entry = (token: token, readAt: ContinuousClock.now)
         cached.withLock { $0 = entry }
@@ -42,6 +42,6 @@ func readFile(_ path: String, what: String) throws(KubernetesError) -> [UInt8] {
     do {
         return try readFileContents(path, limit: .max)
     } catch {
-        throw .configuration("cannot \(error.call) \(what) \(path): \(error.reason)")
+        throw .configuration(.unreadableFile(what: what, path: path, call: error.call, reason: error.reason))
     }
 }
