@@ -1,5 +1,6 @@
 import CCurlShims
 import CLibCurl
+import CText
 
 /// One HTTP exchange on a libcurl easy handle, performed on the calling thread.
 ///
@@ -33,7 +34,7 @@ struct CurlTransfer {
         var reason = [CChar](repeating: 0, count: 512)
         let result = cshim_curl_load(&reason, reason.count)
         guard result != Int32(CSHIM_CURL_LOADED) else { return nil }
-        let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(cText: reason)
         return .libcurlUnavailable(detail: text, notFound: result == Int32(CSHIM_CURL_NOT_FOUND))
     }()
 
@@ -98,7 +99,7 @@ struct CurlTransfer {
         let code = withExtendedLifetime(context) { cshim_curl_easy_perform(handle) }
         if context.aborted { return .failure(.aborted) }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(cText: UnsafeBufferPointer(start: errorBuffer, count: Int(CURL_ERROR_SIZE) + 1))
             let message = detail.isEmpty ? String(cString: cshim_curl_easy_strerror(code)) : detail
             return .failure(.curl(code: code, message: message, httpStatus: context.responseCode()))
         }
