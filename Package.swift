@@ -113,12 +113,14 @@ let package = Package(
             name: "TestSupport", dependencies: ["HelmBundle", "CLibSSL", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "CLibSSL"]),
-        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
+        // Every module a test imports is named, so an incremental build recompiles the test when it changes
+        // (a transitive module is importable but not tracked: a test kept a stale layout of KubernetesError).
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "CLibCurl", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "CTextTests", dependencies: ["CText"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
         .testTarget(name: "BackgroundWorkTests", dependencies: ["BackgroundWork"]),
-        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
+        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "KubernetesClient", "TestSupport"]),
         .testTarget(name: "TillerCheckTests", dependencies: ["TillerCheck", "HelmBundle", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
