@@ -1,5 +1,5 @@
-import FoundationEssentials
 import CCurlShims
+import FoundationEssentials
 import Logging
 
 /// Reads Secrets (and asks for TokenReviews and SubjectAccessReviews) from the Kubernetes API through libcurl: blocking calls on the caller's thread, TLS verified

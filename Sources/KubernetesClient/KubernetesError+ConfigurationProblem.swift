@@ -7,8 +7,8 @@ extension KubernetesError {
         case insecureURL(String)
         /// The API URL is neither `https://` nor `http://` (libcurl would also speak FILE, FTP, …).
         case unsupportedURL(String)
-        /// A file the client needs (`what`: `token file`) could not be read: the failed call and errno's text.
-        case unreadableFile(what: String, path: String, call: String, reason: String)
+        /// The token file could not be read: the call that failed (`open`, `read`) and errno's text.
+        case unreadableTokenFile(path: String, call: String, reason: String)
         /// The token file holds nothing but whitespace.
         case emptyTokenFile(path: String)
         /// libcurl is not installed (`notFound`) or cannot be used; `detail` is the loader's text (dlerror).
@@ -24,10 +24,10 @@ extension KubernetesError {
                 return "the Kubernetes API URL \(url) is plain HTTP, which would send the service-account token in clear text: use https://, or pass --kube-api-insecure-http (tests and local proxies only)"
             case .unsupportedURL(let url):
                 return "the Kubernetes API URL \(url) must start with https://"
-            case .unreadableFile(let what, let path, let call, let reason):
-                return "cannot \(call) \(what) \(path): \(reason)"
+            case .unreadableTokenFile(let path, let call, let reason):
+                return "cannot \(call) token file \(path): \(reason) (mount the service account token or pass --kube-token-file)"
             case .emptyTokenFile(let path):
-                return "token file \(path) is empty: mount the service account token or pass --token-file"
+                return "token file \(path) is empty: mount the service account token or pass --kube-token-file"
             case .libcurlUnavailable(let detail, true):
                 return "libcurl could not be loaded (\(detail)); install Debian's libcurl4 package"
             case .libcurlUnavailable(let detail, false):
@@ -43,8 +43,8 @@ extension KubernetesError {
             case .missingEnvironmentVariable(let name): .missingEnvironmentVariable(scrub(name))
             case .insecureURL(let url): .insecureURL(scrub(url))
             case .unsupportedURL(let url): .unsupportedURL(scrub(url))
-            case .unreadableFile(let what, let path, let call, let reason):
-                .unreadableFile(what: what, path: scrub(path), call: call, reason: scrub(reason))
+            case .unreadableTokenFile(let path, let call, let reason):
+                .unreadableTokenFile(path: scrub(path), call: call, reason: scrub(reason))
             case .emptyTokenFile(let path): .emptyTokenFile(path: scrub(path))
             case .libcurlUnavailable(let detail, let notFound): .libcurlUnavailable(detail: scrub(detail), notFound: notFound)
             case .threadUnavailable(let reason): .threadUnavailable(scrub(reason))

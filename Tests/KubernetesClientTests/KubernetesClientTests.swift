@@ -265,8 +265,8 @@ import TestSupport
         let client = KubernetesClient(
             configuration: KubernetesConfiguration(apiServer: api.url, tokenFile: "/nonexistent/token", caFile: api.caFile),
             logger: .init(label: "test"))
-        #expect(throws: KubernetesError.configuration(.unreadableFile(
-            what: "token file", path: "/nonexistent/token", call: "open", reason: "No such file or directory"))) {
+        #expect(throws: KubernetesError.configuration(.unreadableTokenFile(
+            path: "/nonexistent/token", call: "open", reason: "No such file or directory"))) {
             try client.secret(namespace: helmNamespace, name: helmSecretName)
         }
     }
