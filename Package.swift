@@ -34,6 +34,7 @@ let releaseLinkLayout: [LinkerSetting] = [
 ///   `CCurlShims` also loads libcurl on first use (`dlopen`), so a server that never calls the API never maps it.
 /// - `CEventShims`: epoll, eventfd, accept4 and thread names, which Swift's Glibc module does not expose.
 /// - `FileContents`: reading a whole small file with POSIX calls (token files, mounted secret keys).
+/// - `CText`: the text a C function wrote into a `[CChar]` buffer: bounded by the buffer, UTF-8 repaired.
 /// - `BackgroundWork`: a thread of its own for long-lived work, and the signal that stops or pokes it.
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
@@ -70,26 +71,27 @@ let package = Package(
         .target(name: "CCurlShims", dependencies: ["CLibCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CEventShims"),
         .target(name: "FileContents"),
+        .target(name: "CText"),
         .target(name: "BackgroundWork", dependencies: ["CEventShims"]),
         .target(
             name: "HTTPServer",
             dependencies: [
-                "CLibSSL", "CSSLShims", "CEventShims", "FileContents", "BackgroundWork",
+                "CLibSSL", "CSSLShims", "CEventShims", "CText", "FileContents", "BackgroundWork",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "KubernetesClient",
             dependencies: [
-                "CLibCurl", "CCurlShims", "FileContents", "BackgroundWork", .product(name: "Logging", package: "swift-log"),
+                "CLibCurl", "CCurlShims", "CText", "FileContents", "BackgroundWork", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CZlib", "FileContents"]),
-        .target(name: "TillerCheck", dependencies: ["CLibCurl", "CCurlShims", "HelmBundle"]),
+        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CText", "CZlib", "FileContents"]),
+        .target(name: "TillerCheck", dependencies: ["CLibCurl", "CCurlShims", "CText", "HelmBundle"]),
         .target(
             name: "HelmCertServer",
             dependencies: [
-                "HTTPServer", "KubernetesClient", "HelmBundle", "TillerCheck", "FileContents", "CLibSSL", "BackgroundWork",
+                "HTTPServer", "KubernetesClient", "HelmBundle", "TillerCheck", "CText", "FileContents", "CLibSSL", "BackgroundWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -111,11 +113,14 @@ let package = Package(
             name: "TestSupport", dependencies: ["HelmBundle", "CLibSSL", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "CLibSSL"]),
-        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"]),
+        // Every module a test imports is named, so an incremental build recompiles the test when it changes
+        // (a transitive module is importable but not tracked: a test kept a stale layout of KubernetesError).
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "CLibCurl", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
+        .testTarget(name: "CTextTests", dependencies: ["CText"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
         .testTarget(name: "BackgroundWorkTests", dependencies: ["BackgroundWork"]),
-        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "TestSupport"]),
+        .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "KubernetesClient", "TestSupport"]),
         .testTarget(name: "TillerCheckTests", dependencies: ["TillerCheck", "HelmBundle", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "HelmBundle"]),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),

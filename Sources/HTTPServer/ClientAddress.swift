@@ -1,3 +1,5 @@
+import CText
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,7 +69,7 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
         }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         _ = bytes.withUnsafeBytes { inet_ntop(AF_INET6, $0.baseAddress, &text, socklen_t(text.count)) }
-        return Socket.cText(text) + "/64"
+        return String(cText: text) + "/64"
     }
 
     private static func isMapped<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool where Bytes.Index == Int {

@@ -1,4 +1,5 @@
 import CEventShims
+import CText
 
 #if canImport(Glibc)
 import Glibc
@@ -84,7 +85,7 @@ enum Socket {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
                     var addr = a.pointee.sin6_addr
                     inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
-                    return (cText(text), Int(UInt16(bigEndian: a.pointee.sin6_port)))
+                    return (String(cText: text), Int(UInt16(bigEndian: a.pointee.sin6_port)))
                 }
             }
         }
@@ -92,14 +93,9 @@ enum Socket {
             $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
                 var addr = a.pointee.sin_addr
                 inet_ntop(AF_INET, &addr, &text, socklen_t(text.count))
-                return (cText(text), Int(UInt16(bigEndian: a.pointee.sin_port)))
+                return (String(cText: text), Int(UInt16(bigEndian: a.pointee.sin_port)))
             }
         }
-    }
-
-    /// The text of a NUL-terminated C buffer.
-    static func cText(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`).

@@ -1,5 +1,6 @@
 import CLibSSL
 import CSSLShims
+import CText
 import FileContents
 
 /// One OpenSSL `SSL_CTX` built from a ``TLSConfiguration``, shared by every loop thread.
@@ -217,7 +218,7 @@ final class TLSContext: @unchecked Sendable {
     static func openSSLErrors() -> String {
         var buffer = [CChar](repeating: 0, count: 1024)
         let count = cshim_drain_error_queue(&buffer, buffer.count)
-        return count == 0 ? "no OpenSSL error recorded" : Socket.cText(buffer)
+        return count == 0 ? "no OpenSSL error recorded" : String(cText: buffer)
     }
 
     /// The peer's certificate on `ssl`, if it sent one, it verified, and it is still within its validity now (a
@@ -237,7 +238,7 @@ final class TLSContext: @unchecked Sendable {
         let commonName = String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
         var policies = [CChar](repeating: 0, count: VerifiedPeer.policyBufferBytes)
         guard cshim_X509_policy_identifiers(cert, &policies, Int32(policies.count)) >= 0 else { return nil }
-        let identifiers = Socket.cText(policies).split(separator: "\n").map(String.init)
+        let identifiers = String(cText: policies).split(separator: "\n").map(String.init)
         return VerifiedPeer(commonName: commonName, policyIdentifiers: identifiers)
     }
 }

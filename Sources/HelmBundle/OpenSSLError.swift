@@ -1,5 +1,6 @@
 import CLibSSL
 import CSSLShims
+import CText
 
 /// An OpenSSL call that failed, with the reasons OpenSSL queued for it.
 public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -31,5 +32,5 @@ public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible 
 func drainErrorQueue() -> String {
     var buffer = [CChar](repeating: 0, count: 1024)
     _ = cshim_drain_error_queue(&buffer, buffer.count)
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(cText: buffer)
 }

@@ -1,5 +1,6 @@
 import CLibSSL
 import CSSLShims
+import CText
 
 /// The public key a personal client certificate is issued for: from a checked CSR
 /// (``CertificateSigningRequest/publicKey``) or a generated key (``PersonalKey/publicKey``).
@@ -82,15 +83,14 @@ public final class PublicKey: @unchecked Sendable {
                 drainErrorQueue()
                 throw .unsupportedCurve("with explicit parameters")
             }
-            let curve = String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let curve = String(cText: name.prefix(length))
             // OpenSSL names a curve given by explicit parameters when they match a known one, but a certificate
             // carrying them is refused by Go (Tiller) and by openssl verify: only a named curve is accepted
             // (OSSL_PKEY_PARAM_EC_ENCODING is OSSL_PKEY_EC_ENCODING_GROUP; core_names.h is not in the module map).
             var encoding = [CChar](repeating: 0, count: 32)
             var encodingLength = 0
             guard EVP_PKEY_get_utf8_string_param(pointer, "encoding", &encoding, encoding.count, &encodingLength) == 1,
-                String(decoding: encoding.prefix(encodingLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    == "named_curve"
+                String(cText: encoding.prefix(encodingLength)) == "named_curve"
             else {
                 drainErrorQueue()
                 throw .unsupportedCurve("\(curve) given by explicit parameters (make the key with a named curve: openssl ecparam -name prime256v1 -param_enc named_curve, the default)")

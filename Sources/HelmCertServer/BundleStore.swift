@@ -15,14 +15,14 @@ public final class BundleStore: Sendable {
     public enum Availability: Sendable {
         case serving(RenderedBundle)
         /// No bundle to serve; the reason names what to fix.
-        case unavailable(reason: String)
+        case unavailable(BundleUnavailability)
     }
 
     private struct State: Sendable {
         var current: RenderedBundle?
-        var unavailableReason: String
+        var unavailableReason: BundleUnavailability
         /// A problem with the source while the last good bundle is still served (API down, bad new secret).
-        var sourceProblem: String?
+        var sourceProblem: SourceProblem?
         /// How many different bundles have been served; starts at 0.
         var generation = 0
         /// When the source last confirmed the served bundle (see ``BundleStore/lastSuccessfulSync``).
@@ -41,19 +41,20 @@ public final class BundleStore: Sendable {
 
     /// - Parameters:
     ///   - name: the bundle's name in URLs (`helm`).
-    ///   - waitingReason: what `/readyz` says before the first bundle arrives.
+    ///   - source: where the bundle comes from (`secret NS/NAME`, `directory PATH`): `/readyz` says it waits for
+    ///     its first read until the first bundle arrives.
     ///   - logger: where changes are logged.
     ///   - metrics: where source errors are counted.
-    public init(name: String, waitingReason: String, logger: Logger, metrics: ServiceMetrics? = nil) {
+    public init(name: String, source: String, logger: Logger, metrics: ServiceMetrics? = nil) {
         self.name = name
         self.logger = logger
         self.metrics = metrics
-        state = Mutex(State(current: nil, unavailableReason: waitingReason))
+        state = Mutex(State(current: nil, unavailableReason: .notLoadedYet(source: source)))
     }
 
     /// The current answer set, or why there is none.
     public var availability: Availability {
-        state.withLock { s in s.current.map { .serving($0) } ?? .unavailable(reason: s.unavailableReason) }
+        state.withLock { s in s.current.map { .serving($0) } ?? .unavailable(s.unavailableReason) }
     }
 
     /// The bundle's generation: bumped every time a different bundle is swapped in.
@@ -62,7 +63,7 @@ public final class BundleStore: Sendable {
     /// validated (changed or not) or said nothing changed (``confirm(now:)``). nil before the first bundle.
     public var lastSuccessfulSync: Date? { state.withLock { $0.lastSuccessfulSync } }
     /// The problem the source has while an older bundle is still served, if any.
-    public var sourceProblem: String? { state.withLock { $0.sourceProblem } }
+    public var sourceProblem: SourceProblem? { state.withLock { $0.sourceProblem } }
     /// The last live check against Tiller, if one ran.
     public var tillerCheck: TillerCheckResult? { state.withLock { $0.tiller } }
 
@@ -154,12 +155,7 @@ public final class BundleStore: Sendable {
 
     /// Records that a source delivered something that cannot be a bundle; keeps the last good one.
     public func refuse(_ error: BundleError, origin: String) {
-        metrics?.countSourceError(.invalidBundle)
-        let keeping = state.withLock { s -> Bool in
-            s.sourceProblem = "\(origin) was refused: \(error)"
-            if s.current == nil { s.unavailableReason = "\(origin) holds no valid bundle: \(error)" }
-            return s.current != nil
-        }
+        let keeping = record(.invalidBundle(origin: origin, error))
         logger.error(
             "refused bundle: \(error)",
             metadata: [
@@ -169,30 +165,32 @@ public final class BundleStore: Sendable {
     }
 
     /// Stops serving: the source says the bundle is gone (the secret was deleted).
-    public func withdraw(reason: String) {
-        metrics?.countSourceError(.withdrawn)
-        let had = state.withLock { s -> Bool in
-            let had = s.current != nil
-            s.current = nil
-            s.unavailableReason = reason
-            s.sourceProblem = reason
-            return had
-        }
-        logger.error("bundle withdrawn: \(reason)", metadata: ["bundle": "\(name)", "wasServing": "\(had)"])
+    public func withdraw(because problem: SourceProblem) {
+        let had = record(problem, withdrawing: true)
+        logger.error("bundle withdrawn: \(problem)", metadata: ["bundle": "\(name)", "wasServing": "\(had)"])
     }
 
     /// Records that the source is failing (API unreachable); the last good bundle, if any, stays.
-    public func reportSourceProblem(_ problem: String) {
-        metrics?.countSourceError(.api)
-        let serving = state.withLock { s -> Bool in
-            s.sourceProblem = problem
-            if s.current == nil { s.unavailableReason = problem }
-            return s.current != nil
-        }
+    public func reportSourceProblem(_ problem: SourceProblem) {
+        let serving = record(problem)
         if serving {
             logger.warning("source failing, still serving the last good bundle: \(problem)", metadata: ["bundle": "\(name)"])
         } else {
             logger.warning("source failing and no bundle yet: \(problem)", metadata: ["bundle": "\(name)"])
+        }
+    }
+
+    /// Counts `problem` and keeps it as the source's problem (and as the reason none is served, if none is),
+    /// in one step with dropping the bundle when `withdrawing`.
+    /// - Returns: whether a bundle was served (and still is, unless `withdrawing`).
+    private func record(_ problem: SourceProblem, withdrawing: Bool = false) -> Bool {
+        metrics?.countSourceError(problem.metricsKind)
+        return state.withLock { s -> Bool in
+            let serving = s.current != nil
+            if withdrawing { s.current = nil }
+            s.sourceProblem = problem
+            if s.current == nil { s.unavailableReason = .sourceFailing(problem) }
+            return serving
         }
     }
 

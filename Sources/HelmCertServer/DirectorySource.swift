@@ -28,7 +28,7 @@ enum DirectorySource {
 
     /// The store refused what the directory holds (it logged why).
     struct RefusedBundle: Error, CustomStringConvertible {
-        var problem: String?
-        var description: String { problem ?? "the files do not form a valid bundle" }
+        var problem: SourceProblem?
+        var description: String { problem?.description ?? "the files do not form a valid bundle" }
     }
 }

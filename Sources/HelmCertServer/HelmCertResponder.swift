@@ -399,7 +399,7 @@ public struct HelmCertResponder: HTTPResponder {
                 for problem in fileProblems() { text += "file problem: \(problem)\n" }
                 return Self.text(200, text)
             case .unavailable(let reason):
-                let detail = ([reason] + fileProblems().map { "file problem: \($0)" }).joined(separator: "; ")
+                let detail = ([reason.description] + fileProblems().map { "file problem: \($0)" }).joined(separator: "; ")
                 return ProblemDetails(.bundleNotReady, status: 503, title: "Service Unavailable", detail: detail)
                     .response(headers: [("Retry-After", "5")])
             }

@@ -142,12 +142,12 @@ extension HelmCertService {
 }
 
 extension BundleSourceConfiguration {
-    /// What `/readyz` says until the first bundle is read.
-    var waitingReason: String {
+    /// Where bundles come from, as `/readyz`, logs and problems name it ("waiting for the first read of …").
+    var name: String {
         switch self {
-        case .kubernetes(_, let namespace, let secret): "waiting for the first read of secret \(namespace)/\(secret)"
-        case .directory(let directory): "waiting for the first read of directory \(directory)"
-        case .fixed: "starting"
+        case .kubernetes(_, let namespace, let secret): "secret \(namespace)/\(secret)"
+        case .directory(let directory): "directory \(directory)"
+        case .fixed: "the generated development bundle"
         }
     }
 }

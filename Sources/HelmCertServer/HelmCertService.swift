@@ -166,7 +166,7 @@ public final class HelmCertService: Sendable {
         self.authenticator = authenticator
 
         let store = BundleStore(
-            name: configuration.bundleName, waitingReason: configuration.source.waitingReason, logger: logger, metrics: metrics)
+            name: configuration.bundleName, source: configuration.source.name, logger: logger, metrics: metrics)
         self.store = store
         let tillerMonitor = configuration.tiller.map {
             TillerMonitor(configuration: $0, store: store, metrics: metrics, logger: logger)

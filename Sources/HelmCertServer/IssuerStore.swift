@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HelmBundle
+import KubernetesClient
 import Logging
 import Synchronization
 
@@ -221,7 +222,8 @@ extension IssuerStore: SecretConsumer {
         if had { logger.error("issuer withdrawn: \(reason)") } else { logger.warning("\(reason)") }
     }
 
-    public func secretUnreadable(_ problem: String) {
+    public func secretUnreadable(_ what: String, error: KubernetesError) {
+        let problem = SourceProblem.kubernetesAPIFailing(secret: what, error).description
         state.withLock { state in
             state.sourceProblem = problem
             if state.newest == nil { state.missing = problem }

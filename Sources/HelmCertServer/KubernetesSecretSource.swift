@@ -11,8 +11,8 @@ public protocol SecretConsumer: Sendable {
     func secretConfirmed()
     /// The Secret does not exist (deleted, or not yet created); `what` names it (`secret NS/NAME`).
     func secretDeleted(_ what: String)
-    /// The Secret cannot be read (API errors); what was read before stays.
-    func secretUnreadable(_ problem: String)
+    /// The Secret (`what`: `secret NS/NAME`) cannot be read: the API answered `error`; what was read before stays.
+    func secretUnreadable(_ what: String, error: KubernetesError)
 }
 
 /// Feeds a ``SecretConsumer`` from one Kubernetes Secret: LIST, then WATCH (through `SecretWatcher`), so a
@@ -49,7 +49,7 @@ public final class KubernetesSecretSource: Sendable {
             case .deleted:
                 consumer.secretDeleted(what)
             case .failed(let error):
-                consumer.secretUnreadable("cannot read \(what) from the Kubernetes API: \(error)")
+                consumer.secretUnreadable(what, error: error)
             case .watchRestarted(let reason):
                 metrics?.countWatchRestart()
                 logger.debug("watch of \(what) restarting: \(reason)")
@@ -75,9 +75,9 @@ extension BundleStore: SecretConsumer {
 
     public func secretConfirmed() { confirm() }
 
-    public func secretDeleted(_ what: String) {
-        withdraw(reason: "\(what) does not exist (deleted or not yet created); create it, e.g. by re-running the Kyma installer")
-    }
+    public func secretDeleted(_ what: String) { withdraw(because: .secretNotFound(secret: what)) }
 
-    public func secretUnreadable(_ problem: String) { reportSourceProblem(problem) }
+    public func secretUnreadable(_ what: String, error: KubernetesError) {
+        reportSourceProblem(.kubernetesAPIFailing(secret: what, error))
+    }
 }

@@ -1,3 +1,5 @@
+import CText
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +25,7 @@ extension ListenAddress {
         guard getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else {
             throw .unresolvable(host, reason: "no numeric address")
         }
-        let numeric = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let numeric = String(cText: text)
         // A link-local IPv6 address comes back with its zone (`fe80::1%eth0`), which the server cannot bind.
         guard Self.isLiteral(numeric) else { throw .unresolvable(host, reason: "resolves to \(numeric), which cannot be bound") }
         return ListenAddress(host: numeric, port: port)

@@ -24,24 +24,20 @@ final class BearerTokenSource: Sendable {
     /// Reads the file again (after a 401) and caches the result.
     @discardableResult
     func reload() throws(KubernetesError) -> String {
-        let bytes = try readFile(path, what: "token file")
+        let bytes: [UInt8]
+        do {
+            bytes = try readFileContents(path, limit: .max)
+        } catch {
+            throw .configuration(.unreadableTokenFile(path: path, call: error.call, reason: error.reason))
+        }
         var token = String(decoding: bytes, as: UTF8.self)
         while let last = token.last, last.isWhitespace { token.removeLast() }
         while let first = token.first, first.isWhitespace { token.removeFirst() }
         guard !token.isEmpty else {
-            throw .configuration("token file \(path) is empty: mount the service account token or pass --token-file")
+            throw .configuration(.emptyTokenFile(path: path))
         }
         let entry = (token: token, readAt: ContinuousClock.now)
         cached.withLock { $0 = entry }
         return token
-    }
-}
-
-/// Reads a whole (small) file; failures are configuration errors naming `what` the file is.
-func readFile(_ path: String, what: String) throws(KubernetesError) -> [UInt8] {
-    do {
-        return try readFileContents(path, limit: .max)
-    } catch {
-        throw .configuration("cannot \(error.call) \(what) \(path): \(error.reason)")
     }
 }

@@ -1,5 +1,6 @@
 import CCurlShims
 import CLibCurl
+import CText
 
 /// One HTTP exchange on a libcurl easy handle, performed on the calling thread.
 ///
@@ -24,20 +25,17 @@ struct CurlTransfer {
         case aborted
         /// libcurl's error (connect, TLS, timeout, cut connection), with its text, and the HTTP status if the
         /// response head had arrived (0 if not).
-        case curl(code: Int, message: String, httpStatus: Int)
+        case curl(code: CURLcode, message: String, httpStatus: Int)
     }
 
     /// Why libcurl could not be loaded (nil once it is): `cshim_curl_load` opens `libcurl.so.4` on first use,
     /// so a server that never talks to the API never maps libcurl and the libraries it pulls in.
-    static let loadFailure: String? = {
+    static let loadFailure: KubernetesError.ConfigurationProblem? = {
         var reason = [CChar](repeating: 0, count: 512)
         let result = cshim_curl_load(&reason, reason.count)
         guard result != Int32(CSHIM_CURL_LOADED) else { return nil }
-        let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if result == Int32(CSHIM_CURL_NOT_FOUND) {
-            return "libcurl could not be loaded (\(text)); install Debian's libcurl4 package"
-        }
-        return "libcurl could not be used (\(text))"
+        let text = String(cText: reason)
+        return .libcurlUnavailable(detail: text, notFound: result == Int32(CSHIM_CURL_NOT_FOUND))
     }()
 
     /// Performs `request`.
@@ -51,7 +49,7 @@ struct CurlTransfer {
         shouldAbort: @escaping () -> Bool = { false },
         onBody: @escaping (Int, UnsafeRawBufferPointer) -> Bool
     ) -> Result<Int, Failure> {
-        if let loadFailure { return .failure(.curl(code: -1, message: loadFailure, httpStatus: 0)) }
+        if let loadFailure { return .failure(.curl(code: CURLE_FAILED_INIT, message: loadFailure.description, httpStatus: 0)) }
         // What the handle points at (the error buffer, the header list) is made before the handle and freed
         // after `curl_easy_cleanup`: libcurl may still write to CURLOPT_ERRORBUFFER until then. (Deferred
         // blocks run last-declared first, so the handle's cleanup is declared last.)
@@ -62,7 +60,7 @@ struct CurlTransfer {
         defer { cshim_curl_slist_free_all(headerList) }
         for header in request.headers { headerList = cshim_curl_slist_append(headerList, header) }
         guard let handle = cshim_curl_easy_init() else {
-            return .failure(.curl(code: -1, message: "curl_easy_init failed (out of memory?)", httpStatus: 0))
+            return .failure(.curl(code: CURLE_FAILED_INIT, message: "curl_easy_init failed (out of memory?)", httpStatus: 0))
         }
         defer { cshim_curl_easy_cleanup(handle) }
         let context = Context(handle: handle, shouldAbort: shouldAbort, onBody: onBody)
@@ -95,15 +93,15 @@ struct CurlTransfer {
         set(cshim_curl_easy_setopt_ptr(handle, CURLOPT_XFERINFODATA, contextPointer))
         guard setup == CURLE_OK else {
             let message = "curl_easy_setopt: " + String(cString: cshim_curl_easy_strerror(setup))
-            return .failure(.curl(code: Int(setup.rawValue), message: message, httpStatus: 0))
+            return .failure(.curl(code: setup, message: message, httpStatus: 0))
         }
 
         let code = withExtendedLifetime(context) { cshim_curl_easy_perform(handle) }
         if context.aborted { return .failure(.aborted) }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(cText: UnsafeBufferPointer(start: errorBuffer, count: Int(CURL_ERROR_SIZE) + 1))
             let message = detail.isEmpty ? String(cString: cshim_curl_easy_strerror(code)) : detail
-            return .failure(.curl(code: Int(code.rawValue), message: message, httpStatus: context.responseCode()))
+            return .failure(.curl(code: code, message: message, httpStatus: context.responseCode()))
         }
         return .success(context.responseCode())
     }

@@ -44,7 +44,7 @@ extension KubernetesClient {
         do {
             body = Array(try JSONEncoder().encode(object))
         } catch {
-            throw .decoding("\(what) request could not be encoded: \(error)")
+            throw .decoding(.init(object: "\(what) request", problem: "could not be encoded: \(error)"))
         }
         let answer = try send(path: path, method: "POST", body: body)
         return try decode(T.self, from: answer, what: "\(what) answer")
@@ -57,9 +57,16 @@ extension KubernetesError {
         guard !secret.isEmpty else { return self }
         func scrub(_ text: String) -> String { text.replacing(secret, with: "<redacted>") }
         switch self {
-        case .configuration(let message): return .configuration(scrub(message))
-        case .transport(let message): return .transport(scrub(message))
-        case .decoding(let message): return .decoding(scrub(message))
+        case .configuration(let problem): return .configuration(problem.mapText(scrub))
+        case .transport(var failure):
+            failure.request = scrub(failure.request)
+            failure.message = scrub(failure.message)
+            return .transport(failure)
+        case .decoding(var failure):
+            failure.object = scrub(failure.object)
+            failure.field = failure.field.map(scrub)
+            failure.problem = scrub(failure.problem)
+            return .decoding(failure)
         case .status(var status):
             status.message = status.message.map(scrub)
             status.reason = status.reason.map(scrub)

@@ -50,9 +50,9 @@ extension KubernetesClient {
             switch result {
             case .success: return stream.stoppedByReceiver ? .stoppedByReceiver : .completed
             case .failure(.aborted): return stream.stoppedByReceiver ? .stoppedByReceiver : .aborted
-            case .failure(.curl(_, let message, _)):
+            case .failure(.curl(let code, let message, _)):
                 if status == 200 { return .interrupted(message) }
-                throw .transport("watch \(Self.secretsPath(namespace: namespace)): \(message)")
+                throw .transport(.init(request: "watch \(Self.secretsPath(namespace: namespace))", code: code, message: message))
             }
         }
     }
@@ -82,8 +82,9 @@ extension KubernetesClient {
             do {
                 lines = try splitter.append(bytes)
             } catch {
-                decodingError = .decoding(
-                    "a watch event line is longer than \(error.maxLineBytes) bytes (a Secret is at most 1 MiB); the watch was ended")
+                decodingError = .decoding(.init(
+                    object: "watch event",
+                    problem: "a watch event line is longer than \(error.maxLineBytes) bytes (a Secret is at most 1 MiB); the watch was ended"))
                 return false
             }
             for line in lines {

@@ -1,3 +1,4 @@
+import CCurlShims
 import FoundationEssentials
 import Logging
 
@@ -100,10 +101,12 @@ public final class KubernetesClient: Sendable {
             logger.debug("Kubernetes API request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(status)"])
             return (status, answer)
         case .failure(.aborted):
-            if shouldAbort() { throw .transport("\(method) \(path): cancelled (the watcher is stopping)") }
-            throw .transport("\(method) \(path): answer larger than 16 MiB")
-        case .failure(.curl(_, let message, _)):
-            throw .transport("\(method) \(path): \(message)")
+            if shouldAbort() {
+                throw .transport(.init(request: "\(method) \(path)", code: CURLE_ABORTED_BY_CALLBACK, message: "cancelled (the watcher is stopping)"))
+            }
+            throw .transport(.init(request: "\(method) \(path)", code: CURLE_WRITE_ERROR, message: "answer larger than 16 MiB"))
+        case .failure(.curl(let code, let message, _)):
+            throw .transport(.init(request: "\(method) \(path)", code: code, message: message))
         }
     }
 
@@ -121,7 +124,7 @@ public final class KubernetesClient: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))
         } catch {
-            throw .decoding("\(what): \(error)")
+            throw .decoding(.init(object: what, error: error))
         }
     }
 

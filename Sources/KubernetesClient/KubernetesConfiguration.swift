@@ -55,10 +55,10 @@ public struct KubernetesConfiguration: Sendable {
     /// - Throws: `.configuration` when either variable is missing or empty.
     public static func inCluster(environment: [String: String]) throws(KubernetesError) -> KubernetesConfiguration {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty else {
-            throw .configuration("KUBERNETES_SERVICE_HOST is not set: run in a pod or pass --kube-api")
+            throw .configuration(.missingEnvironmentVariable("KUBERNETES_SERVICE_HOST"))
         }
         guard let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty else {
-            throw .configuration("KUBERNETES_SERVICE_PORT is not set: run in a pod or pass --kube-api")
+            throw .configuration(.missingEnvironmentVariable("KUBERNETES_SERVICE_PORT"))
         }
         let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return KubernetesConfiguration(apiServer: "https://\(hostPart):\(port)")
@@ -72,10 +72,9 @@ public struct KubernetesConfiguration: Sendable {
         if url.hasPrefix("https://") { return }
         if url.hasPrefix("http://") {
             if allowsInsecureHTTP { return }
-            throw .configuration(
-                "the Kubernetes API URL \(apiServer) is plain HTTP, which would send the service-account token in clear text: use https://, or pass --kube-api-insecure-http (tests and local proxies only)")
+            throw .configuration(.insecureURL(apiServer))
         }
-        throw .configuration("the Kubernetes API URL \(apiServer) must start with https://")
+        throw .configuration(.unsupportedURL(apiServer))
     }
 
     /// `apiServer` without trailing slashes, ready to have a path appended.

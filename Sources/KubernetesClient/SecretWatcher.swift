@@ -71,7 +71,7 @@ public final class SecretWatcher: Sendable {
                 thread = try BackgroundThread(name: "secret-watch") { self.run() }
             } catch {
                 logger.error("cannot start the secret watch thread", metadata: ["reason": "\(error)"])
-                onEvent(.failed(.configuration("\(error)")))
+                onEvent(.failed(.configuration(.threadUnavailable("\(error)"))))
             }
         }
     }

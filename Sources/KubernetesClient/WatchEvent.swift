@@ -17,7 +17,7 @@ enum WatchEvent: Sendable, Equatable {
         } catch let error as KubernetesError {
             throw error
         } catch {
-            throw .decoding("watch event: \(error)")
+            throw .decoding(.init(object: "watch event", error: error))
         }
     }
 
@@ -36,7 +36,7 @@ enum WatchEvent: Sendable, Equatable {
                 let object = try container.decode(Secret.self, forKey: .object)
                 event = .bookmark(resourceVersion: object.metadata.resourceVersion ?? "")
             case "ERROR": event = .error(try container.decode(Status.self, forKey: .object))
-            default: throw KubernetesError.decoding("watch event of unknown type \(type)")
+            default: throw KubernetesError.decoding(.init(object: "watch event", field: "type", problem: "unknown type \(type)"))
             }
         }
     }

@@ -1,5 +1,6 @@
 import CCurlShims
 import CLibCurl
+import CText
 import FoundationEssentials
 import HelmBundle
 
@@ -133,7 +134,7 @@ public struct TillerClient: Sendable {
     static let loadFailure: String? = {
         var reason = [CChar](repeating: 0, count: 512)
         guard cshim_curl_load(&reason, reason.count) != Int32(CSHIM_CURL_LOADED) else { return nil }
-        let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(cText: reason)
         return "libcurl could not be loaded (\(text)); install Debian's libcurl4 package"
     }()
 
@@ -205,7 +206,7 @@ public struct TillerClient: Sendable {
             return call
         }
         call.code = withExtendedLifetime(sink) { cshim_curl_easy_perform(handle) }
-        let detail = String(cString: errorBuffer)
+        let detail = String(cText: UnsafeBufferPointer(start: errorBuffer, count: Int(CURL_ERROR_SIZE) + 1))
         call.message = detail.isEmpty ? String(cString: cshim_curl_easy_strerror(call.code)) : detail
         // The local port is known once TCP connected (the TLS handshake, which a hanging Tiller never finishes,
         // belongs to libcurl's connect phase and its connect timeout).

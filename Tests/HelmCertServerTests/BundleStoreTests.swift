@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HelmBundle
+import KubernetesClient
 import Logging
 import Testing
 @testable import HelmCertServer
@@ -7,7 +8,10 @@ import TestSupport
 
 @Suite("What is served when sources change")
 struct BundleStoreTests {
-    func makeStore() -> BundleStore { BundleStore(name: "helm", waitingReason: "waiting", logger: Logger(label: "test")) }
+    static let apiDown = SourceProblem.kubernetesAPIFailing(
+        secret: "secret kyma-installer/helm-secret", .status(Status(message: "etcd unavailable", code: 503)))
+
+    func makeStore() -> BundleStore { BundleStore(name: "helm", source: "secret kyma-installer/helm-secret", logger: Logger(label: "test")) }
 
     func served(_ store: BundleStore) -> RenderedBundle? {
         if case .serving(let rendered) = store.availability { return rendered }
@@ -32,7 +36,7 @@ struct BundleStoreTests {
         store.offer(good, origin: "test")
         #expect(!store.offer(try PKIFixtures.mismatchedKeyBundle(), origin: "test"))
         #expect(served(store)?.bundle.files == good)
-        #expect(store.sourceProblem?.contains("refused") == true)
+        #expect(store.sourceProblem?.description.contains("refused") == true)
     }
 
     @Test("with no good bundle yet, a refusal says why in the unavailable reason")
@@ -43,7 +47,7 @@ struct BundleStoreTests {
             Issue.record("expected unavailable")
             return
         }
-        #expect(reason.contains("global.helm.tls.key"))
+        #expect(reason.description.contains("global.helm.tls.key"))
     }
 
     @Test("withdrawing stops serving; a later offer serves again")
@@ -51,12 +55,12 @@ struct BundleStoreTests {
         let store = makeStore()
         let files = try PKIFixtures.goodBundle()
         store.offer(files, origin: "test")
-        store.withdraw(reason: "secret kyma-installer/helm-secret does not exist")
+        store.withdraw(because: .secretNotFound(secret: "secret kyma-installer/helm-secret"))
         guard case .unavailable(let reason) = store.availability else {
             Issue.record("expected unavailable")
             return
         }
-        #expect(reason.contains("kyma-installer/helm-secret"))
+        #expect(reason.description.contains("kyma-installer/helm-secret"))
         store.offer(files, origin: "test")
         #expect(served(store) != nil)
     }
@@ -65,9 +69,9 @@ struct BundleStoreTests {
     func sourceProblem() throws {
         let store = makeStore()
         store.offer(try PKIFixtures.goodBundle(), origin: "test")
-        store.reportSourceProblem("API answered 503")
+        store.reportSourceProblem(Self.apiDown)
         #expect(served(store) != nil)
-        #expect(store.sourceProblem == "API answered 503")
+        #expect(store.sourceProblem == Self.apiDown)
     }
 
     @Test("expiry warnings: within 30 days, past expiry, and none for a fresh certificate")

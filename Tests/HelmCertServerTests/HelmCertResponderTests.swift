@@ -142,7 +142,7 @@ struct HelmCertResponderTests {
         let bundle = fixture.send("/v1/bundles/helm/ca.pem")
         #expect(bundle.status == 503)
         #expect(bundle.headers["Retry-After"] == "5")
-        #expect(String(decoding: bundle.body, as: UTF8.self).contains("waiting for the test"))
+        #expect(String(decoding: bundle.body, as: UTF8.self).contains("waiting for the first read of the test"))
         #expect(fixture.send("/readyz", authorized: false).status == 503)
         #expect(fixture.send("/healthz", authorized: false).status == 200)
     }

@@ -17,7 +17,7 @@ struct IssuerStoreTests {
         let client = try PKIFixtures.issue(by: authority)
         logs = LogCapture()
         let logger = logs.logger()
-        store = BundleStore(name: "helm", waitingReason: "waiting", logger: logger)
+        store = BundleStore(name: "helm", source: "secret kyma-installer/helm-secret", logger: logger)
         store.offer(BundleFiles(ca: authority.certificatePEM, certificate: client.certificatePEM, key: client.keyPEM), origin: "test")
         issuer = IssuerStore(source: "secret ns/issuer", bundle: store, logger: logger)
     }

@@ -28,7 +28,7 @@ struct ResponderFixture {
         let files = try files ?? PKIFixtures.goodBundle()
         self.files = files
         metrics = ServiceMetrics()
-        store = BundleStore(name: "helm", waitingReason: "waiting for the test", logger: Logger(label: "test"), metrics: metrics)
+        store = BundleStore(name: "helm", source: "the test", logger: Logger(label: "test"), metrics: metrics)
         if serve { store.offer(files, origin: "fixture") }
         auditDirectory = try TemporaryDirectory("audit")
         let audit = try AuditLog(path: auditPath ?? auditDirectory.file("audit.log"), queueCapacity: auditQueueCapacity)

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import HelmBundle
+import KubernetesClient
 import Logging
 import Testing
 import TillerCheck
@@ -15,7 +16,7 @@ struct ServiceMetricsTests {
     }
 
     func makeStore(_ metrics: ServiceMetrics) -> BundleStore {
-        BundleStore(name: "helm", waitingReason: "waiting", logger: Logger(label: "test"), metrics: metrics)
+        BundleStore(name: "helm", source: "secret kyma-installer/helm-secret", logger: Logger(label: "test"), metrics: metrics)
     }
 
     /// The value of the sample line that starts with `series` (name and labels), if there is one.
@@ -103,13 +104,13 @@ struct ServiceMetricsTests {
         store.offer(try PKIFixtures.mismatchedKeyBundle(), origin: "test", now: Date(timeIntervalSince1970: 3_000))
         store.confirm(now: Date(timeIntervalSince1970: 4_000))
         #expect(sample(exposition(metrics, store), series) == 2_000, "the source holds a refused bundle, not the served one")
-        store.reportSourceProblem("API down")
+        store.reportSourceProblem(.kubernetesAPIFailing(secret: "secret kyma-installer/helm-secret", .status(Status(code: 503))))
         store.confirm(now: Date(timeIntervalSince1970: 5_000))
         #expect(sample(exposition(metrics, store), series) == 2_000)
         store.offer(good, origin: "test", now: Date(timeIntervalSince1970: 6_000))
         store.confirm(now: Date(timeIntervalSince1970: 7_000))
         #expect(sample(exposition(metrics, store), series) == 7_000)
-        store.withdraw(reason: "deleted")
+        store.withdraw(because: .secretNotFound(secret: "secret kyma-installer/helm-secret"))
         store.confirm(now: Date(timeIntervalSince1970: 8_000))
         #expect(sample(exposition(metrics, store), series) == 7_000)
     }

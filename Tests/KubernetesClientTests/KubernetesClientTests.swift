@@ -1,3 +1,4 @@
+import CLibCurl
 import Foundation
 import Testing
 import TestSupport
@@ -163,7 +164,8 @@ import TestSupport
             Issue.record("expected a transport error, got \(String(describing: thrown))")
             return
         }
-        #expect(message.lowercased().contains("timed out") || message.lowercased().contains("timeout"))
+        #expect(message.code == CURLE_OPERATION_TIMEDOUT)
+        #expect(message.description.lowercased().contains("timed out") || message.description.lowercased().contains("timeout"))
         #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(3))
     }
 
@@ -187,7 +189,7 @@ import TestSupport
             Issue.record("expected a transport error, got \(String(describing: thrown))")
             return
         }
-        #expect(message.contains("SSL connection timeout"))
+        #expect(message.description.contains("SSL connection timeout"))
         #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(2))
     }
 
@@ -201,7 +203,8 @@ import TestSupport
             Issue.record("expected a TLS verification failure, got \(String(describing: thrown))")
             return
         }
-        #expect(message.contains("certificate"))
+        #expect(message.code == CURLE_PEER_FAILED_VERIFICATION, "\(message)")
+        #expect(message.description.contains("certificate"))
         #expect(try api.requestLog().isEmpty, "no request may reach an unverified server")
     }
 
@@ -220,9 +223,10 @@ import TestSupport
             Issue.record("expected a transport error, got \(String(describing: thrown))")
             return
         }
-        #expect(message.contains("/api/v1/namespaces/kyma-installer/secrets/helm-secret"))
+        #expect(message.code == CURLE_COULDNT_CONNECT)
+        #expect(message.request == "GET /api/v1/namespaces/kyma-installer/secrets/helm-secret")
         // libcurl's own detail from CURLOPT_ERRORBUFFER, not only curl_easy_strerror's "Couldn't connect to server".
-        #expect(message.contains("port \(url.split(separator: ":").last!)"), "\(message)")
+        #expect(message.description.contains("port \(url.split(separator: ":").last!)"), "\(message)")
         #expect(String(describing: thrown!).contains("check --kube-api"))
     }
 
@@ -234,7 +238,7 @@ import TestSupport
             try makeClient(for: api) { $0.apiServer = plain }.secret(namespace: helmNamespace, name: helmSecretName)
         } throws: { error in
             guard case .configuration(let text) = error as? KubernetesError else { return false }
-            return text.contains("--kube-api-insecure-http")
+            return text.description.contains("--kube-api-insecure-http")
         }
         #expect {
             try makeClient(for: api) { $0.apiServer = plain }.watchSecret(
@@ -261,7 +265,8 @@ import TestSupport
         let client = KubernetesClient(
             configuration: KubernetesConfiguration(apiServer: api.url, tokenFile: "/nonexistent/token", caFile: api.caFile),
             logger: .init(label: "test"))
-        #expect(throws: KubernetesError.configuration("cannot open token file /nonexistent/token: No such file or directory")) {
+        #expect(throws: KubernetesError.configuration(.unreadableTokenFile(
+            path: "/nonexistent/token", call: "open", reason: "No such file or directory"))) {
             try client.secret(namespace: helmNamespace, name: helmSecretName)
         }
     }

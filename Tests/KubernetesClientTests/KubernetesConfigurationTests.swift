@@ -26,7 +26,7 @@ import Testing
             try KubernetesConfiguration.inCluster(environment: environment)
         } throws: { error in
             guard case .configuration(let text) = error as? KubernetesError else { return false }
-            return text.contains(message) && text.contains("--kube-api")
+            return text.description.contains(message) && text.description.contains("--kube-api")
         }
     }
 
@@ -48,7 +48,7 @@ import Testing
             try configuration.validate()
         } throws: { error in
             guard case .configuration(let text) = error as? KubernetesError else { return false }
-            return text.contains("clear text") && text.contains("--kube-api-insecure-http")
+            return text.description.contains("clear text") && text.description.contains("--kube-api-insecure-http")
         }
         configuration.allowsInsecureHTTP = true
         try configuration.validate()

@@ -1,3 +1,4 @@
+import CLibCurl
 import Testing
 @testable import KubernetesClient
 
@@ -55,10 +56,10 @@ import Testing
 
     @Test func aGoodListResetsTheBackoff() {
         var machine = Machine(backoff: Self.steadyBackoff)
-        _ = machine.listFailed(.transport("refused"))
-        _ = machine.listFailed(.transport("refused"))
+        _ = machine.listFailed(.cut("refused"))
+        _ = machine.listFailed(.cut("refused"))
         _ = machine.listSucceeded(secret: nil, resourceVersion: "1")
-        #expect(machine.listFailed(.transport("refused")).next == .pause(.milliseconds(500), then: .list))
+        #expect(machine.listFailed(.cut("refused")).next == .pause(.milliseconds(500), then: .list))
     }
 
     @Test func addedAndModifiedEventsAreDeliveredAndAdvanceTheResourceVersion() {
@@ -141,8 +142,8 @@ import Testing
         KubernetesError.status(Status(message: "Unauthorized", reason: "Unauthorized", code: 401)),
         .status(Status(reason: "Forbidden", code: 403)),
         .status(Status(reason: "ServiceUnavailable", code: 503)),
-        .transport("Connection refused"),
-        .decoding("watch event: not JSON"),
+        .cut("Connection refused"),
+        .decoding(.init(object: "watch event", problem: "not JSON")),
     ])
     func aFailedWatchIsReportedAndReListedAfterABackoff(error: KubernetesError) {
         var machine = Machine(backoff: Self.steadyBackoff)
@@ -154,9 +155,9 @@ import Testing
         var machine = Machine(backoff: Self.steadyBackoff)
         #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .updated(Self.secret("7")))
         #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .confirmed)
-        _ = machine.watchFailed(.transport("reset"))
+        _ = machine.watchFailed(.cut("reset"))
         #expect(machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9").event == .updated(Self.secret("7")))
-        _ = machine.listFailed(.transport("reset"))
+        _ = machine.listFailed(.cut("reset"))
         #expect(machine.listSucceeded(secret: nil, resourceVersion: "10").event == .deleted)
     }
 
@@ -180,10 +181,17 @@ import Testing
     @Test func anEventResetsTheBackoff() {
         var machine = Machine(backoff: Self.steadyBackoff)
         _ = machine.listSucceeded(secret: Self.secret("7"), resourceVersion: "9")
-        _ = machine.watchFailed(.transport("reset"))
-        _ = machine.watchFailed(.transport("reset"))
+        _ = machine.watchFailed(.cut("reset"))
+        _ = machine.watchFailed(.cut("reset"))
         machine.watchStarting()
         _ = machine.received(.bookmark(resourceVersion: "20"))
-        #expect(machine.watchFailed(.transport("reset")).next == .pause(.milliseconds(500), then: .list))
+        #expect(machine.watchFailed(.cut("reset")).next == .pause(.milliseconds(500), then: .list))
+    }
+}
+
+private extension KubernetesError {
+    /// A transport failure; the state machine only cares that it is one.
+    static func cut(_ message: String) -> KubernetesError {
+        .transport(.init(request: "GET /api/v1/namespaces/ns/secrets", code: CURLE_COULDNT_CONNECT, message: message))
     }
 }
