@@ -16,8 +16,14 @@ public struct HTTPResponsePromise: Sendable {
 
     private let target: Target
 
-    init(inbox: EventLoopInbox, slot: PromiseSlot, id: UInt64) {
+    /// The turn of the event loop that asked, for work to do once per turn before answering
+    /// (``EventLoopTurn``); use it only on the thread ``HTTPResponder/respond(to:promise:)`` was called on. Nil
+    /// for a promise not tied to a server unless its test gives one.
+    public let turn: EventLoopTurn?
+
+    init(inbox: EventLoopInbox, slot: PromiseSlot, id: UInt64, turn: EventLoopTurn = EventLoopTurn()) {
         target = .eventLoop(inbox, slot, id: id)
+        self.turn = turn
     }
 
     /// A promise not tied to a server, which passes the first response it gets to `onSucceed` (on the
@@ -25,12 +31,15 @@ public struct HTTPResponsePromise: Sendable {
     ///
     /// - Parameters:
     ///   - isCancelled: what ``isCancelled`` says (by default never cancelled).
+    ///   - turn: what ``turn`` says (by default none); the test ends it where a loop would.
     ///   - onSucceed: receives the response; called at most once.
     public init(
         isCancelled: @escaping @Sendable () -> Bool = { false },
+        turn: EventLoopTurn? = nil,
         onSucceed: @escaping @Sendable (HTTPResponse) -> Void
     ) {
         target = .callback(CallbackOnce(onSucceed), isCancelled: isCancelled)
+        self.turn = turn
     }
 
     /// Answers the request with `response`. Only the first call counts; later ones are ignored, and so is
