@@ -90,7 +90,6 @@ let package = Package(
             name: "HelmCertServer",
             dependencies: [
                 "HTTPServer", "KubernetesClient", "HelmBundle", "TillerCheck", "FileContents", "CLibSSL", "BackgroundWork",
-                "CEventShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sys/socket.h>
-#include <sys/vfs.h>
 #include "CEventShims.h"
 
 int cshim_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
@@ -10,10 +9,4 @@ int cshim_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags
 
 void cshim_set_thread_name(const char *name) {
     pthread_setname_np(pthread_self(), name);
-}
-
-long cshim_file_system_type(int fd) {
-    struct statfs system;
-    if (fstatfs(fd, &system) != 0) return -1;
-    return (long)system.f_type;
 }

@@ -90,9 +90,10 @@ final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         var nextSweep = Socket.monotonicNow() + sweepInterval
         inbox.adoptCurrentThread()
+        context.turn.adoptCurrentThread()
         while true {
             var timeout: Int32 = 0
-            if ready.isEmpty && !context.turn.hasTasks {
+            if ready.isEmpty && !context.turn.hasTasks && !inbox.hasOwnDeliveries {
                 let until = min(nextSweep, gate.resumesAt) - Socket.monotonicNow()
                 timeout = Int32(clamping: max(1, until / 1_000_000))
             }

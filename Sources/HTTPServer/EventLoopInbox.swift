@@ -33,6 +33,11 @@ final class EventLoopInbox: Sendable {
     private let state = Mutex(State())
     /// The loop's thread (`pthread_self()`), once ``adoptCurrentThread()`` ran; 0 before.
     private let owner = Atomic<UInt>(0)
+    /// Deliveries made on the loop's thread wait (they woke nobody): the loop must not sleep before taking them.
+    private let ownDeliveries = Atomic<Bool>(false)
+
+    /// Whether the loop's own thread queued deliveries it has not taken yet.
+    var hasOwnDeliveries: Bool { ownDeliveries.load(ordering: .relaxed) }
 
     /// Creates the `eventfd` (non-blocking, close-on-exec).
     init() throws(HTTPServerError) {
@@ -58,7 +63,7 @@ final class EventLoopInbox: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             state.deliveries.append(Delivery(connection: connection, id: id, response: response))
-            if !fromLoop { signal(&state) }
+            if fromLoop { ownDeliveries.store(true, ordering: .relaxed) } else { signal(&state) }
         }
     }
 
@@ -75,6 +80,7 @@ final class EventLoopInbox: Sendable {
     func takeDeliveries() -> [Delivery] {
         state.withLock { state in
             guard !state.closed else { return [] }
+            ownDeliveries.store(false, ordering: .relaxed)
             if state.signalled {
                 var value: UInt64 = 0
                 _ = Glibc.read(wakeFD, &value, 8)

@@ -1,3 +1,8 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The end of one event loop's turn: a place for work a responder wants done once per turn rather than once per
 /// request, on the loop's own thread.
 ///
@@ -14,8 +19,21 @@
 public final class EventLoopTurn: @unchecked Sendable {
     private var tasks: [() -> Void] = []
     private var values: [ObjectIdentifier: AnyObject] = [:]
+    /// The loop's thread (`pthread_self()`) once ``adoptCurrentThread()`` ran; 0: any thread (a test's turn).
+    private let owner = Atomic<UInt>(0)
 
+    /// A turn for a test to end by hand (a loop makes its own).
     public init() {}
+
+    /// The calling thread is the loop's: ``HTTPResponsePromise/turn`` is nil on every other thread, so work put
+    /// off from another thread (a completion that captured the promise) cannot race the loop.
+    func adoptCurrentThread() { owner.store(UInt(pthread_self()), ordering: .relaxed) }
+
+    /// Whether the calling thread may use this turn.
+    var isUsableHere: Bool {
+        let owner = owner.load(ordering: .relaxed)
+        return owner == 0 || owner == UInt(pthread_self())
+    }
 
     /// Puts `task` off to the end of this turn, after every ready connection was driven. Tasks run in the order
     /// they were put off; one put off by a task runs at the end of the next turn, which then comes at once.
@@ -29,6 +47,9 @@ public final class EventLoopTurn: @unchecked Sendable {
         values[key] = value
         return value
     }
+
+    /// Replaces the value kept for `key`.
+    public func setValue(_ value: AnyObject, for key: ObjectIdentifier) { values[key] = value }
 
     /// Whether tasks wait for the end of the turn (the loop does not sleep while they do).
     public var hasTasks: Bool { !tasks.isEmpty }

@@ -1,41 +1,26 @@
-import CEventShims
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// How an event loop may write audit lines to the destination itself without ever waiting long, decided once
-/// from what the destination is. The writer thread (``AuditLog``) takes whatever this cannot.
+/// How an event loop may write audit lines to the destination itself without ever waiting, decided once from
+/// what the destination is. The writer thread (``AuditLog``) takes whatever this cannot.
 ///
-/// - A pipe, FIFO or character device (standard output under a container runtime is a pipe) is opened again
-///   through `/proc/self/fd/N` with `O_NONBLOCK`: a file description of its own, so the flag does not change
-///   the descriptor others share. A pipe takes a write of at most `PIPE_BUF` bytes (every chunk of lines)
-///   whole or not at all (`EAGAIN`: the rest goes to the thread).
+/// - A pipe or FIFO (standard output under a container runtime is a pipe) is opened again through
+///   `/proc/self/fd/N` with `O_NONBLOCK`: a file description of its own, so the flag does not change the
+///   descriptor others share. The reopened pipe must be the same one (device and inode), and a pipe takes a write
+///   of at most `PIPE_BUF` bytes (every chunk of lines) whole or not at all (`EAGAIN`: the rest goes to the thread).
 /// - A socket takes `send(MSG_DONTWAIT)`.
-/// - A regular file on a local file system (ext4, XFS, Btrfs, tmpfs, overlayfs, F2FS, ZFS) takes an ordinary
-///   `write(2)`: it lands in the page cache, as nginx's `access_log` does for every request. Linux's
-///   `RWF_NOWAIT` would say when such a write must wait, but ext4 does not support it for buffered writes.
-/// - Anything else — a network file system (NFS, SMB, FUSE, …) that can stall for as long as its server does,
-///   an unknown file system, a failed reopen — is `.unavailable`: the writer thread writes everything.
+/// - Everything else is `.unavailable`: the writer thread writes every line. A regular file, because a write to
+///   one can wait for as long as the file system makes it (a frozen file system during a snapshot, dirty-page
+///   throttling, a network file system), and Linux's `RWF_NOWAIT`, which would say so, is not supported for
+///   buffered writes on ext4; a character device, because reopening a terminal's master through `/proc` makes a
+///   new terminal, and a terminal takes non-blocking writes in parts.
 enum AuditDirectWrite: Equatable {
-    /// A non-blocking descriptor of its own for a pipe, FIFO or character device (closed by ``close()``).
+    /// A non-blocking descriptor of its own for a pipe or FIFO (closed by ``close()``).
     case nonBlocking(Int32)
     /// A socket: `send(MSG_DONTWAIT)` on the shared descriptor.
     case send(Int32)
-    /// A regular file on a local file system: `write(2)` on the shared descriptor.
-    case localFile(Int32)
     case unavailable
-
-    /// File systems whose writes go to the page cache of this machine (`statfs`'s `f_type`).
-    static let localFileSystems: Set<Int> = [
-        0xEF53,  // ext2, ext3, ext4
-        0x5846_5342,  // XFS
-        0x9123_683E,  // Btrfs
-        0x0102_1994,  // tmpfs
-        0x794C_7630,  // overlayfs (a container's own file system)
-        0xF2F5_2010,  // F2FS
-        0x2FC1_2FC1,  // ZFS
-        0x8584_58F6,  // ramfs
-    ]
 
     /// What `fd` (the writer thread's descriptor) allows.
     init(for fd: Int32) {
@@ -45,14 +30,23 @@ enum AuditDirectWrite: Equatable {
             return
         }
         switch status.st_mode & S_IFMT {
-        case S_IFIFO, S_IFCHR:
+        case S_IFIFO:
             let reopened = open("/proc/self/fd/\(fd)", O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-            self = reopened >= 0 ? .nonBlocking(reopened) : .unavailable
+            guard reopened >= 0 else {
+                self = .unavailable
+                return
+            }
+            var again = stat()
+            guard fstat(reopened, &again) == 0, again.st_dev == status.st_dev, again.st_ino == status.st_ino,
+                again.st_mode & S_IFMT == S_IFIFO
+            else {
+                Glibc.close(reopened)
+                self = .unavailable
+                return
+            }
+            self = .nonBlocking(reopened)
         case S_IFSOCK:
             self = .send(fd)
-        case S_IFREG:
-            let local = Self.localFileSystems.contains(cshim_file_system_type(fd))
-            self = local ? .localFile(fd) : .unavailable
         default:
             self = .unavailable
         }
@@ -71,7 +65,7 @@ enum AuditDirectWrite: Equatable {
         while true {
             let written: Int
             switch self {
-            case .nonBlocking(let fd), .localFile(let fd): written = write(fd, bytes.baseAddress, bytes.count)
+            case .nonBlocking(let fd): written = write(fd, bytes.baseAddress, bytes.count)
             case .send(let fd):
                 written = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
             case .unavailable: return .unsupported
@@ -80,7 +74,7 @@ enum AuditDirectWrite: Equatable {
             switch errno {
             case EINTR: continue
             case ENOTSOCK, EINVAL, EOPNOTSUPP: return .unsupported
-            // EAGAIN, or a real failure (EPIPE, ENOSPC, …): the writer thread writes it, and reports a failure.
+            // EAGAIN, or a real failure (EPIPE, …): the writer thread writes it, and reports a failure.
             default: return .wrote(0)
             }
         }

@@ -146,7 +146,12 @@ public final class AuditLog: Sendable {
         _ entry: AuditEntry, atEndOf turn: EventLoopTurn, then completion: @escaping @Sendable (Bool) -> Void
     ) -> Bool {
         guard writer.reserve() else { return false }
-        let batch = turn.value(for: ObjectIdentifier(self)) { TurnBatch(writer: writer) }
+        // Keyed by this log's identity; a batch left by an earlier log at the same address is not reused.
+        var batch = turn.value(for: ObjectIdentifier(self)) { TurnBatch(writer: writer) }
+        if batch.writer !== writer {
+            batch = TurnBatch(writer: writer)
+            turn.setValue(batch, for: ObjectIdentifier(self))
+        }
         batch.add(Self.line(for: entry), completion: completion)
         if batch.lines.count == 1 { turn.atEnd { batch.flush() } }
         return true

@@ -172,6 +172,24 @@ struct HTTPResponsePromiseTests {
         #expect(responder.turnBatchSizes.withLock { $0 } == [1, 1], "one batch per turn that put answers off")
     }
 
+    @Test("an answer given on the loop's own thread while it delivers others goes out in that turn, not at the next timer",
+          arguments: ["/turn/1", "/inline/1"])
+    func answerDuringDeliveryDoesNotWaitForTheSweep(first: String) throws {
+        // A loop that thinks nothing is pending sleeps until its next sweep (every 250 ms here): twenty pipelined
+        // pairs would then take about 2.5 s; answered in their turn, they take milliseconds.
+        let fixture = try TestServer(tls: false, responder: DeferringResponder())
+        defer { fixture.stop() }
+        let start = ContinuousClock.now
+        for _ in 0..<20 {
+            let connection = try RawTCPConnection(port: fixture.port)
+            try connection.send("GET \(first) HTTP/1.1\r\nHost: h\r\n\r\nGET /inline/2 HTTP/1.1\r\nHost: h\r\n\r\n")
+            let answers = [connection.readResponse(), connection.readResponse()]
+            #expect(answers.map { $0?.body.hasPrefix("path=") } == [true, true])
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(1), "twenty pipelined pairs took \(elapsed): an answer waited for the sweep")
+    }
+
     @Test("many connections' answers put off in one turn share its batch, and each reaches its own client")
     func oneBatchForManyConnections() throws {
         let responder = DeferringResponder()

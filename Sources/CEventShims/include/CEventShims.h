@@ -1,7 +1,7 @@
 #ifndef CEVENTSHIMS_H
 #define CEVENTSHIMS_H
-/// Linux APIs Swift's Glibc module does not expose: epoll, eventfd, fstatfs, and the _GNU_SOURCE calls accept4
-/// and pthread_setname_np.
+/// Linux APIs Swift's Glibc module does not expose: epoll, eventfd, and the _GNU_SOURCE calls accept4 and
+/// pthread_setname_np.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -11,7 +11,4 @@ int cshim_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags
 
 /// Names the calling thread (at most 15 bytes are kept), as `top -H` and `/proc/PID/task/TID/comm` show it.
 void cshim_set_thread_name(const char *name);
-
-/// The file system type (`statfs`'s `f_type`, e.g. 0xEF53 for ext4) of the file open on `fd`, or -1 with `errno`.
-long cshim_file_system_type(int fd);
 #endif
