@@ -12,7 +12,8 @@ import Glibc
 /// connections a few times a second (the `epoll_wait` timeout), so no connection needs a timer of its own.
 /// Each connection gets a read and a write budget per turn; one that used it up goes to the back of the
 /// queue, after the connections that became ready meanwhile (round-robin), so one fast client cannot
-/// starve the others.
+/// starve the others. At the end of each turn the loop runs what responders put off to it (``EventLoopTurn``)
+/// and delivers the answers that released.
 final class EventLoop: @unchecked Sendable {
     /// A connection and what the loop counts it under.
     private struct Entry {
@@ -88,9 +89,11 @@ final class EventLoop: @unchecked Sendable {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
         var nextSweep = Socket.monotonicNow() + sweepInterval
+        inbox.adoptCurrentThread()
+        context.turn.adoptCurrentThread()
         while true {
             var timeout: Int32 = 0
-            if ready.isEmpty {
+            if ready.isEmpty && !context.turn.hasTasks && !inbox.hasOwnDeliveries {
                 let until = min(nextSweep, gate.resumesAt) - Socket.monotonicNow()
                 timeout = Int32(clamping: max(1, until / 1_000_000))
             }
@@ -127,6 +130,10 @@ final class EventLoop: @unchecked Sendable {
                 sweep(now: now)
                 nextSweep = now + sweepInterval
             }
+            // What responders put off to the end of the turn (an audit batch, say), then the answers it released
+            // on this thread, which woke nobody.
+            context.turn.end()
+            deliverResponses(now: now)
             apply(gate.timePassed(now: now))
             if shuttingDown {
                 if connections.isEmpty { break }

@@ -8,8 +8,10 @@ final class HTTPConnectionContext {
     let timeouts: HTTPConnectionStateMachine.Timeouts
     let responder: any HTTPResponder
     let logger: Logger
-    /// Where deferred answers arrive from other threads.
+    /// Where deferred answers arrive from other threads (and from the loop's own turn-end work).
     let inbox: EventLoopInbox
+    /// The loop's turn: responders put work off to its end (``EventLoopTurn``).
+    let turn = EventLoopTurn()
     /// The server's TLS context now (`reloadTLS` replaces it): a client identity from a handshake under
     /// another client CA or CRL no longer counts (``HTTPConnection``, before each request).
     let currentTLSContext: @Sendable () -> TLSContext?
@@ -53,6 +55,6 @@ final class HTTPConnectionContext {
     /// A promise for the request a connection (sharing `slot`) is about to answer, and its number.
     func makePromise(for slot: PromiseSlot) -> (promise: HTTPResponsePromise, id: UInt64) {
         nextPromiseID &+= 1
-        return (HTTPResponsePromise(inbox: inbox, slot: slot, id: nextPromiseID), nextPromiseID)
+        return (HTTPResponsePromise(inbox: inbox, slot: slot, id: nextPromiseID, turn: turn), nextPromiseID)
     }
 }

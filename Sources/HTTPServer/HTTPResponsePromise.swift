@@ -3,7 +3,8 @@ import Synchronization
 /// Answers one request later, from any thread, at most once (later calls are ignored).
 ///
 /// Handed to ``HTTPResponder/respond(to:promise:)``. Calling ``succeed(_:)`` queues the response for the
-/// connection's event loop and wakes it; the loop writes it out in request order. A promise whose
+/// connection's event loop and wakes it (on the loop's own thread there is nothing to wake: the loop takes it
+/// before it next sleeps); the loop writes it out in request order. A promise whose
 /// connection has meanwhile closed, timed out (503) or been shut down is dropped safely, and
 /// ``isCancelled`` says so beforehand.
 public struct HTTPResponsePromise: Sendable {
@@ -16,8 +17,19 @@ public struct HTTPResponsePromise: Sendable {
 
     private let target: Target
 
-    init(inbox: EventLoopInbox, slot: PromiseSlot, id: UInt64) {
+    private let loopTurn: EventLoopTurn?
+
+    /// The turn of the event loop that asked, for work to do once per turn before answering
+    /// (``EventLoopTurn``): on that loop's thread (in ``HTTPResponder/respond(to:promise:)``), and nil on any
+    /// other thread. Nil for a promise not tied to a server unless its test gives one.
+    public var turn: EventLoopTurn? {
+        guard let loopTurn, loopTurn.isUsableHere else { return nil }
+        return loopTurn
+    }
+
+    init(inbox: EventLoopInbox, slot: PromiseSlot, id: UInt64, turn: EventLoopTurn?) {
         target = .eventLoop(inbox, slot, id: id)
+        loopTurn = turn
     }
 
     /// A promise not tied to a server, which passes the first response it gets to `onSucceed` (on the
@@ -25,12 +37,15 @@ public struct HTTPResponsePromise: Sendable {
     ///
     /// - Parameters:
     ///   - isCancelled: what ``isCancelled`` says (by default never cancelled).
+    ///   - turn: what ``turn`` says (by default none); the test ends it where a loop would.
     ///   - onSucceed: receives the response; called at most once.
     public init(
         isCancelled: @escaping @Sendable () -> Bool = { false },
+        turn: EventLoopTurn? = nil,
         onSucceed: @escaping @Sendable (HTTPResponse) -> Void
     ) {
         target = .callback(CallbackOnce(onSucceed), isCancelled: isCancelled)
+        loopTurn = turn
     }
 
     /// Answers the request with `response`. Only the first call counts; later ones are ignored, and so is

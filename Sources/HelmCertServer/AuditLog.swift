@@ -68,13 +68,18 @@ public enum IssuingMethod: String, Sendable, CaseIterable {
     case generated
 }
 
-/// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file, written
-/// by one thread of its own so that a slow or stalled destination never blocks an event loop.
+/// The audit trail: one JSON line per `/v1` request, allowed or refused, to standard output or a file. An event
+/// loop writes its turn's lines itself when the destination takes them at once; a thread of its own writes the
+/// rest, so that a slow or stalled destination never blocks an event loop.
 ///
-/// - ``record(_:then:)`` encodes the line on the caller's thread and queues it; the writer thread writes it and
-///   only then calls the completion, which releases the answer: nothing is handed out before its line is
-///   written, and a line that cannot be written turns the answer into a refusal.
-/// - At most `queueCapacity` lines wait (default ``defaultQueueCapacity``); when they all do, `record` says no
+/// - ``record(_:atEndOf:then:)`` (an event loop) encodes the line on the loop's thread and writes it with the
+///   rest of the turn's lines at the end of the turn, when the destination takes them without waiting
+///   (``AuditDirectWrite``) and the writer thread holds nothing; otherwise it queues them for the thread.
+///   ``record(_:then:)`` (any other thread) always queues. Either way the completion runs only once the line
+///   is written, and it releases the answer: nothing is handed out before its line is written, and a line that
+///   cannot be written turns the answer into a refusal.
+/// - At most `queueCapacity` lines wait, in turn batches and queued together (default
+///   ``defaultQueueCapacity``); when they all do, `record` says no
 ///   and the caller refuses the request at once: a stalled destination refuses keys, never hands them out
 ///   unrecorded, and never holds more than `queueCapacity` × ``maxLineBytes`` of lines.
 /// - Every line is at most ``maxLineBytes`` (4096 bytes, `PIPE_BUF`), and lines are written in chunks of at most
@@ -120,11 +125,54 @@ public final class AuditLog: Sendable {
     /// Lets the writer finish the queued lines, then ends its thread (and closes a file it opened).
     deinit { writer.finish() }
 
-    /// Queues `entry`'s line; `completion` runs on the writer thread once the line is written (true) or could
-    /// not be (false).
+    /// Queues `entry`'s line for the writer thread; `completion` runs on that thread once the line is written
+    /// (true) or could not be (false). For callers that are not an event loop (a Kubernetes review's or an
+    /// issuing job's completion); a loop uses ``record(_:atEndOf:then:)``.
     /// - Returns: false, without calling `completion`, when ``queueCapacity`` lines are already waiting.
     public func record(_ entry: AuditEntry, then completion: @escaping @Sendable (Bool) -> Void) -> Bool {
         writer.enqueue(Self.line(for: entry), completion: completion)
+    }
+
+    /// Adds `entry`'s line to `turn`'s batch. At the end of the turn the loop writes the whole batch itself, in as
+    /// few `write(2)`s as ``maxLineBytes`` allows, when the destination takes it without waiting and the writer
+    /// thread has nothing queued (``AuditDirectWrite``); `completion` then runs on the loop's thread. Whatever
+    /// cannot be written so goes to the writer thread, in order, and its completions run there. Either way a
+    /// line's completion runs only once it is written: the caller still hands nothing out before that. This
+    /// spares a request the two hand-offs between threads (to the writer and back), which cost more than the
+    /// write itself (docs/benchmark.md), and writes a busy turn's lines together.
+    /// - Returns: false, without calling `completion`, when ``queueCapacity`` lines already wait (in batches
+    ///   or queued).
+    public func record(
+        _ entry: AuditEntry, atEndOf turn: EventLoopTurn, then completion: @escaping @Sendable (Bool) -> Void
+    ) -> Bool {
+        guard writer.reserve() else { return false }
+        // Keyed by this log's identity; a batch left by an earlier log at the same address is not reused.
+        var batch = turn.value(for: ObjectIdentifier(self)) { TurnBatch(writer: writer) }
+        if batch.writer !== writer {
+            batch = TurnBatch(writer: writer)
+            turn.setValue(batch, for: ObjectIdentifier(self))
+        }
+        batch.add(Self.line(for: entry), completion: completion)
+        if batch.lines.count == 1 { turn.atEnd { batch.flush() } }
+        return true
+    }
+
+    /// The lines one event loop recorded during its current turn; touched only on that loop's thread.
+    private final class TurnBatch {
+        let writer: Writer
+        var lines: [Writer.Pending] = []
+
+        init(writer: Writer) { self.writer = writer }
+
+        func add(_ line: [UInt8], completion: @escaping @Sendable (Bool) -> Void) {
+            lines.append(Writer.Pending(bytes: line, completions: [completion]))
+        }
+
+        func flush() {
+            let due = lines
+            lines.removeAll(keepingCapacity: true)
+            writer.writeFromLoop(due)
+        }
     }
 
     /// The JSON line for `entry`, newline included, at most ``maxLineBytes`` long.
@@ -203,22 +251,33 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// The queue and the thread that empties it (the only one that writes to `fd`).
+    /// The queue and the thread that empties it, and the loops' way past it (``writeFromLoop(_:)``): a loop writes
+    /// only while the thread has nothing queued or in hand, under the same lock, so lines are never interleaved,
+    /// torn or reordered behind a stall.
     private final class Writer: Sendable {
-        private struct Pending {
-            var line: [UInt8]
-            var completion: @Sendable (Bool) -> Void
+        /// Bytes to write (whole lines, or the rest of lines a loop wrote in part), and the completions of the
+        /// lines they end.
+        struct Pending {
+            var bytes: [UInt8]
+            var completions: [@Sendable (Bool) -> Void]
         }
 
         private struct State {
             var queue: [Pending] = []
+            /// The thread is writing a batch it took from the queue.
+            var writing = false
             var finishing = false
+            /// How a loop may write without waiting; `.unavailable` once that proved impossible.
+            var direct: AuditDirectWrite
         }
 
         private let fd: Int32
         private let ownsDescriptor: Bool
         private let capacity: Int
-        private let state = Mutex(State())
+        /// Lines recorded and not yet written: in loops' turn batches, queued, or in the thread's hands. At most
+        /// `capacity`; a line is counted from ``reserve()`` to its completion.
+        private let waiting = Atomic<Int>(0)
+        private let state: Mutex<State>
         /// Poked for the first line into an empty queue, stopped by `finish()`.
         private let signal = StopSignal()
 
@@ -228,25 +287,109 @@ public final class AuditLog: Sendable {
             self.fd = fd
             self.ownsDescriptor = ownsDescriptor
             self.capacity = capacity
+            state = Mutex(State(direct: AuditDirectWrite(for: fd)))
             do {
                 try BackgroundThread(name: "audit-writer") { [self] in run() }.detach()
             } catch {
+                state.withLock { $0.direct.close() }
                 if ownsDescriptor { close(fd) }
                 throw ServiceError("\(error)")
             }
         }
 
+        /// Counts one more waiting line, unless `capacity` already wait.
+        func reserve() -> Bool {
+            if waiting.wrappingAdd(1, ordering: .relaxed).newValue <= capacity { return true }
+            waiting.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+
         /// Queues a line unless `capacity` lines wait. The writer takes every waiting line each time it wakes,
         /// so only the first line into an empty queue needs to wake it.
         func enqueue(_ line: [UInt8], completion: @escaping @Sendable (Bool) -> Void) -> Bool {
-            enum Outcome { case refused, queued, queuedFirst }
-            let outcome = state.withLock { state -> Outcome in
-                guard state.queue.count < capacity, !state.finishing else { return .refused }
-                state.queue.append(Pending(line: line, completion: completion))
-                return state.queue.count == 1 ? .queuedFirst : .queued
+            guard reserve() else { return false }
+            let queued = state.withLock { state -> Bool? in
+                guard !state.finishing else { return nil }
+                state.queue.append(Pending(bytes: line, completions: [completion]))
+                return state.queue.count == 1
             }
-            if outcome == .queuedFirst { signal.poke() }
-            return outcome != .refused
+            guard let first = queued else {
+                waiting.wrappingSubtract(1, ordering: .relaxed)
+                return false
+            }
+            if first { signal.poke() }
+            return true
+        }
+
+        /// On a loop's thread, at the end of its turn: writes `lines` (each counted by ``reserve()``) now, in
+        /// chunks of whole lines of at most ``AuditLog/maxLineBytes``, when the thread holds nothing and the
+        /// destination takes them without waiting; queues the rest for the thread, the unwritten part of a line
+        /// included. Completions of lines written here run here, after the lock is released.
+        func writeFromLoop(_ lines: [Pending]) {
+            guard !lines.isEmpty else { return }
+            var done: [@Sendable (Bool) -> Void] = []
+            var failed: [@Sendable (Bool) -> Void] = []
+            let wake = state.withLock { state -> Bool in
+                guard !state.finishing else {
+                    failed = lines.flatMap(\.completions)  // the thread may have ended: nothing would write them
+                    return false
+                }
+                var rest = lines[...]
+                if state.queue.isEmpty && !state.writing {
+                    rest = Self.writeDirectly(lines, with: &state.direct, done: &done)
+                }
+                guard !rest.isEmpty else { return false }
+                let wasEmpty = state.queue.isEmpty
+                state.queue.append(contentsOf: rest)
+                return wasEmpty
+            }
+            if wake { signal.poke() }
+            waiting.wrappingSubtract(done.count + failed.count, ordering: .relaxed)
+            for completion in done { completion(true) }
+            for completion in failed { completion(false) }
+        }
+
+        /// Writes what `direct` takes of `lines` at once; returns what is left, the first element possibly a
+        /// line's unwritten end. The caller holds the lock.
+        private static func writeDirectly(
+            _ lines: [Pending], with direct: inout AuditDirectWrite, done: inout [@Sendable (Bool) -> Void]
+        ) -> ArraySlice<Pending> {
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(AuditLog.maxLineBytes)
+            var first = 0
+            var index = 0
+            while first < lines.count {
+                // Whole lines, up to maxLineBytes (each line alone fits).
+                chunk.removeAll(keepingCapacity: true)
+                index = first
+                while index < lines.count && (index == first || chunk.count + lines[index].bytes.count <= AuditLog.maxLineBytes) {
+                    chunk.append(contentsOf: lines[index].bytes)
+                    index += 1
+                }
+                let outcome = chunk.withUnsafeBytes { direct.attempt($0) }
+                switch outcome {
+                case .wrote(let count) where count == chunk.count:
+                    for line in lines[first..<index] { done.append(contentsOf: line.completions) }
+                    first = index
+                case .wrote(let count):
+                    // Lines wholly written are done; the one cut short leaves its end to the thread.
+                    var offset = 0
+                    var cut = first
+                    while cut < index && offset + lines[cut].bytes.count <= count {
+                        offset += lines[cut].bytes.count
+                        done.append(contentsOf: lines[cut].completions)
+                        cut += 1
+                    }
+                    var rest = Array(lines[cut...])
+                    if count > offset { rest[0].bytes.removeFirst(count - offset) }
+                    return rest[...]
+                case .unsupported:
+                    direct.close()
+                    direct = .unavailable
+                    return lines[first...]
+                }
+            }
+            return []
         }
 
         func finish() {
@@ -259,26 +402,32 @@ public final class AuditLog: Sendable {
                 let stopped = signal.wait(for: nil)
                 let batch = state.withLock { state in
                     defer { state.queue.removeAll(keepingCapacity: true) }
+                    state.writing = !state.queue.isEmpty
                     return state.queue
                 }
                 write(batch)
-                if stopped && state.withLock({ $0.queue.isEmpty }) { break }
+                let done = state.withLock { state in
+                    state.writing = false
+                    return stopped && state.queue.isEmpty
+                }
+                if done { break }
             }
+            state.withLock { $0.direct.close() }
             if ownsDescriptor { close(fd) }
         }
 
-        /// Writes the lines in chunks of whole lines of at most `maxLineBytes`, calling each line's completion
+        /// Writes the batch in chunks of whole lines of at most `maxLineBytes`, calling each line's completion
         /// as soon as its chunk is out (or has failed).
         private func write(_ batch: [Pending]) {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(AuditLog.maxLineBytes)
             var first = 0
             for index in batch.indices {
-                if chunk.count + batch[index].line.count > AuditLog.maxLineBytes {
+                if chunk.count + batch[index].bytes.count > AuditLog.maxLineBytes {
                     flush(&chunk, batch[first..<index])
                     first = index
                 }
-                chunk.append(contentsOf: batch[index].line)
+                chunk.append(contentsOf: batch[index].bytes)
             }
             flush(&chunk, batch[first...])
         }
@@ -287,7 +436,9 @@ public final class AuditLog: Sendable {
             guard !lines.isEmpty else { return }
             let written = writeAll(fd, chunk)
             chunk.removeAll(keepingCapacity: true)
-            for pending in lines { pending.completion(written) }
+            let completions = lines.flatMap(\.completions)
+            waiting.wrappingSubtract(completions.count, ordering: .relaxed)
+            for completion in completions { completion(written) }
         }
     }
 }

@@ -180,7 +180,9 @@ public struct HelmCertResponder: HTTPResponder {
 
     /// Answers public paths at once; a `/v1` answer comes through `promise` once its audit line is written.
     public func respond(to request: HTTPRequest, promise: HTTPResponsePromise) -> HTTPResponse? {
-        respond(to: request, reviews: true, answer: Answer(clientLeft: { promise.isCancelled }, deliver: promise.succeed))
+        respond(
+            to: request, reviews: true, turn: promise.turn,
+            answer: Answer(clientLeft: { promise.isCancelled }, deliver: promise.succeed))
     }
 
     /// Where a `/v1` answer goes once its audit line is written, and whether its client is still there to get it.
@@ -191,7 +193,9 @@ public struct HelmCertResponder: HTTPResponder {
     }
 
     /// A public path's response, or nil when `answer` will get the `/v1` response (from another thread).
-    private func respond(to request: HTTPRequest, reviews: Bool, answer: Answer) -> HTTPResponse? {
+    /// `turn`: the asking event loop's, when called on its thread; an answer decided now has its audit line
+    /// written at the end of that turn (``AuditLog/record(_:atEndOf:then:)``).
+    private func respond(to request: HTTPRequest, reviews: Bool, turn: EventLoopTurn? = nil, answer: Answer) -> HTTPResponse? {
         let isAPI = request.path == "/v1" || request.path.hasPrefix("/v1/")
         let route = routes[request.path]
         guard isAPI else {
@@ -202,14 +206,14 @@ public struct HelmCertResponder: HTTPResponder {
         let asked = AskedRequest(request)
         switch authenticate(request, route: route) {
         case .decided(let decision):
-            finish(asked, route: route, decision: decision, answer: answer)
+            finish(asked, route: route, decision: decision, turn: turn, answer: answer)
         case .needsReview(let token):
             guard let reviewer = reviewer(for: route, method: request.method), reviews else {
-                finish(asked, route: route, decision: .unknownToken, answer: answer)
+                finish(asked, route: route, decision: .unknownToken, turn: turn, answer: answer)
                 return nil
             }
             if let cached = reviewer.cachedDecision(forToken: token) {
-                finish(asked, route: route, decision: cached, answer: answer)
+                finish(asked, route: route, decision: cached, turn: turn, answer: answer)
                 return nil
             }
             // The review keeps `asked`, not the request: a waiting request holds a few short strings, not its
@@ -265,7 +269,9 @@ public struct HelmCertResponder: HTTPResponder {
     /// and hands the response to `answer`. A line that cannot be written or queued turns it into a 503. When
     /// the client has left by the time the line is made (a review or the audit queue took a while), the line
     /// and the count say ``clientClosedRequest`` and 0 bytes: nothing was handed out.
-    private func finish(_ request: AskedRequest, route: Route?, decision: TokenDecision, answer: Answer) {
+    private func finish(
+        _ request: AskedRequest, route: Route?, decision: TokenDecision, turn: EventLoopTurn? = nil, answer: Answer
+    ) {
         var caller: Caller? = nil
         var etag: String? = nil
         let response: HTTPResponse
@@ -313,14 +319,15 @@ public struct HelmCertResponder: HTTPResponder {
             response = ProblemDetails(.authenticationUnavailable, status: 503, title: "Service Unavailable", detail: detail)
                 .response(headers: [("Retry-After", "5")])
         }
-        release(request, route: route, caller: caller, response: response, etag: etag, answer: answer)
+        release(request, route: route, caller: caller, response: response, etag: etag, turn: turn, answer: answer)
     }
 
     /// Audits a `/v1` answer and, once the line is written, counts it and hands it to `answer`; an issued
-    /// certificate is then counted and listed in the ledger too.
+    /// certificate is then counted and listed in the ledger too. With `turn` (on its loop's thread) the line is
+    /// written at the end of the turn, by the loop when it can; without, by the audit writer thread.
     func release(
         _ request: AskedRequest, route: Route?, caller: Caller?, response: HTTPResponse, etag: String?,
-        issued: PersonalCertificates.Issued? = nil, answer: Answer
+        issued: PersonalCertificates.Issued? = nil, turn: EventLoopTurn? = nil, answer: Answer
     ) {
         let representation: BundleRepresentation? = if case .bundle(let r) = route { r } else { nil }
         let clientLeft = answer.clientLeft()
@@ -337,7 +344,7 @@ public struct HelmCertResponder: HTTPResponder {
         if !clientLeft { entry.certificate = issued?.audit }
         let routeLabel = route?.metricLabel ?? .unknown
         let (metrics, destination, audit, personal) = (self.metrics, audit.destination, self.audit, self.personal)
-        let queued = audit.record(entry) { [entry] written in
+        let whenWritten: @Sendable (Bool) -> Void = { [entry] written in
             if !written { metrics.countAuditFailure(.writeFailed) }
             let released = written ? response : Self.auditRefusal(
                 "the audit log (\(destination)) cannot be written, so nothing is handed out; the operator must fix the audit destination")
@@ -357,6 +364,7 @@ public struct HelmCertResponder: HTTPResponder {
             }
             answer.deliver(released)
         }
+        let queued = if let turn { audit.record(entry, atEndOf: turn, then: whenWritten) } else { audit.record(entry, then: whenWritten) }
         if !queued {
             metrics.countAuditFailure(.queueFull)
             metrics.countRequest(route: routeLabel, status: 503)

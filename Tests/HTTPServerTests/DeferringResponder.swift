@@ -9,6 +9,8 @@ import Synchronization
 /// - `/hold/NAME`: returns nil and keeps the promise under NAME until the test fulfils it with
 ///   ``succeed(_:body:)`` (or never).
 /// - `/inline/…`: fulfils the promise on the loop's own thread before returning nil.
+/// - `/turn/…`: puts the answer off to the end of the loop's turn (``EventLoopTurn``) and fulfils it there, on
+///   the loop's thread; every such answer of one turn shares one batch, as the audit log's lines do.
 /// - `/twice/…`: a thread fulfils the promise twice: first with the echo, then with `second answer`.
 /// - anything else: answered at once by ``EchoResponder``.
 final class DeferringResponder: HTTPResponder {
@@ -39,6 +41,20 @@ final class DeferringResponder: HTTPResponder {
             promise.succeed(EchoResponder().respond(to: request))
             return nil
         }
+        if parts.first == "turn", let turn = promise.turn {
+            deferredCount.wrappingAdd(1, ordering: .relaxed)
+            let batch = turn.value(for: ObjectIdentifier(self)) { TurnBatch() }
+            batch.answers.append((promise, EchoResponder().respond(to: request)))
+            if batch.answers.count == 1 {
+                turn.atEnd {
+                    let due = batch.answers
+                    batch.answers.removeAll()
+                    self.turnBatchSizes.withLock { $0.append(due.count) }
+                    for (promise, response) in due { promise.succeed(response) }
+                }
+            }
+            return nil
+        }
         if parts.first == "twice" {
             deferredCount.wrappingAdd(1, ordering: .relaxed)
             let response = EchoResponder().respond(to: request)
@@ -55,6 +71,14 @@ final class DeferringResponder: HTTPResponder {
         }
         return respond(to: request)
     }
+
+    /// The answers `/turn/…` requests put off to the end of one turn of one loop.
+    private final class TurnBatch {
+        var answers: [(HTTPResponsePromise, HTTPResponse)] = []
+    }
+
+    /// How many `/turn/…` answers each turn's batch released, in order.
+    let turnBatchSizes = Mutex<[Int]>([])
 
     /// Whether a promise is held under `name`.
     func isHolding(_ name: String) -> Bool { held.withLock { $0[name] != nil } }

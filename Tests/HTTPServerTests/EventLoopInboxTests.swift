@@ -1,4 +1,6 @@
+import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 @testable import HTTPServer
@@ -26,12 +28,59 @@ struct EventLoopInboxTests {
         #expect(inbox.takeDeliveries().isEmpty)
     }
 
+    @Test("a delivery made on the loop's own thread wakes nobody; the loop sees it waiting and takes it")
+    func deliveryFromTheLoopThread() throws {
+        let inbox = try EventLoopInbox()
+        inbox.adoptCurrentThread()
+        inbox.deliver(HTTPResponse(status: 200), to: 7, connection: 10)
+        #expect(!isSignalled(inbox), "the eventfd was written for the loop's own delivery")
+        #expect(inbox.hasOwnDeliveries)
+        #expect(inbox.takeDeliveries().map(\.id) == [7])
+        #expect(!inbox.hasOwnDeliveries)
+    }
+
+    @Test("deliveries from other threads write the eventfd once until the loop takes them")
+    func oneWakeUpPerBatch() throws {
+        let inbox = try EventLoopInbox()
+        inbox.adoptCurrentThread()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            for id in 1...3 { inbox.deliver(HTTPResponse(status: 200), to: UInt64(id), connection: 10) }
+            done.signal()
+        }.start()
+        done.wait()
+        #expect(!inbox.hasOwnDeliveries)
+        var counter: UInt64 = 0
+        #expect(read(inbox.wakeFD, &counter, 8) == 8)
+        #expect(counter == 1, "the eventfd was written \(counter) times for one batch")
+        #expect(inbox.takeDeliveries().map(\.id) == [1, 2, 3])
+        inbox.deliver(HTTPResponse(status: 200), to: 4, connection: 10)
+        #expect(!isSignalled(inbox))
+    }
+
+    @Test("a promise's turn is there on its loop's thread and nil on any other")
+    func turnOnlyOnTheLoopThread() throws {
+        let inbox = try EventLoopInbox()
+        let turn = EventLoopTurn()
+        turn.adoptCurrentThread()
+        let promise = HTTPResponsePromise(inbox: inbox, slot: PromiseSlot(fd: 9), id: 1, turn: turn)
+        #expect(promise.turn === turn)
+        let elsewhere = Mutex<Bool?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            elsewhere.withLock { $0 = promise.turn != nil }
+            done.signal()
+        }.start()
+        done.wait()
+        #expect(elsewhere.withLock { $0 } == false, "another thread got the loop's turn")
+    }
+
     @Test("a promise hands its response to the inbox under its own number and its connection's socket")
     func promiseDelivers() throws {
         let inbox = try EventLoopInbox()
         let slot = PromiseSlot(fd: 9)
         slot.expect(42)
-        HTTPResponsePromise(inbox: inbox, slot: slot, id: 42).succeed(HTTPResponse(status: 201))
+        HTTPResponsePromise(inbox: inbox, slot: slot, id: 42, turn: nil).succeed(HTTPResponse(status: 201))
         let taken = inbox.takeDeliveries()
         #expect(taken.map(\.id) == [42])
         #expect(taken.map(\.connection) == [9])
@@ -42,7 +91,7 @@ struct EventLoopInboxTests {
         let inbox = try EventLoopInbox()
         let slot = PromiseSlot(fd: 9)
         slot.expect(42)
-        let promise = HTTPResponsePromise(inbox: inbox, slot: slot, id: 42)
+        let promise = HTTPResponsePromise(inbox: inbox, slot: slot, id: 42, turn: nil)
         #expect(!promise.isCancelled)
         slot.cancel()
         #expect(promise.isCancelled)
@@ -74,7 +123,7 @@ struct EventLoopInboxTests {
         defer { for fd in fds + [inbox.wakeFD] { Glibc.close(fd) } }
         let slot = PromiseSlot(fd: 5)
         slot.expect(2)
-        HTTPResponsePromise(inbox: inbox, slot: slot, id: 2).succeed(HTTPResponse(status: 200))
+        HTTPResponsePromise(inbox: inbox, slot: slot, id: 2, turn: nil).succeed(HTTPResponse(status: 200))
         inbox.wake()
         var descriptor = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
         #expect(poll(&descriptor, 1, 0) == 0, "something was written to the reused descriptor")

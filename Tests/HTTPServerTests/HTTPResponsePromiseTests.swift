@@ -155,6 +155,65 @@ struct HTTPResponsePromiseTests {
         #expect(!result.stdoutText.contains("second answer"))
     }
 
+    @Test("answers put off to the end of the loop's turn are delivered in that turn, in request order, without another thread")
+    func answersAtTheEndOfTheTurn() throws {
+        let responder = DeferringResponder()
+        let fixture = try TestServer(responder: responder)
+        defer { fixture.stop() }
+        let requests = "GET /turn/1 HTTP/1.1\r\nHost: h\r\n\r\n" + "GET /plain/2 HTTP/1.1\r\nHost: h\r\n\r\n"
+            + "GET /turn/3 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        let result = try fixture.sClient(["-quiet"], input: requests, untilServerCloses: true)
+        let responses = result.stdoutText.components(separatedBy: "HTTP/1.1 200 OK\r\n").filter { !$0.isEmpty }
+        try #require(responses.count == 3, "\(result.stdoutText) \(result.stderrText)")
+        #expect(responses[0].contains("path=/turn/1 "))
+        #expect(responses[1].contains("path=/plain/2 "))
+        #expect(responses[2].contains("path=/turn/3 "))
+        #expect(responses[2].contains("\r\nConnection: close\r\n"))
+        #expect(responder.turnBatchSizes.withLock { $0 } == [1, 1], "one batch per turn that put answers off")
+    }
+
+    @Test("an answer given on the loop's own thread while it delivers others goes out in that turn, not at the next timer",
+          arguments: ["/turn/1", "/inline/1"])
+    func answerDuringDeliveryDoesNotWaitForTheSweep(first: String) throws {
+        // A loop that thinks nothing is pending sleeps until its next sweep (every 250 ms here): twenty pipelined
+        // pairs would then take about 2.5 s; answered in their turn, they take milliseconds.
+        let fixture = try TestServer(tls: false, responder: DeferringResponder())
+        defer { fixture.stop() }
+        let start = ContinuousClock.now
+        for _ in 0..<20 {
+            let connection = try RawTCPConnection(port: fixture.port)
+            try connection.send("GET \(first) HTTP/1.1\r\nHost: h\r\n\r\nGET /inline/2 HTTP/1.1\r\nHost: h\r\n\r\n")
+            let answers = [connection.readResponse(), connection.readResponse()]
+            #expect(answers.map { $0?.body.hasPrefix("path=") } == [true, true])
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(1), "twenty pipelined pairs took \(elapsed): an answer waited for the sweep")
+    }
+
+    @Test("many connections' answers put off in one turn share its batch, and each reaches its own client")
+    func oneBatchForManyConnections() throws {
+        let responder = DeferringResponder()
+        let fixture = try TestServer(responder: responder)
+        defer { fixture.stop() }
+        let clients = 20
+        let results = Mutex<[Int: String]>([:])
+        let threads = (0..<clients).map { index in
+            Thread {
+                let text = (try? fixture.sClient(
+                    ["-quiet"], input: "GET /turn/c\(index) HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+                    untilServerCloses: true).stdoutText) ?? ""
+                results.withLock { $0[index] = text }
+            }
+        }
+        threads.forEach { $0.start() }
+        try eventually(within: .seconds(30)) { results.withLock { $0.count } == clients }
+        for index in 0..<clients {
+            let text = results.withLock { $0[index] } ?? ""
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n") && text.contains("path=/turn/c\(index) "), "\(index): \(text)")
+        }
+        #expect(responder.turnBatchSizes.withLock { $0.reduce(0, +) } == clients)
+    }
+
     @Test("a responder that misses responseTimeout gets its client a 503 and a close; its late answer is dropped")
     func responseTimeout() throws {
         let responder = DeferringResponder()
