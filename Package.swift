@@ -35,6 +35,8 @@ let releaseLinkLayout: [LinkerSetting] = [
 /// - `CEventShims`: epoll, eventfd, accept4 and thread names, which Swift's Glibc module does not expose.
 /// - `FileContents`: reading a whole small file with POSIX calls (token files, mounted secret keys).
 /// - `CText`: the text a C function wrote into a `[CChar]` buffer: bounded by the buffer, UTF-8 repaired.
+/// - `DurationUnits`: a `Duration` in the units C APIs take (nanoseconds, milliseconds, seconds), rounded and
+///   saturated in one place.
 /// - `BackgroundWork`: a thread of its own for long-lived work, and the signal that stops or pokes it.
 /// - `HTTPServer`: epoll event loops, HTTP/1.1 parsing, TLS via OpenSSL. Knows nothing about certificates.
 /// - `KubernetesClient`: the Kubernetes API through libcurl (GET, watch). Knows nothing about serving.
@@ -72,22 +74,23 @@ let package = Package(
         .target(name: "CEventShims"),
         .target(name: "FileContents"),
         .target(name: "CText"),
-        .target(name: "BackgroundWork", dependencies: ["CEventShims"]),
+        .target(name: "DurationUnits"),
+        .target(name: "BackgroundWork", dependencies: ["CEventShims", "DurationUnits"]),
         .target(
             name: "HTTPServer",
             dependencies: [
-                "CLibSSL", "CSSLShims", "CEventShims", "CText", "FileContents", "BackgroundWork",
+                "CLibSSL", "CSSLShims", "CEventShims", "CText", "DurationUnits", "FileContents", "BackgroundWork",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "KubernetesClient",
             dependencies: [
-                "CLibCurl", "CCurlShims", "CText", "FileContents", "BackgroundWork", .product(name: "Logging", package: "swift-log"),
+                "CLibCurl", "CCurlShims", "CText", "DurationUnits", "FileContents", "BackgroundWork", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CText", "CZlib", "FileContents"]),
-        .target(name: "TillerCheck", dependencies: ["CLibCurl", "CCurlShims", "CText", "HelmBundle"]),
+        .target(name: "HelmBundle", dependencies: ["CLibSSL", "CSSLShims", "CText", "CZlib", "DurationUnits", "FileContents"]),
+        .target(name: "TillerCheck", dependencies: ["CLibCurl", "CCurlShims", "CText", "DurationUnits", "HelmBundle"]),
         .target(
             name: "HelmCertServer",
             dependencies: [
@@ -118,6 +121,7 @@ let package = Package(
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "CLibCurl", "TestSupport"]),
         .testTarget(name: "HelmBundleTests", dependencies: ["HelmBundle", "TestSupport"]),
         .testTarget(name: "CTextTests", dependencies: ["CText"]),
+        .testTarget(name: "DurationUnitsTests", dependencies: ["DurationUnits"]),
         .testTarget(name: "FileContentsTests", dependencies: ["FileContents", "TestSupport"]),
         .testTarget(name: "BackgroundWorkTests", dependencies: ["BackgroundWork"]),
         .testTarget(name: "HelmCertServerTests", dependencies: ["HelmCertServer", "KubernetesClient", "TestSupport"]),

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import DurationUnits
 #endif
 
 /// How a ``BackgroundThread`` is told to stop, or to look again now: a one-way "stop" flag and a "poke" that
@@ -74,9 +75,10 @@ public final class StopSignal: @unchecked Sendable {
     private static func monotonicNow(plus duration: Duration) -> timespec {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let (seconds, attoseconds) = max(duration, .zero).components
-        let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        // At most a century ahead, so the sum below cannot overflow `tv_sec`.
+        let wait = min(max(duration, .zero), .seconds(3_153_600_000)).wholeNanoseconds
+        let nanoseconds = Int(deadline.tv_nsec) + Int(wait % 1_000_000_000)
+        deadline.tv_sec += Int(wait / 1_000_000_000) + nanoseconds / 1_000_000_000
         deadline.tv_nsec = nanoseconds % 1_000_000_000
         return deadline
     }

@@ -1,3 +1,4 @@
+import DurationUnits
 /// The whole life of one connection, without I/O: handshake, wait for a head, read the body (on a route that
 /// takes one), respond (now, or later through a promise), keep alive, finish sending and drain, close.
 ///
@@ -79,9 +80,9 @@ struct HTTPConnectionStateMachine: Sendable {
 
         init(_ limits: HTTPServerLimits) {
             self.init(
-                handshake: limits.handshakeTimeout.nanoseconds, header: limits.headerTimeout.nanoseconds,
-                idle: limits.idleTimeout.nanoseconds, response: limits.responseTimeout.nanoseconds,
-                drain: limits.drainTimeout.nanoseconds)
+                handshake: limits.handshakeTimeout.wholeNanoseconds, header: limits.headerTimeout.wholeNanoseconds,
+                idle: limits.idleTimeout.wholeNanoseconds, response: limits.responseTimeout.wholeNanoseconds,
+                drain: limits.drainTimeout.wholeNanoseconds)
         }
 
         /// The shortest of them: how often deadlines must be looked at.

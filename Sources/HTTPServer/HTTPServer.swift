@@ -4,6 +4,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import DurationUnits
 #endif
 
 /// An HTTP/1.1 server on POSIX sockets, epoll and OpenSSL.
@@ -135,7 +136,7 @@ public final class HTTPServer: Sendable {
     /// `gracePeriod` are closed, and promises fulfilled after that are dropped.
     /// Returns at once: ``waitUntilStopped()`` waits for the end.
     public func shutdown(gracePeriod: Duration) {
-        let deadline = Socket.monotonicNow() &+ max(gracePeriod.nanoseconds, 0)
+        let deadline = Socket.monotonicNow() &+ max(gracePeriod.wholeNanoseconds, 0)
         state.graceDeadline.store(deadline, ordering: .relaxed)
         guard !state.shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         state.logger.info("HTTP server shutting down", metadata: ["grace": "\(gracePeriod)"])

@@ -90,13 +90,3 @@ public struct HTTPServerLimits: Sendable {
         self.drainTimeout = drainTimeout
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds (saturating), for the loops' monotonic clock.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? Int64.min : Int64.max }
-        return ns &+ attoseconds / 1_000_000_000
-    }
-}

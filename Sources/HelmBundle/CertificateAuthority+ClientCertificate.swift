@@ -1,5 +1,6 @@
 import CLibSSL
 import FoundationEssentials
+import DurationUnits
 
 extension CertificateAuthority {
     /// The most characters a certificate's common name may have: X.520's `ub-common-name` (RFC 5280, appendix
@@ -52,11 +53,11 @@ extension CertificateAuthority {
         guard ttl >= .seconds(1) else { throw .nonPositiveTTL }
         guard now < notAfter else { throw .authorityExpired(notAfter: notAfter) }
 
-        let requested = now.addingTimeInterval(Self.seconds(ttl))
+        let requested = now.addingTimeInterval(ttl.timeInterval)
         do {
             let issued = try CertificateIssuer(certificate: certificate, key: key).issue(
                 subject: [("CN", commonName)], subjectKey: publicKey.pointer,
-                notBefore: now.addingTimeInterval(-Self.seconds(Self.clockSkewAllowance)),
+                notBefore: now.addingTimeInterval(-Self.clockSkewAllowance.timeInterval),
                 notAfter: min(requested, notAfter),
                 extensions: [
                     (NID_basic_constraints, "critical,CA:FALSE"),
@@ -79,10 +80,6 @@ extension CertificateAuthority {
         case .format, .lineSeparator, .paragraphSeparator: true
         default: false
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
     }
 }
 

@@ -1,6 +1,7 @@
 import CCurlShims
 import CLibCurl
 import CText
+import DurationUnits
 
 /// One HTTP exchange on a libcurl easy handle, performed on the calling thread.
 ///
@@ -73,8 +74,8 @@ struct CurlTransfer {
         set(cshim_curl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         set(cshim_curl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
         if let caFile = request.caFile { set(cshim_curl_easy_setopt_str(handle, CURLOPT_CAINFO, caFile)) }
-        set(cshim_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.milliseconds))
-        set(cshim_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.totalTimeout.milliseconds))
+        set(cshim_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.timeoutMilliseconds))
+        set(cshim_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.totalTimeout.timeoutMilliseconds))
         set(cshim_curl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
         set(cshim_curl_easy_setopt_str(handle, CURLOPT_USERAGENT, "helm-cert-server"))
         set(cshim_curl_easy_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList))
@@ -142,14 +143,5 @@ struct CurlTransfer {
         let context = Unmanaged<Context>.fromOpaque(userData).takeUnretainedValue()
         if context.shouldAbort() { context.aborted = true; return 1 }
         return 0
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds (at least 1 for any positive duration), as libcurl's `_MS` options take them.
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        let ms = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-        return ms == 0 && self > .zero ? 1 : ms
     }
 }

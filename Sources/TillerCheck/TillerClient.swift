@@ -3,6 +3,7 @@ import CLibCurl
 import CText
 import FoundationEssentials
 import HelmBundle
+import DurationUnits
 
 /// Calls Tiller's `hapi.services.tiller.ReleaseService/GetVersion` the way Helm 2 with `--tls` would: gRPC over
 /// HTTP/2 with TLS (ALPN `h2`), presenting the bundle's `cert.pem`/`key.pem` and trusting only its `ca.pem`.
@@ -176,8 +177,8 @@ public struct TillerClient: Sendable {
         // Helm 2 with --tls does not check Tiller's name; ServerCertificate reports whether it matches.
         set(cshim_curl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0))
         set(cshim_curl_easy_setopt_long(handle, CURLOPT_CERTINFO, 1))
-        set(cshim_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.milliseconds))
-        set(cshim_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout.milliseconds))
+        set(cshim_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.timeoutMilliseconds))
+        set(cshim_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout.timeoutMilliseconds))
         set(cshim_curl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
         set(cshim_curl_easy_setopt_str(handle, CURLOPT_USERAGENT, "helm-cert-server tiller-check"))
         set(cshim_curl_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer))
@@ -268,14 +269,5 @@ public struct TillerClient: Sendable {
             sink.headers[name] = String(decoding: value, as: UTF8.self)
         }
         return length
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds (at least 1 for any positive duration), as libcurl's `_MS` options take them.
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        let ms = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-        return ms == 0 && self > .zero ? 1 : ms
     }
 }
