@@ -40,16 +40,15 @@ public final class EventLoopTurn: @unchecked Sendable {
     public func atEnd(_ task: @escaping () -> Void) { tasks.append(task) }
 
     /// The value this loop keeps for `key`, made by `make` the first time: per-loop state (a batch to fill
-    /// during the turn, say) that needs no lock, since only this loop's thread touches it.
+    /// during the turn, say) that needs no lock, since only this loop's thread touches it. Values are kept for
+    /// the loop's life, one per key: key by an object the value keeps alive, so no other object can take its
+    /// address and be handed this value.
     public func value<Value: AnyObject>(for key: ObjectIdentifier, _ make: () -> Value) -> Value {
         if let value = values[key] as? Value { return value }
         let value = make()
         values[key] = value
         return value
     }
-
-    /// Replaces the value kept for `key`.
-    public func setValue(_ value: AnyObject, for key: ObjectIdentifier) { values[key] = value }
 
     /// Whether tasks wait for the end of the turn (the loop does not sleep while they do).
     public var hasTasks: Bool { !tasks.isEmpty }

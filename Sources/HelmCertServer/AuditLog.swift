@@ -146,12 +146,9 @@ public final class AuditLog: Sendable {
         _ entry: AuditEntry, atEndOf turn: EventLoopTurn, then completion: @escaping @Sendable (Bool) -> Void
     ) -> Bool {
         guard writer.reserve() else { return false }
-        // Keyed by this log's identity; a batch left by an earlier log at the same address is not reused.
-        var batch = turn.value(for: ObjectIdentifier(self)) { TurnBatch(writer: writer) }
-        if batch.writer !== writer {
-            batch = TurnBatch(writer: writer)
-            turn.setValue(batch, for: ObjectIdentifier(self))
-        }
+        // Keyed by the writer, which the batch keeps alive: no later writer can take its address, so a batch is
+        // never handed to another log's lines.
+        let batch = turn.value(for: ObjectIdentifier(writer)) { TurnBatch(writer: writer) }
         batch.add(Self.line(for: entry), completion: completion)
         if batch.lines.count == 1 { turn.atEnd { batch.flush() } }
         return true
